@@ -1,0 +1,122 @@
+"""Settings for the retrieval layer, read from the environment and `.env`.
+
+Every field is documented in `.env.example`. The bot extends this class with its
+own fields (see `bot.config`), so one object carries the whole configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.errors import ConfigError
+
+__all__ = ["BUNDLED_CORPUS_DIR", "DEFAULT_EMBEDDING_MODEL", "Settings", "load_settings"]
+
+#: The five source texts shipped with Sanad (`data/corpus/` in the project).
+BUNDLED_CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "corpus"
+
+#: Multilingual, MIT-licensed, ~120M parameters: practical on a CPU.
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    """What Sanad's retrieval needs to know; each field maps to `SANAD_<NAME>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SANAD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default=Path(".sanad"), description="Where indexes and state live.")
+    corpus_dir: Path = Field(
+        default=BUNDLED_CORPUS_DIR, description="Folder of .txt/.md/.html source texts."
+    )
+    embedding_model: str = Field(
+        default=DEFAULT_EMBEDDING_MODEL,
+        description="sentence-transformers model id or local path; 'none' = lexical-only.",
+    )
+    query_prompt: str | None = Field(
+        default=None, description="Text put before every query; unset = the model's own."
+    )
+    document_prompt: str | None = Field(
+        default=None, description="Text put before every passage; unset = the model's own."
+    )
+    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    model_load_timeout: float = Field(
+        default=3.0, gt=0, le=120, description="Seconds to wait for the model hub."
+    )
+    chroma_host: str | None = Field(
+        default=None, description="Chroma server host; unset = embedded store."
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
+    chroma_ssl: bool = False
+    chroma_token: SecretStr | None = None
+    collection: str = Field(
+        default="sanad", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"
+    )
+    chunk_min_tokens: int = Field(default=150, ge=16, le=2000)
+    chunk_max_tokens: int = Field(default=350, ge=32, le=4000)
+    max_query_chars: int = Field(default=2000, ge=10, le=100_000)
+    top_k: int = Field(default=5, ge=1, le=100)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    @field_validator("chroma_host", "query_prompt", "document_prompt", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable in `.env` means "not set", not "empty string"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _model_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("give a model id, a local path, or 'none' for lexical-only")
+        return value
+
+    @model_validator(mode="after")
+    def _chunk_bounds(self) -> Settings:
+        if self.chunk_min_tokens >= self.chunk_max_tokens:
+            raise ValueError("SANAD_CHUNK_MIN_TOKENS must be smaller than SANAD_CHUNK_MAX_TOKENS")
+        return self
+
+    @property
+    def dense_enabled(self) -> bool:
+        """False when the user asked for lexical-only retrieval."""
+        return self.embedding_model.lower() != "none"
+
+    @property
+    def server_mode(self) -> bool:
+        return self.chroma_host is not None
+
+
+def load_settings(cls: type[Settings] = Settings, **overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable `ConfigError`."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        raise ConfigError(_describe(e, cls)) from e
+
+
+def _describe(error: ValidationError, cls: type[Settings]) -> str:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    parts = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        name = f"{prefix}{field}".upper() if field else "settings"
+        if field and field in cls.model_fields:
+            alias = cls.model_fields[field].validation_alias
+            if isinstance(alias, str):
+                name = alias.upper()
+        parts.append(f"{name}: {item['msg']}")
+    return "Invalid setting: " + "; ".join(parts)

@@ -1,0 +1,191 @@
+"""Sentence-transformers embeddings with each model's own query/passage prompts.
+
+Loading never hangs on an unreachable model hub: a cached or local model loads
+offline; otherwise the hub is probed with a short timeout first, because the hub
+client retries for over a minute before giving up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from retrieval.config import Settings
+from retrieval.errors import ModelUnavailable
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["Embedder", "load_embedder", "pull_model"]
+
+log = logging.getLogger(__name__)
+
+
+class Embedder:
+    """A loaded model plus the prompts to put before queries and passages."""
+
+    def __init__(
+        self,
+        model: SentenceTransformer,
+        name: str,
+        *,
+        query_prompt: str | None = None,
+        document_prompt: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.batch_size = batch_size
+        own = {k: v for k, v in (model.prompts or {}).items() if v}
+        self._use_own_prompts = query_prompt is None and document_prompt is None and bool(own)
+        family = _prompt_family(name)
+        self.query_prompt = (
+            query_prompt if query_prompt is not None else own.get("query", family[0])
+        )
+        self.document_prompt = (
+            document_prompt
+            if document_prompt is not None
+            else own.get("document", own.get("passage", family[1]))
+        )
+        self.dim = int(model.get_embedding_dimension())
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One L2-normalized query vector."""
+        return self._encode([text], query=True, progress=False)[0]
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """L2-normalized passage vectors, batched; a progress bar on long runs."""
+        return self._encode(list(texts), query=False, progress=progress)
+
+    def _encode(self, texts: list[str], *, query: bool, progress: bool) -> np.ndarray:
+        kwargs: dict[str, Any] = {
+            "batch_size": self.batch_size,
+            "normalize_embeddings": True,
+            "convert_to_numpy": True,
+            "show_progress_bar": progress,
+        }
+        if self._use_own_prompts:
+            # The model's config carries its prompts (EmbeddingGemma): let it apply them.
+            encode = self.model.encode_query if query else self.model.encode_document
+            return np.asarray(encode(texts, **kwargs), dtype=np.float32)
+        prompt = self.query_prompt if query else self.document_prompt
+        return np.asarray(
+            self.model.encode(texts, prompt=prompt or None, **kwargs), dtype=np.float32
+        )
+
+
+def _prompt_family(name: str) -> tuple[str, str]:
+    """Prompts for model families whose config does not carry them."""
+    lowered = name.lower()
+    if "e5" in lowered and "instruct" not in lowered:
+        return "query: ", "passage: "
+    if "bge-m3" in lowered:
+        return "", ""
+    return "", ""
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """Load the configured model, or raise `ModelUnavailable` within seconds."""
+    name = settings.embedding_model
+    started = time.perf_counter()
+    _quiet_transformers()
+    model = _load(name, settings.model_load_timeout)
+    log.info("loaded embedding model %s in %.1fs", name, time.perf_counter() - started)
+    return Embedder(
+        model,
+        name,
+        query_prompt=settings.query_prompt,
+        document_prompt=settings.document_prompt,
+        batch_size=settings.embedding_batch_size,
+    )
+
+
+def _load(name: str, timeout: float) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    if Path(name).expanduser().exists():
+        try:
+            return SentenceTransformer(str(Path(name).expanduser()), device="cpu")
+        except Exception as e:
+            raise ModelUnavailable(f"Cannot load the embedding model at {name}: {e}") from e
+    try:
+        return SentenceTransformer(name, device="cpu", local_files_only=True)
+    except Exception as cached_error:  # not in the local cache (or broken there)
+        if _offline():
+            raise ModelUnavailable(
+                f"Embedding model {name} is not cached and HF_HUB_OFFLINE is set: "
+                "run `sanad models pull` on a connected machine, or set SANAD_EMBEDDING_MODEL."
+            ) from cached_error
+    if not _hub_reachable(timeout):
+        raise ModelUnavailable(
+            f"Embedding model {name} is not cached and the model hub ({_hub_host()}) "
+            "cannot be reached: run `sanad models pull` when online, "
+            "or point SANAD_EMBEDDING_MODEL at a local folder."
+        )
+    try:
+        return SentenceTransformer(name, device="cpu")
+    except Exception as e:
+        raise ModelUnavailable(f"Cannot download the embedding model {name}: {e}") from e
+
+
+def pull_model(settings: Settings) -> Path:
+    """Download the configured model into the local cache, for later offline use."""
+    name = settings.embedding_model
+    if not settings.dense_enabled:
+        raise ModelUnavailable("SANAD_EMBEDDING_MODEL is 'none': there is no model to pull.")
+    if Path(name).expanduser().exists():
+        return Path(name).expanduser()
+    if not _hub_reachable(settings.model_load_timeout):
+        raise ModelUnavailable(
+            f"The model hub ({_hub_host()}) cannot be reached: connect to the internet "
+            "(or set HF_ENDPOINT to a mirror) and run `sanad models pull` again."
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(name))
+    except Exception as e:
+        raise ModelUnavailable(f"Cannot download {name}: {e}") from e
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(v, "").strip().lower() in {"1", "true", "yes", "on"}
+        for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _hub_host() -> str:
+    return (
+        urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+        or "huggingface.co"
+    )
+
+
+def _hub_reachable(timeout: float) -> bool:
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((_hub_host(), port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _quiet_transformers() -> None:
+    """Keep library progress bars and chatter off the user's terminal."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers always comes with s-t
+        pass

@@ -1,0 +1,108 @@
+"""Measure retrieval on a question set (the format of `shared/eval/dev.jsonl`).
+
+A retrieved passage answers a question when it comes from one of the question's
+`gold_docs` and contains one of its `evidence` strings, both sides compared by
+search key (the same normalization as search).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import CorpusError
+from retrieval.normalize import search_key
+
+__all__ = ["EvalQuestion", "LanguageScores", "answers", "load_questions", "score_retrieval"]
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    lang: str
+    question: str
+    gold_docs: tuple[str, ...]
+    evidence: tuple[str, ...]
+    answerable: bool
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Read a .jsonl question file; a malformed line stops with its number."""
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise CorpusError(f"Cannot read the question file {path}: {e.strerror or e}") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            questions.append(
+                EvalQuestion(
+                    id=str(d.get("id", n)),
+                    lang=str(d["lang"]),
+                    question=str(d["question"]),
+                    gold_docs=tuple(d.get("gold_docs", ())),
+                    evidence=tuple(d.get("evidence", ())),
+                    answerable=bool(d.get("answerable", True)),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise CorpusError(f"{path}:{n}: not a question record ({e})") from e
+    return questions
+
+
+def answers(question: EvalQuestion, doc_id: str, text: str) -> bool:
+    """Does a passage (`doc_id`, `text`) answer `question`?"""
+    if doc_id not in question.gold_docs:
+        return False
+    key = search_key(text)
+    return any(search_key(e) in key for e in question.evidence)
+
+
+@dataclass
+class LanguageScores:
+    lang: str
+    n: int = 0
+    hits_at_1: int = 0
+    hits_at_k: int = 0
+    reciprocal_ranks: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        n = self.n or 1
+        return {
+            "n": self.n,
+            "r@1": round(self.hits_at_1 / n, 4),
+            "r@k": round(self.hits_at_k / n, 4),
+            "mrr@10": round(sum(self.reciprocal_ranks) / n, 4),
+        }
+
+
+Retrieve = Callable[[str], Iterable[tuple[str, str]]]
+
+
+def score_retrieval(
+    questions: Iterable[EvalQuestion], retrieve: Retrieve, *, k: int = 5
+) -> dict[str, LanguageScores]:
+    """R@1, R@k and MRR@10 per language over the answerable questions.
+
+    `retrieve(question)` returns at least ten (doc_id, text) pairs, best first.
+    """
+    scores: dict[str, LanguageScores] = defaultdict(lambda: LanguageScores(""))
+    for q in questions:
+        if not q.answerable:
+            continue
+        ranked = list(retrieve(q.question))[:10]
+        rank = next((i for i, (d, t) in enumerate(ranked, 1) if answers(q, d, t)), None)
+        s = scores[q.lang]
+        s.lang = q.lang
+        s.n += 1
+        s.hits_at_1 += rank == 1
+        s.hits_at_k += rank is not None and rank <= k
+        s.reciprocal_ranks.append(1.0 / rank if rank else 0.0)
+    return dict(sorted(scores.items()))

@@ -1,0 +1,267 @@
+"""Ingest: corpus → clean → chunk → catalogue → BM25 + vectors, incrementally.
+
+Chunk ids derive from content, so re-ingesting an unchanged corpus changes
+nothing; a changed file replaces its chunks and a deleted file's chunks go. The
+vector store is synced to the catalogue by id, so vectors missing for any reason
+(a model that was offline at the last ingest, say) are filled in next time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
+from retrieval.chunking import Chunk, chunk_paragraphs
+from retrieval.config import Settings
+from retrieval.corpus import Document, load_corpus
+from retrieval.embeddings import Embedder, load_embedder
+from retrieval.errors import ModelUnavailable
+from retrieval.language import detect_language
+from retrieval.lexical import LexicalIndex
+from retrieval.normalize import shingles
+from retrieval.store import VectorStore
+
+__all__ = ["IngestReport", "SanadIndex"]
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed, per document id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    mode: str = "lexical"
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
+            f"({self.mode})"
+        )
+
+
+class SanadIndex:
+    """The searchable index of one corpus: catalogue, BM25 and (when possible) vectors.
+
+    The embedding model and the vector store are opened lazily, once. If the
+    model cannot be loaded, the index runs lexical-only and says why in
+    `dense_note`.
+    """
+
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | None = None, notify: Notify | None = None
+    ) -> None:
+        self.settings = settings
+        self.notify: Notify = notify or (lambda message: log.warning("%s", message))
+        self.catalog = Catalog(settings.data_dir / "catalog.sqlite3")
+        self._embedder = embedder
+        self._embedder_tried = embedder is not None or not settings.dense_enabled
+        self.dense_note = "" if settings.dense_enabled else "lexical-only by configuration"
+        self._store: VectorStore | None = None
+        self._lexical: LexicalIndex | None = None
+        self._chunks: list[ChunkRecord] | None = None
+        self._position: dict[str, int] | None = None
+        self._documents: dict[str, DocumentRecord] | None = None
+        self._shingles: dict[int, frozenset[str]] = {}
+        self._lock = threading.RLock()
+
+    # -- parts, opened on first use ---------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder | None:
+        with self._lock:
+            if not self._embedder_tried:
+                self._embedder_tried = True
+                try:
+                    self._embedder = load_embedder(self.settings)
+                except ModelUnavailable as e:
+                    self.dense_note = str(e)
+                    self.notify(f"{e} Running lexical-only.")
+            return self._embedder
+
+    @property
+    def mode(self) -> str:
+        return "hybrid" if self.embedder is not None else "lexical"
+
+    @property
+    def store(self) -> VectorStore:
+        with self._lock:
+            if self._store is None:
+                self._store = VectorStore(self.settings)
+            return self._store
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex.load(self._lexical_dir)
+                if self._lexical is None or len(self._lexical) != len(self.chunks):
+                    self._lexical = self._rebuild_lexical()
+            return self._lexical
+
+    @property
+    def chunks(self) -> list[ChunkRecord]:
+        """All chunks, in the lexical index's order."""
+        with self._lock:
+            if self._chunks is None:
+                self._chunks = self.catalog.chunks()
+            return self._chunks
+
+    @property
+    def position(self) -> dict[str, int]:
+        """Chunk id → position in `chunks`."""
+        with self._lock:
+            if self._position is None:
+                self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+            return self._position
+
+    @property
+    def catalog_documents(self) -> dict[str, DocumentRecord]:
+        with self._lock:
+            if self._documents is None:
+                self._documents = self.catalog.documents()
+            return self._documents
+
+    def shingles(self, position: int) -> frozenset[str]:
+        """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
+        found = self._shingles.get(position)
+        if found is None:
+            found = self._shingles[position] = shingles(self.chunks[position].text)
+        return found
+
+    def _forget_cached(self) -> None:
+        self._shingles = {}
+        self._chunks = None
+        self._position = None
+        self._documents = None
+
+    @property
+    def _lexical_dir(self) -> Path:
+        return self.settings.data_dir / "lexical"
+
+    # -- building ---------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return not self.chunks
+
+    def ensure_ready(self) -> None:
+        """Build the index on first use, and fill in vectors the store lacks."""
+        with self._lock:
+            if self.is_empty():
+                self.notify(
+                    f"The index is empty: building it from {self.settings.corpus_dir} (first use)…"
+                )
+                self.ingest()
+                return
+            embedder = self.embedder
+            if embedder is not None:
+                self.store.open(embedder.name, embedder.dim)
+                if self.store.count() != len(self.chunks):
+                    self.notify("Embedding chunks the vector store does not have yet…")
+                    self._sync_vectors(embedder, progress=False)
+
+    def ingest(
+        self, path: Path | None = None, *, rebuild: bool = False, progress: bool = False
+    ) -> IngestReport:
+        """Bring the index in line with `path` (default: the configured corpus).
+
+        A folder is the whole corpus: files gone from it are removed from the
+        index. A single file is added or updated on its own.
+        """
+        source = path or self.settings.corpus_dir
+        with self._lock:
+            docs, warnings = load_corpus(source)
+            report = IngestReport(warnings=warnings)
+            embedder = self.embedder
+            if rebuild:
+                self.catalog.clear()
+                if embedder is not None or self.settings.server_mode:
+                    self.store.drop()
+            if embedder is not None:
+                self.store.open(embedder.name, embedder.dim)  # refuses another model's vectors
+            known = self.catalog.documents()
+            for doc in docs:
+                before = known.get(doc.doc_id)
+                if before is not None and before.sha256 == doc.sha256:
+                    report.unchanged.append(doc.doc_id)
+                    continue
+                self.catalog.replace_document(doc, self._chunk(doc))
+                (report.updated if before else report.added).append(doc.doc_id)
+            if source.is_dir():
+                report.removed = sorted(set(known) - {d.doc_id for d in docs})
+                self.catalog.remove_documents(report.removed)
+            self._forget_cached()
+            self._lexical = self._rebuild_lexical()
+            report.chunks = len(self.chunks)
+            if embedder is not None:
+                report.embedded = self._sync_vectors(embedder, progress=progress)
+            report.mode = self.mode
+            return report
+
+    def _chunk(self, doc: Document) -> list[Chunk]:
+        chunks = chunk_paragraphs(
+            doc.text,
+            doc.paragraphs,
+            doc_id=doc.doc_id,
+            lang=doc.lang,
+            min_tokens=self.settings.chunk_min_tokens,
+            max_tokens=self.settings.chunk_max_tokens,
+        )
+        out = []
+        for c in chunks:
+            # A page in one language may quote another: label each chunk by its own text.
+            lang = detect_language(c.text)
+            out.append(c if lang in {"und", c.lang} else replace(c, lang=lang))
+        return out
+
+    def _rebuild_lexical(self) -> LexicalIndex:
+        chunks = self.chunks
+        lexical = LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks])
+        lexical.save(self._lexical_dir)
+        return lexical
+
+    def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
+        store = self.store
+        store.open(embedder.name, embedder.dim)
+        wanted = {c.chunk_id: c for c in self.chunks}
+        have = store.ids()
+        stale = sorted(have - set(wanted))
+        if stale:
+            store.delete(stale)
+        missing = [c for cid, c in wanted.items() if cid not in have]
+        if not missing:
+            return 0
+        docs = self.catalog.documents()
+        # The title gives a passage the context its document implies ("the war" of
+        # which article?): it is embedded with the passage, not shown or cited.
+        titled = [
+            f"{docs[c.doc_id].title}\n\n{c.text}" if c.doc_id in docs else c.text for c in missing
+        ]
+        vectors = embedder.embed_documents(titled, progress=progress and len(missing) > 64)
+        metas = [
+            {
+                "doc_id": c.doc_id,
+                "ordinal": c.ordinal,
+                "start": c.start,
+                "end": c.end,
+                "lang": c.lang,
+                "title": docs[c.doc_id].title if c.doc_id in docs else "",
+                "url": docs[c.doc_id].url if c.doc_id in docs else "",
+            }
+            for c in missing
+        ]
+        store.upsert([c.chunk_id for c in missing], vectors, [c.text for c in missing], metas)
+        return len(missing)

@@ -1,0 +1,117 @@
+"""The search key: one normalization for documents and queries alike.
+
+Display text is never changed; only the key used for matching is. The key folds
+away the differences a reader does not see as different words: Arabic and Persian
+letter forms, diacritics, tatweel, zero-width non-joiners, Eastern digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = ["STOPWORDS", "search_key", "shingles", "tokenize"]
+
+# Tashkeel (U+064B–U+065F), superscript alef (U+0670), Quranic annotation marks
+# (U+06D6–U+06ED) and tatweel (U+0640) carry no lexical difference for search.
+_STRIP = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+_LETTERS = str.maketrans(
+    {
+        "\u064a": "\u06cc",  # ي → ی
+        "\u0649": "\u06cc",  # ى → ی
+        "\u0643": "\u06a9",  # ك → ک
+        "\u0623": "\u0627",  # أ → ا
+        "\u0625": "\u0627",  # إ → ا
+        "\u0622": "\u0627",  # آ → ا
+        "\u0671": "\u0627",  # ٱ → ا
+        "\u0629": "\u0647",  # ة → ه
+        "\u06c0": "\u0647",  # ۀ → ه
+        "\u06c2": "\u0647",  # ۂ → ه
+        "\u066b": ".",  # Arabic decimal separator
+        "\u066c": ",",  # Arabic thousands separator
+        **{chr(0x06F0 + i): str(i) for i in range(10)},  # Persian digits
+        **{chr(0x0660 + i): str(i) for i in range(10)},  # Arabic-Indic digits
+    }
+)
+
+# Zero-width characters that only shape letters: ZWNJ, ZWJ, LRM/RLM, BOM.
+_ZERO_WIDTH = re.compile("[\u200c\u200d\u200e\u200f\ufeff]")
+
+# Persian verb prefixes and plural/comparative suffixes are written joined, with a
+# ZWNJ, or with a space (the corpus has all three): join them so all forms match.
+_PREFIX_GAP = re.compile(r"(?<!\w)(ن?می) (?=\w)")
+_SUFFIX_GAP = re.compile(r"(?<=\w) (ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
+_SPACES = re.compile(r"\s+")
+
+
+def search_key(text: str) -> str:
+    """Return the normalized form of `text` used for lexical matching.
+
+    >>> search_key("می‌رسید") == search_key("میرسید") == search_key("می رسید")
+    True
+    """
+    key = unicodedata.normalize("NFKC", text)
+    key = _STRIP.sub("", key)
+    key = key.translate(_LETTERS)
+    key = _ZERO_WIDTH.sub("", key)
+    key = _SPACES.sub(" ", key).strip().casefold()
+    key = _PREFIX_GAP.sub(r"\1", key)
+    return _SUFFIX_GAP.sub(r"\1", key)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def shingles(text: str, n: int = 3) -> frozenset[str]:
+    """Runs of `n` words of the search key: what near-duplicate checks compare."""
+    words = _WORD.findall(search_key(text))
+    if len(words) <= n:
+        return frozenset({" ".join(words)} if words else ())
+    return frozenset(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+# Arabic proclitics (article and attached conjunctions/prepositions), in key form.
+_ARABIC_ARTICLE = ("وبال", "وال", "بال", "کال", "فال", "لل", "ال")
+
+
+def _variants(token: str) -> Iterable[str]:
+    yield token
+    for prefix in _ARABIC_ARTICLE:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 3:
+            yield token[len(prefix) :]
+            break
+    else:
+        # A leading و is "and" in Arabic (and often in Dari text written without a space).
+        if token.startswith("و") and len(token) >= 5:
+            yield token[1:]
+
+
+def tokenize(text: str, *, stopwords: frozenset[str] | None = None) -> list[str]:
+    """Split text into search tokens: key words plus Arabic-prefix-stripped variants."""
+    stop = STOPWORDS if stopwords is None else stopwords
+    out: list[str] = []
+    for word in _WORD.findall(search_key(text)):
+        if word in stop or (len(word) < 2 and not word.isdigit()):
+            continue
+        out.extend(v for v in _variants(word) if v not in stop)
+    return out
+
+
+_FA = """
+از به با در که این آن را و یا تا بر برای هم نیز چه چی چیست چرا چگونه کجا کی کدام
+آیا است هست بود شد شده شود می کرد کرده کند کنند کردند دارد داشت های ها یک هر
+اند ای ام اش ایشان او ما شما آنها اینکه آنکه پس پیش میان بین درباره
+"""
+_AR = """
+في من إلى الى على عن مع هو هي هم ما ماذا متى أين اين كيف لماذا هل كم أي اي التي
+الذي الذين هذا هذه ذلك تلك كان كانت قد لقد ثم أو او أن ان إن لا لم لن بين عند
+"""
+_EN = """
+a an the of to in on at by for from with and or is are was were be been what when
+where who whom which why how did do does this that these those it its as about into
+"""
+
+#: Question and function words in fa/ar/en, in key form, left out of lexical matching.
+STOPWORDS: frozenset[str] = frozenset(search_key(w) for w in (_FA + _AR + _EN).split())
