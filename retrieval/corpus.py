@@ -106,7 +106,8 @@ def load_corpus(path: Path) -> tuple[list[Document], list[str]]:
 def _reason(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         return "not UTF-8 text (convert it to UTF-8 and ingest again)"
-    return f"cannot be read ({error.strerror or error})"
+    reason = error.strerror if isinstance(error, OSError) else None
+    return f"cannot be read ({reason or error})"
 
 
 def _read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:

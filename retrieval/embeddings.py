@@ -55,7 +55,10 @@ class Embedder:
             if document_prompt is not None
             else own.get("document", own.get("passage", family[1]))
         )
-        self.dim = int(model.get_embedding_dimension())
+        dim = model.get_embedding_dimension()
+        if dim is None:
+            raise ModelUnavailable(f"Model {name} does not report its embedding dimension.")
+        self.dim = int(dim)
 
     def embed_query(self, text: str) -> np.ndarray:
         """One L2-normalized query vector."""

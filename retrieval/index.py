@@ -152,6 +152,13 @@ class SanadIndex:
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical"
 
+    def close(self) -> None:
+        """Release the vector store's connections."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
     # -- building ---------------------------------------------------------------------
 
     def is_empty(self) -> bool:

@@ -10,6 +10,7 @@ told apart by their letters; Latin text is taken as English.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Final
 
 __all__ = ["LANGUAGES", "detect_language"]
@@ -140,7 +141,7 @@ def detect_language(text: str) -> str:
     'fa'
     """
     words = _WORD.findall(text)
-    arabic_words = [w for w in words if _ARABIC_SCRIPT.search(w)]
+    arabic_words = [w for w in words if any(c.isalpha() and _ARABIC_SCRIPT.match(c) for c in w)]
     latin_words = [w for w in words if _LATIN.search(w)]
     if not arabic_words:
         return "en" if latin_words else "und"
@@ -150,18 +151,28 @@ def detect_language(text: str) -> str:
 
 
 def _arabic_script_language(words: list[str]) -> str:
-    letters = "".join(words)
-    bare = [w.replace("\u200c", "") for w in words]
+    letters = Counter("".join(words))
+    bare = Counter(w.replace("\u200c", "") for w in words)
+
+    def letter_count(chars: set[str]) -> int:
+        return sum(letters[c] for c in chars)
+
+    def word_count(vocabulary: frozenset[str]) -> int:
+        return sum(n for w, n in bare.items() if w in vocabulary)
+
+    def prefixed(prefixes: tuple[str, ...], min_len: int) -> int:
+        return sum(n for w, n in bare.items() if w.startswith(prefixes) and len(w) > min_len)
+
     scores = {
-        "ps": 3.0 * sum(c in _PASHTO_LETTERS for c in letters) + sum(w in _PS_WORDS for w in bare),
-        "ur": 3.0 * sum(c in _URDU_LETTERS for c in letters) + sum(w in _UR_WORDS for w in bare),
-        "fa": 2.0 * sum(c in _PERSIAN_LETTERS for c in letters)
-        + 2.0 * sum(w in _FA_WORDS for w in bare)
-        + 1.0 * letters.count("\u200c")  # ZWNJ is a Persian typing habit
-        + 0.5 * sum(w.startswith(("می", "نمی")) and len(w) > 4 for w in bare),
-        "ar": 2.0 * sum(c in _ARABIC_LETTERS for c in letters)
-        + 2.0 * sum(w in _AR_WORDS for w in bare)
-        + 1.0 * sum(w.startswith(("ال", "وال", "بال", "لل")) and len(w) > 3 for w in bare),
+        "ps": 3.0 * letter_count(_PASHTO_LETTERS) + word_count(_PS_WORDS),
+        "ur": 3.0 * letter_count(_URDU_LETTERS) + word_count(_UR_WORDS),
+        "fa": 2.0 * letter_count(_PERSIAN_LETTERS)
+        + 2.0 * word_count(_FA_WORDS)
+        + 1.0 * letters["\u200c"]  # ZWNJ is a Persian typing habit
+        + 0.5 * prefixed(("می", "نمی"), 4),
+        "ar": 2.0 * letter_count(_ARABIC_LETTERS)
+        + 2.0 * word_count(_AR_WORDS)
+        + 1.0 * prefixed(("ال", "وال", "بال", "لل"), 3),
     }
     # Pashto and Urdu text also uses Persian letters and words; they win only when
     # their own letters are a clear part of the text, not a stray name or two.

@@ -44,6 +44,7 @@ class VectorStore:
         self.client = _connect(settings)
         self._collection: Any = None
         self._opened: tuple[str, int] | None = None
+        self._count: int | None = None  # cached between writes: counting costs a round trip
 
     @property
     def location(self) -> str:
@@ -89,19 +90,41 @@ class VectorStore:
             self._call(lambda: self.client.delete_collection(self.settings.collection))
         self._collection = None
         self._opened = None
+        self._count = None
+
+    def close(self) -> None:
+        """Release the client's connections (server mode keeps an HTTP pool)."""
+        # Chroma's HTTP clients (its own and an admin one) keep httpx pools that
+        # its close() leaves open.
+        for client in (self.client, getattr(self.client, "_admin_client", None)):
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if session is not None:
+                session.close()
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+        self._collection = None
+        self._opened = None
+        self._count = None
 
     def ids(self) -> set[str]:
         col = self._require()
         return set(self._call(lambda: col.get(include=[]))["ids"])
 
     def count(self) -> int:
+        if self._collection is not None and self._count is not None:
+            return self._count
         col = self._collection or self._existing()
-        return 0 if col is None else int(self._call(col.count))
+        count = 0 if col is None else int(self._call(col.count))
+        if self._collection is not None:
+            self._count = count
+        return count
 
     def upsert(
         self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metas: Sequence[dict]
     ) -> None:
         col = self._require()
+        self._count = None
         for i in range(0, len(ids), _BATCH):
             sl = slice(i, i + _BATCH)
             self._call(
@@ -115,6 +138,7 @@ class VectorStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         col = self._require()
+        self._count = None
         for i in range(0, len(ids), _BATCH):
             batch = list(ids[i : i + _BATCH])
             self._call(lambda batch=batch: col.delete(ids=batch))

@@ -1,0 +1,223 @@
+"""The `sanad` command line: ingest, search, eval, doctor, models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from bot.logs import configure_logging, secrets_of
+from retrieval.config import Settings, load_settings
+from retrieval.errors import ConfigError, QueryError, SanadError
+from retrieval.evaluate import load_questions, score_retrieval
+from retrieval.index import SanadIndex
+from retrieval.search import Mode, SearchResponse, search
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="sanad",
+    help="Answers questions over Dari/Persian and Arabic source texts, with citations.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="Manage the embedding model.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+ModeOption = Annotated[
+    Literal["hybrid", "lexical", "dense"] | None,
+    typer.Option("--mode", help="Force one retriever (default: hybrid when a model loads)."),
+]
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    """Answers questions over Dari/Persian and Arabic source texts, with citations."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn Sanad's errors into one line on stderr and an exit code; no tracebacks."""
+    try:
+        yield
+    except (ConfigError, QueryError) as e:
+        _err(f"error: {e}")
+        raise typer.Exit(2) from None
+    except SanadError as e:
+        _err(f"error: {e}")
+        raise typer.Exit(1) from None
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level, secrets_of(settings))
+    return settings
+
+
+def _index(settings: Settings) -> SanadIndex:
+    return SanadIndex(settings, notify=_err)
+
+
+@app.command()
+def ingest(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Folder (the whole corpus) or one file; default: SANAD_CORPUS_DIR."),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and build it anew.")
+    ] = False,
+) -> None:
+    """Index a folder of .txt/.md/.html source texts (incrementally)."""
+    with _user_errors():
+        settings = _settings()
+        report = _index(settings).ingest(path, rebuild=rebuild, progress=sys.stderr.isatty())
+        for warning in report.warnings:
+            _err(f"warning: {warning}")
+        for label, ids in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("removed", report.removed),
+        ):
+            for doc_id in ids:
+                typer.echo(f"{label:>9}  {doc_id}")
+        typer.echo(report.summary())
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="The question, in Dari, Arabic or English.")],
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, max=100, help="How many passages [SANAD_TOP_K].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    mode: ModeOption = None,
+) -> None:
+    """Find the passages that best answer a question."""
+    with _user_errors():
+        settings = _settings()
+        response = search(_index(settings), query, k=k or settings.top_k, mode=mode)
+        for notice in response.notices:
+            _err(f"note: {notice}")
+        if as_json:
+            typer.echo(json.dumps(response.to_json(), ensure_ascii=False, indent=2))
+        else:
+            _print_results(response)
+
+
+def _print_results(response: SearchResponse) -> None:
+    typer.echo(
+        f"{response.mode} search · language {response.language} · "
+        f"{response.timings_ms['total']:.0f} ms"
+    )
+    if not response.results:
+        typer.echo("No passage matches.")
+    for r in response.results:
+        title = r.document.title
+        typer.echo(
+            f"\n[{r.rank}] {title} ({r.chunk.doc_id}, {r.chunk.lang}, "
+            f"chars {r.chunk.start}-{r.chunk.end})"
+        )
+        text = " ".join(r.chunk.text.split())
+        typer.echo("    " + (text if len(text) <= 400 else text[:399] + "…"))
+
+
+@app.command("eval")
+def eval_command(
+    file: Annotated[Path, typer.Argument(help="Questions, one JSON object a line (see README).")],
+    k: Annotated[int, typer.Option("-k", min=1, max=10, help="Recall cut-off.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    mode: ModeOption = None,
+) -> None:
+    """Score retrieval: R@1, R@k and MRR@10 per language."""
+    with _user_errors():
+        settings = _settings()
+        index = _index(settings)
+        questions = load_questions(file)
+        used: list[Mode] = []
+
+        def retrieve(question: str) -> list[tuple[str, str]]:
+            response = search(index, question, k=10, mode=mode)
+            used.append(response.mode)
+            return [(r.chunk.doc_id, r.chunk.text) for r in response.results]
+
+        scores = score_retrieval(questions, retrieve, k=k)
+        table = {lang: s.to_json() for lang, s in scores.items()}
+        effective = used[0] if used else (mode or index.mode)
+        if as_json:
+            payload: dict[str, Any] = {"k": k, "mode": effective, "languages": table}
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            return
+        typer.echo(f"mode: {effective}")
+        typer.echo(f"{'lang':<6}{'n':>4}{'R@1':>8}{f'R@{k}':>8}{'MRR@10':>9}")
+        for lang, row in table.items():
+            typer.echo(
+                f"{lang:<6}{row['n']:>4}{row['r@1']:>8.2f}{row['r@k']:>8.2f}{row['mrr@10']:>9.3f}"
+            )
+
+
+@app.command()
+def doctor() -> None:
+    """Show the settings in effect, the retrieval mode and what is indexed."""
+    with _user_errors():
+        settings = _settings()
+        typer.echo("settings:")
+        for name, value in settings.model_dump().items():
+            shown = "(set, hidden)" if _is_secret(settings, name) and value else value
+            typer.echo(f"  SANAD_{name.upper()} = {shown}")
+        index = _index(settings)
+        embedder = index.embedder
+        if embedder is not None:
+            typer.echo(f"mode: hybrid (model {embedder.name}, dimension {embedder.dim})")
+        else:
+            typer.echo(f"mode: lexical-only ({index.dense_note})")
+        typer.echo(
+            f"store: {index.store.location if embedder or settings.server_mode else 'not used'}"
+        )
+        counts = index.catalog.counts_by_language()
+        typer.echo(f"catalogue: {index.catalog.path}")
+        if not counts:
+            typer.echo("index: empty (built on the first search, or run `sanad ingest`)")
+        for lang, (docs, chunks) in counts.items():
+            typer.echo(f"  {lang}: {docs} documents, {chunks} chunks")
+        if embedder is not None:
+            index.store.open(embedder.name, embedder.dim)
+            typer.echo(f"vectors: {index.store.count()}")
+
+
+def _is_secret(settings: Settings, name: str) -> bool:
+    from pydantic import SecretStr
+
+    return isinstance(getattr(settings, name), SecretStr)
+
+
+@models_app.command("pull")
+def models_pull() -> None:
+    """Download the configured embedding model now, for later offline use."""
+    from retrieval.embeddings import pull_model
+
+    with _user_errors():
+        settings = _settings()
+        typer.echo(f"model {settings.embedding_model} is at {pull_model(settings)}")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    run: Callable[..., Any] = app
+    return run(args=argv, prog_name="sanad")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

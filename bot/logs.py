@@ -1,0 +1,63 @@
+"""Logging set-up that keeps secrets out of every log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings
+
+__all__ = ["RedactSecrets", "configure_logging", "secrets_of"]
+
+# Telegram bot tokens look like 123456789:AA…; they can also appear inside URLs
+# that a library logs, before we know the configured value.
+_TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace known secret values (and anything token-shaped) with `***`."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return _TOKEN_SHAPE.sub("***", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def secrets_of(settings: BaseSettings) -> list[str]:
+    """Every `SecretStr` value in `settings`."""
+    values = (getattr(settings, name) for name in type(settings).model_fields)
+    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+
+def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
+    """Log to stderr at `level`, with secrets redacted from every handler's output."""
+    redactor = RedactSecrets(secrets)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_sanad", False):
+            root.removeHandler(old)
+    handler._sanad = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Libraries that log request URLs (which carry the bot token) stay quiet.
+    for noisy in ("httpx", "httpcore", "chromadb", "sentence_transformers", "urllib3", "bm25s"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    return redactor

@@ -1,0 +1,71 @@
+"""Model loading, prompts, and the fast fall-back to lexical-only when offline."""
+
+import time
+
+import numpy as np
+import pytest
+
+from retrieval.config import load_settings
+from retrieval.embeddings import Embedder, load_embedder, pull_model
+from retrieval.errors import ModelUnavailable
+from retrieval.index import SanadIndex
+from retrieval.search import search
+
+
+def test_e5_models_get_query_and_passage_prefixes(minilm):
+    e5 = Embedder(minilm.model, "intfloat/multilingual-e5-small")
+    assert (e5.query_prompt, e5.document_prompt) == ("query: ", "passage: ")
+    expected = minilm.model.encode("query: saffron", normalize_embeddings=True)
+    assert np.allclose(e5.embed_query("saffron"), expected, atol=1e-5)
+
+
+def test_prompts_can_be_overridden_in_settings(minilm_path, tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path, embedding_model=minilm_path, query_prompt="Q: ", document_prompt="D: "
+    )
+    embedder = load_embedder(settings)
+    plain = embedder.model.encode("D: saffron", normalize_embeddings=True)
+    assert np.allclose(embedder.embed_documents(["saffron"])[0], plain, atol=1e-5)
+
+
+def test_vectors_are_normalized(minilm):
+    vectors = minilm.embed_documents(["one passage", "another passage"])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("offline", ["1", ""])
+def test_uncached_hub_model_fails_within_seconds(tmp_path, monkeypatch, offline):
+    # Offline flag set, or not set with the hub unreachable (tests allow loopback only).
+    monkeypatch.setenv("HF_HUB_OFFLINE", offline)
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", offline)
+    settings = load_settings(data_dir=tmp_path, embedding_model="example-org/not-cached-model")
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="sanad models pull"):
+        load_embedder(settings)
+    assert time.monotonic() - started < 5
+
+
+def test_index_falls_back_to_lexical_with_one_clear_line(tmp_path):
+    messages = []
+    settings = load_settings(data_dir=tmp_path, embedding_model="example-org/not-cached-model")
+    index = SanadIndex(settings, notify=messages.append)
+    response = search(index, "پوتین درباره طالبان چه گفت؟")
+    assert response.mode == "lexical"
+    assert response.results
+    model_lines = [m for m in messages if "not-cached-model" in m]
+    assert len(model_lines) == 1
+    assert "lexical-only" in model_lines[0]
+    assert "not-cached-model" in index.dense_note
+
+
+def test_pull_says_what_to_do_when_the_hub_is_unreachable(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    settings = load_settings(data_dir=tmp_path, embedding_model="example-org/model")
+    with pytest.raises(ModelUnavailable, match="cannot be reached"):
+        pull_model(settings)
+
+
+def test_pull_of_a_local_model_is_a_no_op(tmp_path, minilm_path):
+    settings = load_settings(data_dir=tmp_path, embedding_model=minilm_path)
+    assert str(pull_model(settings)) == minilm_path
