@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal
 import typer
 
 from bot.logs import configure_logging, secrets_of
+from retrieval.answer import Answerer
 from retrieval.config import Settings, load_settings
 from retrieval.errors import ConfigError, QueryError, SanadError
-from retrieval.evaluate import load_questions, score_retrieval
+from retrieval.evaluate import EvalQuestion, load_questions, score_answers, score_retrieval
 from retrieval.index import SanadIndex
 from retrieval.search import Mode, SearchResponse, search
 
@@ -140,8 +141,11 @@ def eval_command(
     k: Annotated[int, typer.Option("-k", min=1, max=10, help="Recall cut-off.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     mode: ModeOption = None,
+    with_answers: Annotated[
+        bool, typer.Option("--answers", help="Also score answers (slower: composes each one).")
+    ] = False,
 ) -> None:
-    """Score retrieval: R@1, R@k and MRR@10 per language."""
+    """Score retrieval (R@1, R@k, MRR@10) and, with --answers, answers, per language."""
     with _user_errors():
         settings = _settings()
         index = _index(settings)
@@ -156,8 +160,11 @@ def eval_command(
         scores = score_retrieval(questions, retrieve, k=k)
         table = {lang: s.to_json() for lang, s in scores.items()}
         effective = used[0] if used else (mode or index.mode)
+        answer_table = _score_answers(index, questions) if with_answers else None
         if as_json:
             payload: dict[str, Any] = {"k": k, "mode": effective, "languages": table}
+            if answer_table is not None:
+                payload["answers"] = answer_table
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
             return
         typer.echo(f"mode: {effective}")
@@ -166,6 +173,53 @@ def eval_command(
             typer.echo(
                 f"{lang:<6}{row['n']:>4}{row['r@1']:>8.2f}{row['r@k']:>8.2f}{row['mrr@10']:>9.3f}"
             )
+        if answer_table is not None:
+            typer.echo("\nanswers:")
+            typer.echo(
+                f"{'lang':<6}{'answered':>10}{'cited ok':>10}{'declined':>10}{'markers ok':>12}"
+            )
+            for lang, row in answer_table.items():
+                cells = [
+                    row["answered"],
+                    row["cited_answering"],
+                    row["declined"],
+                    row["valid_markers"],
+                ]
+                shown = ["-" if c is None else f"{c:.2f}" for c in cells]
+                typer.echo(f"{lang:<6}{shown[0]:>10}{shown[1]:>10}{shown[2]:>10}{shown[3]:>12}")
+
+
+def _score_answers(index: SanadIndex, questions: list[EvalQuestion]) -> dict[str, Any]:
+    answerer = Answerer(index)
+
+    def ask(question: str) -> tuple[bool, str, list[tuple[int, str, str]]]:
+        a = answerer.ask(question)
+        return a.abstained, a.answer, [(c.n, c.result.chunk.doc_id, c.text) for c in a.citations]
+
+    return {lang: s.to_json() for lang, s in score_answers(questions, ask).items()}
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Dari, Arabic or English.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Answer a question from the sources, with numbered citations."""
+    with _user_errors():
+        settings = _settings()
+        answer = Answerer(_index(settings)).ask(question)
+        if as_json:
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            return
+        typer.echo(answer.answer)
+        for note in answer.notes:
+            typer.echo(f"({note})")
+        if answer.citations:
+            typer.echo("")
+        for c in answer.citations:
+            doc = c.result.document
+            where = ", ".join(x for x in (doc.publisher, doc.date) if x)
+            typer.echo(f"[{c.n}] {doc.title}" + (f" — {where}" if where else ""))
 
 
 @app.command()

@@ -63,13 +63,15 @@ class Chunk:
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentences of one paragraph, as offsets into the original (shifted by `offset`)."""
+    """Sentences of `text` (ending at sentence marks or line breaks), as offsets
+    into the original (shifted by `offset`)."""
     out: list[Sentence] = []
-    pos = 0
-    for match in _SENTENCE_END.finditer(text):
-        out.extend(_sentence(text, pos, match.end(), offset))
-        pos = match.end()
-    out.extend(_sentence(text, pos, len(text), offset))
+    for line in re.finditer(r"[^\n]+", text):
+        pos = line.start()
+        for match in _SENTENCE_END.finditer(text, line.start(), line.end()):
+            out.extend(_sentence(text, pos, match.end(), offset))
+            pos = match.end()
+        out.extend(_sentence(text, pos, line.end(), offset))
     return out
 
 

@@ -65,9 +65,37 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(default=350, ge=32, le=4000)
     max_query_chars: int = Field(default=2000, ge=10, le=100_000)
     top_k: int = Field(default=5, ge=1, le=100)
+    llm_model: str | None = Field(
+        default=None,
+        description="'provider:model' for LangChain's init_chat_model; unset = extractive answers.",
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama, …)."
+    )
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=30.0, gt=0, le=600)
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    answer_passages: int = Field(default=5, ge=1, le=20)
+    answer_max_quotes: int = Field(default=3, ge=1, le=10)
+    answer_max_chars: int = Field(default=800, ge=100, le=10_000)
+    decline_dense_z: float = Field(
+        default=1.45,
+        ge=-5,
+        le=10,
+        description="Best sentence similarity needed, in standard deviations above "
+        "the corpus's unrelated-sentence similarity.",
+    )
+    decline_lexical: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        description="Share of the question's content words a passage needs.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
-    @field_validator("chroma_host", "query_prompt", "document_prompt", mode="before")
+    @field_validator(
+        "chroma_host", "query_prompt", "document_prompt", "llm_model", "llm_base_url", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """An empty variable in `.env` means "not set", not "empty string"."""
@@ -97,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def server_mode(self) -> bool:
         return self.chroma_host is not None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.llm_model is not None
 
 
 def load_settings(cls: type[Settings] = Settings, **overrides: object) -> Settings:

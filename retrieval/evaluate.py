@@ -8,6 +8,7 @@ search key (the same normalization as search).
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from typing import Any
 from retrieval.errors import CorpusError
 from retrieval.normalize import search_key
 
-__all__ = ["EvalQuestion", "LanguageScores", "answers", "load_questions", "score_retrieval"]
+__all__ = [
+    "AnswerScores",
+    "EvalQuestion",
+    "LanguageScores",
+    "answers",
+    "load_questions",
+    "score_answers",
+    "score_retrieval",
+]
 
 
 @dataclass(frozen=True)
@@ -105,4 +114,56 @@ def score_retrieval(
         s.hits_at_1 += rank == 1
         s.hits_at_k += rank is not None and rank <= k
         s.reciprocal_ranks.append(1.0 / rank if rank else 0.0)
+    return dict(sorted(scores.items()))
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass
+class AnswerScores:
+    lang: str
+    answerable: int = 0
+    answered: int = 0
+    cited_answering: int = 0
+    unanswerable: int = 0
+    declined: int = 0
+    markers: int = 0
+    valid_markers: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        def share(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        return {
+            "answerable": self.answerable,
+            "answered": share(self.answered, self.answerable),
+            "cited_answering": share(self.cited_answering, self.answerable),
+            "unanswerable": self.unanswerable,
+            "declined": share(self.declined, self.unanswerable),
+            "valid_markers": share(self.valid_markers, self.markers),
+        }
+
+
+#: ask(question) → (abstained, answer text, [(n, doc_id, passage text)])
+Ask = Callable[[str], tuple[bool, str, list[tuple[int, str, str]]]]
+
+
+def score_answers(questions: Iterable[EvalQuestion], ask: Ask) -> dict[str, AnswerScores]:
+    """Answer metrics per language: answered, cited an answering passage, declined, valid markers."""
+    scores: dict[str, AnswerScores] = {}
+    for q in questions:
+        s = scores.setdefault(q.lang, AnswerScores(q.lang))
+        abstained, text, citations = ask(q.question)
+        numbers = {n for n, _, _ in citations}
+        markers = [int(m) for m in _MARKER.findall(text)]
+        s.markers += len(markers)
+        s.valid_markers += sum(m in numbers for m in markers)
+        if q.answerable:
+            s.answerable += 1
+            s.answered += not abstained
+            s.cited_answering += any(answers(q, d, t) for _, d, t in citations)
+        else:
+            s.unanswerable += 1
+            s.declined += abstained and not citations
     return dict(sorted(scores.items()))

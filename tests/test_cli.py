@@ -145,3 +145,42 @@ def test_models_pull_without_a_model(run):
     result = run("models", "pull")
     assert result.exit_code == 1
     assert "no model to pull" in result.stderr
+
+
+def test_ask_prints_the_answer_and_sources(run):
+    result = run("ask", "ماذا قال الجنرال مارك ميلي عن التعاون مع طالبان؟")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("وفقاً للمصادر:")
+    assert "[1] كيف ستؤثر داعش خراسان على العلاقات بين الغرب وطالبان؟" in result.stdout
+
+
+def test_ask_json(run):
+    result = run("ask", "قیمت طلا امروز در بازار کابل چند است؟", "--json")
+    data = json.loads(result.stdout)
+    assert data["abstained"] is True
+    assert data["citations"] == []
+    assert data["mode"] == "extractive"
+
+
+def test_ask_empty_question_exits_2(run):
+    result = run("ask", " ")
+    assert result.exit_code == 2
+    assert "empty" in result.stderr
+
+
+def test_eval_answers(run, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "a", "lang": "ar", "question": "ماذا قال الجنرال مارك ميلي عن طالبان؟",
+                    "gold_docs": ["003_ff37ad843cbdfbf5"], "evidence": ["محتمل للغاية"],
+                    "answerable": True}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "b", "lang": "ar", "question": "من فاز بكأس العالم لكرة القدم 2022؟",
+                      "gold_docs": [], "evidence": [], "answerable": False}, ensure_ascii=False),
+        encoding="utf-8",
+    )  # fmt: skip
+    data = json.loads(run("eval", str(questions), "--answers", "--json").stdout)
+    assert data["answers"]["ar"] == {
+        "answerable": 1, "answered": 1.0, "cited_answering": 1.0,
+        "unanswerable": 1, "declined": 1.0, "valid_markers": 1.0,
+    }  # fmt: skip

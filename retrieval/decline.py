@@ -1,0 +1,70 @@
+"""Decide whether the retrieved passages hold an answer, or the sources don't say.
+
+No single absolute cosine threshold: scores mean different things for different
+models and corpora. Three signals, each relative:
+
+- lexical support: the IDF-weighted share of the question's content words that the
+  best passage contains (0–1). Meaningful when the question shares the corpus's
+  language, which vocabulary coverage tells;
+- dense evidence: the best passage *sentence's* similarity to the question, in
+  standard deviations above the similarity of unrelated sentences in this corpus
+  for this model (`evidence.DenseNull`);
+- coverage: the share of the question's vocabulary the corpus knows at all.
+
+A question in the corpus's language is answered when lexical support and dense
+evidence both clear their bars (either alone lets topical-but-absent facts
+through); a question in another language (coverage low) on dense evidence alone;
+lexical-only, on lexical support alone. The bars are settings
+(`SANAD_DECLINE_LEXICAL`, `SANAD_DECLINE_DENSE_Z`); README "Declining" explains
+how to calibrate them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval.config import Settings
+
+__all__ = ["Verdict", "judge"]
+
+#: Below this vocabulary coverage a question is taken to be in another language.
+SAME_LANGUAGE_COVERAGE = 0.5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    answerable: bool
+    reason: str  # why: "evidence", "no-passages", "weak-lexical", "weak-dense", "other-language"
+    lexical_support: float
+    coverage: float
+    dense_z: float | None
+
+
+def judge(
+    settings: Settings,
+    *,
+    has_results: bool,
+    lexical_support: float,
+    coverage: float,
+    dense_z: float | None,
+    question_lang: str,
+    corpus_langs: Sequence[str],
+) -> Verdict:
+    """Apply the decline rule to the signals of one question."""
+
+    def verdict(ok: bool, reason: str) -> Verdict:
+        return Verdict(ok, "evidence" if ok else reason, lexical_support, coverage, dense_z)
+
+    lexical_ok = lexical_support >= settings.decline_lexical
+    same_language = coverage >= SAME_LANGUAGE_COVERAGE
+    if dense_z is None and not same_language and question_lang not in corpus_langs:
+        return verdict(False, "other-language")
+    if not has_results:
+        return verdict(False, "no-passages")
+    if dense_z is None:
+        return verdict(lexical_ok, "weak-lexical")
+    dense_ok = dense_z >= settings.decline_dense_z
+    if same_language and not lexical_ok:
+        return verdict(False, "weak-lexical")
+    return verdict(dense_ok, "weak-dense")
