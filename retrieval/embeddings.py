@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,18 @@ class Embedder:
         if dim is None:
             raise ModelUnavailable(f"Model {name} does not report its embedding dimension.")
         self.dim = int(dim)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_query(self, text: str) -> np.ndarray:
-        """One L2-normalized query vector."""
-        return self._encode([text], query=True, progress=False)[0]
+        """One L2-normalized query vector (the last few are cached: search, sentence
+        scoring and citation checks all embed the same question)."""
+        cached = self._queries.get(text)
+        if cached is None:
+            cached = self._encode([text], query=True, progress=False)[0]
+            self._queries[text] = cached
+            while len(self._queries) > 256:
+                self._queries.popitem(last=False)
+        return cached
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """L2-normalized passage vectors, batched; a progress bar on long runs."""
