@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from prompts import text, ui_language
-from retrieval.compose import Quote, pick_quotes, score_sentences
+from retrieval.compose import Quote, ScoredSentence, pick_quotes, score_sentences
 from retrieval.decline import Verdict, judge
 from retrieval.evidence import EvidenceScorer
 from retrieval.index import SanadIndex
@@ -106,12 +106,10 @@ class Answerer:
         self.settings = index.settings
         self.scorer = EvidenceScorer(index)
         self._llm = llm
-        self._llm_error: str | None = None
         if llm is None and self.settings.llm_enabled:
             try:
                 self._llm = ChatLLM(self.settings)
             except LLMError as e:
-                self._llm_error = str(e)
                 index.notify(f"{e} Answering extractively.")
 
     @property
@@ -133,7 +131,7 @@ class Answerer:
         query, _ = prepare_query(question, self.settings.max_query_chars)
         lang = _answer_language(query)
         notes = []
-        if len(question.strip()) > self.settings.max_query_chars:
+        if len(query) < len(question.strip()):
             notes.append(text("truncated_question", lang, limit=self.settings.max_query_chars))
         standalone = query
         if history and self._llm is not None:
@@ -144,7 +142,7 @@ class Answerer:
         response = search(self.index, standalone, k=self.settings.answer_passages)
         retrieved = time.perf_counter()
         scored = score_sentences(self.scorer, standalone, response)
-        verdict = self._judge(standalone, lang, response, scored)
+        verdict = self._judge(standalone, response, scored)
         answer = Answer(query, lang, "llm" if self._llm else "extractive", False, "")
         answer.notes, answer.standalone_question, answer.verdict = notes, standalone, verdict
         if not verdict.answerable:
@@ -168,12 +166,11 @@ class Answerer:
         return answer
 
     def _judge(
-        self, question: str, lang: str, response: SearchResponse, scored: list[Any]
+        self, question: str, response: SearchResponse, scored: list[ScoredSentence]
     ) -> Verdict:
         top = response.results[:3]
         lexical = max((self.scorer.lexical_support(question, r.chunk.text) for r in top), default=0)
         zs = [s.dense_z for s in scored if s.dense_z is not None]
-        corpus_langs = sorted({c.lang for c in self.index.chunks})
         return judge(
             self.settings,
             has_results=bool(response.results),
@@ -181,10 +178,10 @@ class Answerer:
             coverage=response.lexical_coverage,
             dense_z=max(zs) if zs else None,
             question_lang=detect_language(question),
-            corpus_langs=corpus_langs,
+            corpus_langs=self.index.languages,
         )
 
-    def _compose_extractive(self, answer: Answer, scored: list[Any]) -> None:
+    def _compose_extractive(self, answer: Answer, scored: list[ScoredSentence]) -> None:
         quotes = pick_quotes(
             scored,
             max_quotes=self.settings.answer_max_quotes,
@@ -204,20 +201,15 @@ class Answerer:
             shown = ("…" if q.trimmed_before else "") + q.text + ("…" if q.trimmed_after else "")
             lines.append(f"«{shown}» [{n}]")
         answer.answer = text("lead_in", answer.language) + "\n\n" + "\n\n".join(lines)
-        results = {r.chunk.chunk_id: r for r in self._results_of(quotes)}
         answer.citations = [
             Citation(
                 n,
-                results[chunk_id],
+                spans[chunk_id][0].sentence.result,
                 min(q.start for q in spans[chunk_id]),
                 max(q.end for q in spans[chunk_id]),
             )
             for chunk_id, n in numbers.items()
         ]
-
-    @staticmethod
-    def _results_of(quotes: list[Quote]) -> list[SearchResult]:
-        return [q.sentence.result for q in quotes]
 
     def _compose_llm(self, answer: Answer, question: str, passages: list[SearchResult]) -> None:
         assert self._llm is not None

@@ -13,7 +13,6 @@ sentences (embedded as queries) to sentences of *other* documents, which is what
 from __future__ import annotations
 
 import json
-import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,20 +78,9 @@ class EvidenceScorer:
 
     # -- lexical ---------------------------------------------------------------------
 
-    def _idf(self, token: str) -> float:
-        lexical = self.index.lexical
-        n = max(1, len(lexical.ids))
-        df = lexical.df.get(token, 0)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else math.log(1 + n)
-
     def lexical_support(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's content words that `text` contains (0–1)."""
-        wanted = set(tokenize(query))
-        if not wanted:
-            return 0.0
-        present = set(tokenize(text))
-        total = sum(self._idf(t) for t in wanted)
-        return sum(self._idf(t) for t in wanted if t in present) / total
+        return self.index.lexical.weighted_share(tokenize(query), set(tokenize(text)))
 
     # -- dense -----------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class SanadIndex:
         self._position: dict[str, int] | None = None
         self._documents: dict[str, DocumentRecord] | None = None
         self._shingles: dict[int, frozenset[str]] = {}
+        self._languages: list[str] | None = None
         self._lock = threading.RLock()
 
     # -- parts, opened on first use ---------------------------------------------------
@@ -135,6 +136,14 @@ class SanadIndex:
                 self._documents = self.catalog.documents()
             return self._documents
 
+    @property
+    def languages(self) -> list[str]:
+        """Languages of the indexed chunks."""
+        with self._lock:
+            if self._languages is None:
+                self._languages = sorted({c.lang for c in self.chunks})
+            return self._languages
+
     def shingles(self, position: int) -> frozenset[str]:
         """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
         found = self._shingles.get(position)
@@ -144,6 +153,7 @@ class SanadIndex:
 
     def _forget_cached(self) -> None:
         self._shingles = {}
+        self._languages = None
         self._chunks = None
         self._position = None
         self._documents = None

@@ -6,7 +6,7 @@ import json
 import math
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,21 +79,24 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [LexicalMatch(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
+    def idf(self, token: str) -> float:
+        """BM25-style IDF; a word the corpus lacks counts with the highest IDF, since a
+        rare word is what a question hinges on."""
+        n = max(1, len(self.ids))
+        df = self.df.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else math.log(1 + n)
+
+    def weighted_share(self, query_tokens: Iterable[str], present: Container[str]) -> float:
+        """IDF-weighted share of the query's distinct tokens found in `present`, 0–1."""
+        weights = {t: self.idf(t) for t in set(query_tokens)}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
     def coverage(self, query_tokens: list[str]) -> float:
         """How much of the query's vocabulary (IDF-weighted) the corpus contains, 0–1.
 
-        English words asked of a Persian corpus score ~0: lexical hits there are
-        noise. A word the corpus lacks counts with the highest IDF, since a rare
-        word is what a question hinges on.
+        English words asked of a Persian corpus score ~0: lexical hits there are noise.
         """
-        if not query_tokens or not self.ids:
+        if not self.ids:
             return 0.0
-        n = len(self.ids)
-        unseen = math.log(1 + n)
-        total = found = 0.0
-        for tok in set(query_tokens):
-            df = self.df.get(tok, 0)
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else unseen
-            total += idf
-            found += idf if df else 0.0
-        return found / total if total else 0.0
+        return self.weighted_share(query_tokens, self.df)

@@ -42,7 +42,6 @@ class Verification:
 
     sentences: list[tuple[str, list[int]]] = field(default_factory=list)  # text, passage indexes
     dropped: int = 0
-    invalid_markers: int = 0
     order: list[int] = field(default_factory=list)  # passage indexes (0-based), first use first
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)  # best supporting span
 
@@ -77,8 +76,7 @@ def verify_answer(
     null = scorer.null() if embedder is not None else None
     for sentence in split_sentences(text):
         raw = text[sentence.start : sentence.end]
-        cited, invalid = _markers(raw, len(passages))
-        result.invalid_markers += invalid
+        cited = _markers(raw, len(passages))
         claim = _MARKER.sub("", raw).strip()
         claim = re.sub(r"\s+([.!?؟؛…،,])", r"\1", claim)
         if not claim:
@@ -105,18 +103,15 @@ def verify_answer(
     return result
 
 
-def _markers(sentence: str, n_passages: int) -> tuple[list[int], int]:
+def _markers(sentence: str, n_passages: int) -> list[int]:
+    """Passage indexes (0-based) the sentence cites; markers beyond the passages are ignored."""
     cited: list[int] = []
-    invalid = 0
     for match in _MARKER.finditer(sentence):
         for number in re.split(r"\s*[,،]\s*", match.group(1).translate(_DIGITS)):
             n = int(number)
-            if 1 <= n <= n_passages:
-                if n - 1 not in cited:
-                    cited.append(n - 1)
-            else:
-                invalid += 1
-    return cited, invalid
+            if 1 <= n <= n_passages and n - 1 not in cited:
+                cited.append(n - 1)
+    return cited
 
 
 def _support(
@@ -130,19 +125,18 @@ def _support(
     sentences = scorer.sentences(passage.chunk)
     if not sentences:
         return None
-    lexical = [scorer.lexical_support(claim, s.text) for s in sentences]
-    best = int(np.argmax(lexical))
     if scorer.lexical_support(claim, passage.chunk.text) >= LEXICAL_SUPPORT or _verbatim(
         claim, passage.chunk.text
     ):
-        return sentences[best].start, sentences[best].end
+        best = max(sentences, key=lambda s: scorer.lexical_support(claim, s.text))
+        return best.start, best.end
     embedder = scorer.index.embedder
     if embedder is None or null is None:
         return None
     similarities = scorer.dense_similarities(embedder.embed_query(claim), sentences)
-    best = int(np.argmax(similarities))
-    if null.z(float(similarities[best])) >= settings.decline_dense_z:
-        return sentences[best].start, sentences[best].end
+    i = int(np.argmax(similarities))
+    if null.z(float(similarities[i])) >= settings.decline_dense_z:
+        return sentences[i].start, sentences[i].end
     return None
 
 
