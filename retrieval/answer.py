@@ -22,7 +22,7 @@ from retrieval.decline import Verdict, judge
 from retrieval.evidence import EvidenceScorer
 from retrieval.index import SanadIndex
 from retrieval.language import detect_language
-from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, Turn
+from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, OnDraft, Turn
 from retrieval.search import SearchResponse, SearchResult, prepare_query, search
 from retrieval.verify import verify_answer
 
@@ -117,16 +117,29 @@ class Answerer:
         return self._llm
 
     async def aask(
-        self, question: str, *, history: Sequence[Turn] = (), executor: Executor | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        executor: Executor | None = None,
+        on_draft: OnDraft | None = None,
     ) -> Answer:
-        """`ask` in a worker thread, so the event loop stays free."""
+        """`ask` in a worker thread, so the event loop stays free.
+
+        `on_draft` is called from that thread; it must hand work back to the loop itself.
+        """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            executor, functools.partial(self.ask, question, history=history)
+            executor, functools.partial(self.ask, question, history=history, on_draft=on_draft)
         )
 
-    def ask(self, question: str, *, history: Sequence[Turn] = ()) -> Answer:
-        """Answer `question` from the sources, or say that they don't hold the answer."""
+    def ask(
+        self, question: str, *, history: Sequence[Turn] = (), on_draft: OnDraft | None = None
+    ) -> Answer:
+        """Answer `question` from the sources, or say that they don't hold the answer.
+
+        In LLM mode `on_draft` receives the unverified answer as it streams in.
+        """
         started = time.perf_counter()
         query, _ = prepare_query(question, self.settings.max_query_chars)
         lang = _answer_language(query)
@@ -150,7 +163,7 @@ class Answerer:
             answer.abstained, answer.answer = True, text(key, lang)
         elif self._llm is not None:
             try:
-                self._compose_llm(answer, standalone, response.results)
+                self._compose_llm(answer, standalone, response.results, on_draft)
             except LLMError:
                 answer.mode = "extractive"
                 answer.notes.append(text("llm_failed", lang))
@@ -211,9 +224,15 @@ class Answerer:
             for chunk_id, n in numbers.items()
         ]
 
-    def _compose_llm(self, answer: Answer, question: str, passages: list[SearchResult]) -> None:
+    def _compose_llm(
+        self,
+        answer: Answer,
+        question: str,
+        passages: list[SearchResult],
+        on_draft: OnDraft | None = None,
+    ) -> None:
         assert self._llm is not None
-        draft = self._llm.answer(question, answer.language, passages)
+        draft = self._llm.answer(question, answer.language, passages, on_draft)
         if draft.strip().strip(".").upper() == NO_ANSWER:
             answer.abstained, answer.answer = True, text("declined", answer.language)
             return

@@ -19,7 +19,7 @@ from retrieval.chunking import Chunk, chunk_paragraphs
 from retrieval.config import Settings
 from retrieval.corpus import Document, load_corpus
 from retrieval.embeddings import Embedder, load_embedder
-from retrieval.errors import ModelUnavailable
+from retrieval.errors import ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
@@ -159,6 +159,17 @@ class SanadIndex:
         self._documents = None
 
     @property
+    def uploads_dir(self) -> Path:
+        """Where documents added through the bot are kept (part of the corpus)."""
+        return self.settings.data_dir / "uploads"
+
+    def _has_uploads(self, source: Path) -> bool:
+        uploads = self.uploads_dir
+        if not uploads.is_dir() or uploads.resolve() == source.resolve():
+            return False
+        return any(p.is_file() and not p.name.startswith(".") for p in uploads.iterdir())
+
+    @property
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical"
 
@@ -184,11 +195,16 @@ class SanadIndex:
                 self.ingest()
                 return
             embedder = self.embedder
-            if embedder is not None:
+            if embedder is None:
+                return
+            try:
                 self.store.open(embedder.name, embedder.dim)
                 if self.store.count() != len(self.chunks):
                     self.notify("Embedding chunks the vector store does not have yet…")
                     self._sync_vectors(embedder, progress=False)
+            except StoreUnavailable as e:
+                # Search falls back to keywords; the vectors are synced once it is back.
+                self.notify(str(e))
 
     def ingest(
         self, path: Path | None = None, *, rebuild: bool = False, progress: bool = False
@@ -201,6 +217,12 @@ class SanadIndex:
         source = path or self.settings.corpus_dir
         with self._lock:
             docs, warnings = load_corpus(source)
+            if source.is_dir() and self._has_uploads(source):
+                # Documents admins added through the bot belong to the corpus too.
+                uploaded, more = load_corpus(self.uploads_dir)
+                taken = {d.doc_id for d in docs}
+                docs += [d for d in uploaded if d.doc_id not in taken]
+                warnings += more
             report = IngestReport(warnings=warnings)
             embedder = self.embedder
             if rebuild:

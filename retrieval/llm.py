@@ -9,7 +9,7 @@ never as instructions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -19,7 +19,7 @@ from retrieval.config import Settings
 from retrieval.errors import SanadError
 from retrieval.search import SearchResult
 
-__all__ = ["NO_ANSWER", "ChatLLM", "LLMError", "Turn"]
+__all__ = ["NO_ANSWER", "ChatLLM", "LLMError", "OnDraft", "Turn"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 NO_ANSWER = "NO_ANSWER"
 
 Turn = tuple[str, str]  # (question, answer)
+
+#: Called with the text so far while an answer streams in (a draft, not yet verified).
+OnDraft = Callable[[str], None]
 
 
 class LLMError(SanadError):
@@ -65,19 +68,33 @@ class ChatLLM:
         except Exception as e:
             raise LLMError(f"Cannot set up the language model {settings.llm_model}: {e}") from e
 
-    def _invoke(self, messages: list[BaseMessage], what: str) -> str:
+    def _invoke(
+        self, messages: list[BaseMessage], what: str, on_draft: OnDraft | None = None
+    ) -> str:
         try:
-            reply = self.model.invoke(messages)
+            if on_draft is None:
+                reply = self.model.invoke(messages)
+                content = reply.content if isinstance(reply.content, str) else str(reply.content)
+            else:
+                content = ""
+                for chunk in self.model.stream(messages):
+                    content += chunk.content if isinstance(chunk.content, str) else ""
+                    on_draft(content)
         except Exception as e:
             log.warning("LLM %s failed: %s", what, type(e).__name__)
             raise LLMError(f"The language model failed ({type(e).__name__}).") from e
-        content = reply.content if isinstance(reply.content, str) else str(reply.content)
         if not content.strip():
             raise LLMError("The language model returned nothing.")
         return content.strip()
 
-    def answer(self, question: str, lang: str, passages: Sequence[SearchResult]) -> str:
-        """A draft answer with `[n]` markers, or NO_ANSWER."""
+    def answer(
+        self,
+        question: str,
+        lang: str,
+        passages: Sequence[SearchResult],
+        on_draft: OnDraft | None = None,
+    ) -> str:
+        """A draft answer with `[n]` markers, or NO_ANSWER; streamed to `on_draft` if given."""
         blocks = "\n".join(
             f'<passage id="{i}" title="{_data(p.document.title)}">\n{_data(p.chunk.text)}\n</passage>'
             for i, p in enumerate(passages, 1)
@@ -86,7 +103,9 @@ class ChatLLM:
             f"<passages>\n{blocks}\n</passages>\n\n<question>\n{_data(question)}\n</question>\n\n"
             f"Answer the question in {LANGUAGE_NAMES[ui_language(lang)]}, citing passages as [n]."
         )
-        return self._invoke([SystemMessage(template("answer", lang)), HumanMessage(user)], "answer")
+        return self._invoke(
+            [SystemMessage(template("answer", lang)), HumanMessage(user)], "answer", on_draft
+        )
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         """The question made standalone, given the recent turns."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from retrieval.catalog import ChunkRecord, DocumentRecord
-from retrieval.errors import QueryError
+from retrieval.embeddings import Embedder
+from retrieval.errors import QueryError, StoreUnavailable
 from retrieval.fusion import fuse, near_duplicate
 from retrieval.index import SanadIndex
 from retrieval.language import detect_language
@@ -16,6 +18,8 @@ from retrieval.normalize import tokenize
 __all__ = ["Mode", "SearchResponse", "SearchResult", "prepare_query", "search"]
 
 Mode = Literal["hybrid", "lexical", "dense"]
+
+log = logging.getLogger(__name__)
 
 #: How many candidates each retriever proposes before fusion, at the least.
 _CANDIDATES = 50
@@ -107,20 +111,22 @@ def search(
         timings["lexical"] = _ms(t)
 
     dense_ranking: list[tuple[int, float]] = []
-    similarity: dict[int, float] = {}
     if mode != "lexical" and embedder is not None:
         t = time.perf_counter()
         vector = embedder.embed_query(text)
         timings["encode"] = _ms(t)
         t = time.perf_counter()
-        index.store.open(embedder.name, embedder.dim)
-        position = index.position
-        for match in index.store.query(vector, want):
-            i = position.get(match.chunk_id)
-            if i is not None:
-                dense_ranking.append((i, match.similarity))
-                similarity[i] = match.similarity
+        try:
+            dense_ranking = _dense(index, embedder, vector, want)
+        except StoreUnavailable as e:
+            if mode == "dense":
+                raise
+            # A Chroma server that went away must not take the answers with it.
+            log.warning("%s", e)
+            notices.append(f"{e} Searched lexically.")
+            mode = "lexical"
         timings["dense"] = _ms(t)
+    similarity = dict(dense_ranking)
 
     t = time.perf_counter()
     weight = {"hybrid": coverage, "lexical": 1.0, "dense": 0.0}[mode]
@@ -147,9 +153,22 @@ def search(
         )
         if len(results) == k:
             break
-    timings["fuse"] = _ms(t)
-    timings["total"] = _ms(started)
+    timings["fuse"], timings["total"] = _ms(t), _ms(started)
     return SearchResponse(text, detect_language(text), mode, results, timings, notices, coverage)
+
+
+def _dense(
+    index: SanadIndex, embedder: Embedder, vector: Any, want: int
+) -> list[tuple[int, float]]:
+    """(chunk position, cosine similarity) of the nearest stored vectors."""
+    index.store.open(embedder.name, embedder.dim)
+    position = index.position
+    ranking = []
+    for match in index.store.query(vector, want):
+        i = position.get(match.chunk_id)
+        if i is not None:
+            ranking.append((i, match.similarity))
+    return ranking
 
 
 def _ms(since: float) -> float:

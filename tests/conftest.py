@@ -125,3 +125,14 @@ def lexical_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def dense_settings(tmp_path: Path, minilm_path: str) -> Settings:
     return load_settings(data_dir=tmp_path / "data", embedding_model=minilm_path)
+
+
+@pytest.fixture
+def api() -> Iterator[Any]:
+    """A fake Telegram Bot API server on loopback, for the bot's end-to-end tests."""
+    from tests.bot_harness import TOKEN
+    from tests.fake_telegram import FakeBotAPI
+
+    server = FakeBotAPI(TOKEN).start()
+    yield server
+    server.stop()

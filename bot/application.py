@@ -1,0 +1,176 @@
+"""Building and running the Telegram `Application`: `sanad run` ends up here.
+
+    settings = load_bot_settings()
+    app = build_application(settings)
+    asyncio.run(serve(app, settings))     # until SIGINT/SIGTERM
+
+Long polling by default; a webhook (with a secret token) when
+`TELEGRAM_WEBHOOK_URL` is set. Answers are computed in a bounded thread pool,
+so a slow one never holds up other chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.config import BotSettings
+from bot.conversation import Conversation
+from bot.handlers import Services
+from bot.limits import InFlight, QuestionRateLimit
+from bot.storage import ChatStore
+from prompts import UI_LANGUAGES, text
+from retrieval.answer import Answerer
+from retrieval.errors import ConfigError
+from retrieval.index import SanadIndex
+
+__all__ = ["COMMANDS", "build_application", "serve"]
+
+log = logging.getLogger(__name__)
+
+#: Commands shown in Telegram's menu, with their description keys in prompts/strings.toml.
+COMMANDS = ("start", "help", "ask", "sources", "lang", "new", "about")
+
+BOTFATHER_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set. Talk to @BotFather in Telegram, send /newbot, "
+    "and put the token it gives you in .env as TELEGRAM_BOT_TOKEN=… "
+    "(or try Sanad without Telegram: `sanad chat`)."
+)
+
+
+def build_application(
+    settings: BotSettings, *, index: SanadIndex | None = None, answerer: Answerer | None = None
+) -> Application:
+    """The Application with Sanad's handlers, rate limiter and thread pool."""
+    if settings.telegram_bot_token is None:
+        raise ConfigError(BOTFATHER_HELP)
+    root = settings.telegram_api_base_url
+    if answerer is None:
+        answerer = Answerer(index or SanadIndex(settings))
+    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="sanad-answer")
+    store = ChatStore(
+        settings.data_dir / "chat.sqlite3",
+        memory_turns=settings.memory_turns,
+        memory_hours=settings.memory_hours,
+    )
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        # Honours 429 retry_after and keeps under Telegram's per-chat and global limits.
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(256)
+        .connect_timeout(10)
+        .read_timeout(30)
+        .write_timeout(30)
+        .pool_timeout(10)
+        .get_updates_read_timeout(40)
+        .build()
+    )
+    app.bot_data["sanad"] = Services(
+        settings,
+        Conversation(settings, answerer, store, executor),
+        QuestionRateLimit(settings.questions_per_minute),
+        InFlight(),
+    )
+    _add_handlers(app)
+    return app
+
+
+def _add_handlers(app: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    app.add_handler(TypeHandler(Update, handlers.guard), group=-1)
+    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(CommandHandler("help", handlers.help_command))
+    app.add_handler(CommandHandler("ask", handlers.ask))
+    app.add_handler(CommandHandler("sources", handlers.sources))
+    app.add_handler(CommandHandler("lang", handlers.language))
+    app.add_handler(CommandHandler("new", handlers.new))
+    app.add_handler(CommandHandler("about", handlers.about))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.on_document))
+    app.add_handler(
+        MessageHandler(
+            private & ~filters.TEXT & ~filters.Document.ALL & ~filters.StatusUpdate.ALL,
+            handlers.on_media,
+        )
+    )
+    app.add_handler(CallbackQueryHandler(handlers.on_button))
+    app.add_error_handler(handlers.on_error)
+
+
+async def _post_init(app: Application) -> None:
+    """Register the command menu per language, and open the index before the first user."""
+    for lang in UI_LANGUAGES:
+        commands = [BotCommand(c, text(f"cmd_{c}", lang)) for c in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=lang)
+    await app.bot.set_my_commands([BotCommand(c, text(f"cmd_{c}", "en")) for c in COMMANDS])
+    conversation = app.bot_data["sanad"].conversation
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(conversation.executor, conversation.answerer.index.ensure_ready)
+
+
+async def _post_shutdown(app: Application) -> None:
+    """Let running answers finish, then close the store and the index."""
+    conversation = app.bot_data["sanad"].conversation
+    conversation.executor.shutdown(wait=True, cancel_futures=True)
+    conversation.store.close()
+    conversation.answerer.index.close()
+
+
+async def serve(
+    app: Application,
+    settings: BotSettings,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until `stop` is set or SIGINT/SIGTERM arrives, then shut down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with app:  # initialize … shutdown
+        await _post_init(app)
+        await app.start()
+        updater = app.updater
+        assert updater is not None
+        if settings.telegram_webhook_url:
+            url = settings.telegram_webhook_url
+            await updater.start_webhook(
+                listen=settings.telegram_webhook_listen,
+                port=settings.telegram_webhook_port,
+                url_path=urlsplit(url).path.lstrip("/"),
+                webhook_url=url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.warning("Sanad is listening for Telegram at %s", url)
+        else:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+            log.warning("Sanad is polling Telegram for messages")
+        await stop.wait()
+        log.warning("Stopping: finishing answers in progress…")
+        await updater.stop()
+        await app.stop()
+    await _post_shutdown(app)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(sig)

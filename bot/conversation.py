@@ -1,0 +1,126 @@
+"""The conversation logic both front ends share: Telegram (`bot.handlers`) and `sanad chat`.
+
+It knows who is asking, remembers their recent turns, stores every answer so
+its sources can be shown later, and picks the interface language. It knows
+nothing of Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from bot.config import BotSettings
+from bot.storage import AnswerRecord, ChatStore
+from prompts import UI_LANGUAGES, text, ui_language
+from retrieval.answer import Answerer
+from retrieval.language import detect_language
+from retrieval.llm import LLMError
+
+__all__ = ["Conversation", "Who"]
+
+Draft = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Who:
+    """One asker in one chat. In groups each member has their own memory."""
+
+    chat_id: int
+    user_id: int
+    private: bool = True
+    client_lang: str | None = None  # the user's Telegram language, e.g. "fa" or "en-GB"
+
+    @property
+    def memory_key(self) -> str:
+        return str(self.chat_id) if self.private else f"{self.chat_id}:{self.user_id}"
+
+
+class Conversation:
+    """Questions in, stored answer records out; plus sources, language and memory."""
+
+    def __init__(
+        self, settings: BotSettings, answerer: Answerer, store: ChatStore, executor: Executor
+    ) -> None:
+        self.settings = settings
+        self.answerer = answerer
+        self.store = store
+        self.executor = executor
+
+    def language(self, who: Who, message: str | None = None) -> str:
+        """The interface language: the user's /lang, their Telegram language, the message's."""
+        chosen = self.store.language(who.user_id)
+        if chosen:
+            return chosen
+        if who.client_lang:
+            code = who.client_lang.split("-")[0].lower()
+            if code in UI_LANGUAGES or code in {"ps", "prs", "tg"}:
+                return ui_language("fa" if code == "prs" else code)
+        if message:
+            detected = detect_language(message)
+            if detected != "und":
+                return ui_language(detected)
+        return "en"
+
+    def set_language(self, who: Who, lang: str) -> bool:
+        """Remember the user's interface language; False if `lang` is not one we speak."""
+        lang = lang.strip().lower()
+        if lang not in UI_LANGUAGES:
+            return False
+        self.store.set_language(who.user_id, lang)
+        return True
+
+    async def ask(self, who: Who, question: str, *, on_draft: Draft | None = None) -> AnswerRecord:
+        """Answer `question` with the asker's recent turns as context, and store it."""
+        history = self.store.history(who.memory_key)
+        answer = await self.answerer.aask(
+            question, history=history, executor=self.executor, on_draft=on_draft
+        )
+        record = AnswerRecord.from_answer(answer)
+        self.store.save_answer(record, chat_id=who.chat_id, user_id=who.user_id)
+        self.store.remember(who.memory_key, (answer.question, answer.answer), record.id)
+        return record
+
+    def last_answer(self, who: Who) -> AnswerRecord | None:
+        """The last answer in this conversation that cited something."""
+        record = self.store.last_answer(who.memory_key)
+        return record if record is not None and record.citations else None
+
+    def forget(self, who: Who) -> None:
+        self.store.forget(who.memory_key)
+
+    async def translate(self, record: AnswerRecord, n: int, lang: str) -> str:
+        """Passage `n` of `record` in `lang` (LLM mode), labelled as a translation."""
+        cited = record.citation(n)
+        if cited is None:
+            return text("answer_gone", lang)
+        loop = asyncio.get_running_loop()
+        llm = self.answerer.llm
+        if llm is None:
+            return text("translation_unavailable", lang)
+        try:
+            translated = await loop.run_in_executor(
+                self.executor, functools.partial(llm.translate, cited.text, lang)
+            )
+        except LLMError:
+            return text("translation_failed", lang)
+        return f"{text('translation_label', lang)} [{n}]\n\n{translated}"
+
+    async def about(self, lang: str) -> dict[str, object]:
+        """Facts for /about: documents, languages, passages, retrieval mode, LLM."""
+        loop = asyncio.get_running_loop()
+        index = self.answerer.index
+        # Opening the index may load the model or build it: keep that off the loop.
+        await loop.run_in_executor(self.executor, index.ensure_ready)
+        counts = index.catalog.counts_by_language()
+        model = self.settings.llm_model
+        return {
+            "documents": len(index.catalog_documents),
+            "languages": ", ".join(f"{k} ({v[0]})" for k, v in counts.items()),
+            "chunks": len(index.chunks),
+            "mode": text(f"mode_{index.mode}", lang),
+            "llm": text("llm_configured", lang, model=model) if model else text("llm_none", lang),
+        }

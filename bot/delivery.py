@@ -1,0 +1,224 @@
+"""Getting replies to Telegram: split to its limit, retried, HTML with a plain-text fallback.
+
+429s are PTB's `AIORateLimiter`'s business (it waits `retry_after` and retries);
+this module retries timeouts and network errors with backoff, and resends as
+plain text when Telegram refuses our HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
+from typing import TypeVar
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+
+from bot.render import MAX_MESSAGE, split_html, to_plain
+
+__all__ = ["DraftStreamer", "Place", "edit_html", "send_html", "typing", "with_retries"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Attempts for a request that timed out or hit a network error, and the first pause.
+ATTEMPTS = 4
+BACKOFF = 0.5
+#: An answer ready sooner than this never shows "typing…" (saves requests under load).
+TYPING_AFTER = 0.3
+
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class Place:
+    """Where a reply goes: a chat, a forum topic in it, and the message it answers."""
+
+    def __init__(
+        self, chat_id: int, thread_id: int | None = None, reply_to: int | None = None
+    ) -> None:
+        self.chat_id, self.thread_id, self.reply_to = chat_id, thread_id, reply_to
+
+    @property
+    def reply(self) -> ReplyParameters | None:
+        if self.reply_to is None:
+            return None
+        return ReplyParameters(self.reply_to, allow_sending_without_reply=True)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """Await `call()`, retrying timeouts and network errors with exponential backoff."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return await call()
+        except BadRequest:
+            raise  # our request is wrong: sending it again won't help
+        except (TimedOut, NetworkError) as e:
+            if attempt == ATTEMPTS - 1:
+                raise
+            pause = BACKOFF * 2**attempt
+            log.warning("Telegram request failed (%s); retrying in %.1f s", type(e).__name__, pause)
+            await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _html_rejected(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return (
+        "parse entities" in message
+        or "can't find end" in message
+        or "unsupported start tag" in message
+    )
+
+
+async def send_html(
+    bot: Bot, place: Place, markup: str, keyboard: InlineKeyboardMarkup | None = None
+) -> list[Message]:
+    """Send `markup` in as many messages as it takes; the keyboard goes on the last."""
+    parts = split_html(markup)
+    sent: list[Message] = []
+    for i, part in enumerate(parts):
+        buttons = keyboard if i == len(parts) - 1 else None
+        sent.append(await _send_one(bot, place, part, buttons, first=i == 0))
+    return sent
+
+
+async def _send_one(
+    bot: Bot, place: Place, part: str, buttons: InlineKeyboardMarkup | None, *, first: bool
+) -> Message:
+    reply = place.reply if first else None
+
+    async def send(body: str, parse_mode: str | None) -> Message:
+        return await bot.send_message(
+            place.chat_id,
+            body,
+            parse_mode=parse_mode,
+            message_thread_id=place.thread_id,
+            reply_parameters=reply,
+            reply_markup=buttons,
+            link_preview_options=_NO_PREVIEW,
+        )
+
+    try:
+        return await with_retries(lambda: send(part, ParseMode.HTML))
+    except BadRequest as e:
+        if not _html_rejected(e):
+            raise
+        log.warning("Telegram refused the HTML (%s); resending as plain text", e.message)
+        return await with_retries(lambda: send(to_plain(part), None))
+
+
+async def edit_html(
+    bot: Bot, place: Place, message_id: int, markup: str, keyboard: InlineKeyboardMarkup | None
+) -> None:
+    """Replace a message's text with `markup`; what does not fit follows in new messages."""
+    first, *rest = split_html(markup)
+    try:
+        await with_retries(
+            lambda: bot.edit_message_text(
+                first,
+                place.chat_id,
+                message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=None if rest else keyboard,
+                link_preview_options=_NO_PREVIEW,
+            )
+        )
+    except BadRequest as e:
+        if not _html_rejected(e):
+            raise
+        await with_retries(
+            lambda: bot.edit_message_text(
+                to_plain(first), place.chat_id, message_id, reply_markup=None if rest else keyboard
+            )
+        )
+    if rest:
+        await send_html(bot, Place(place.chat_id, place.thread_id), "".join(rest), keyboard)
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: Bot, place: Place) -> AsyncIterator[None]:
+    """Show "typing…" while the block runs (if it takes longer than a moment)."""
+
+    async def keep_typing() -> None:
+        await asyncio.sleep(TYPING_AFTER)
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(
+                    place.chat_id, ChatAction.TYPING, message_thread_id=place.thread_id
+                )
+            await asyncio.sleep(4.5)  # the action shows for about five seconds
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class DraftStreamer:
+    """Shows an LLM answer while it is written, then replaces it with the verified one.
+
+    Private chats get `sendMessageDraft`; groups get one message edited at most
+    once a second. `on_draft` is called from the answering thread.
+    """
+
+    def __init__(self, bot: Bot, place: Place, *, private: bool, draft_id: int) -> None:
+        self.bot, self.place, self.private, self.draft_id = bot, place, private, draft_id
+        self.interval = 0.5 if private else 1.0
+        self.message_id: int | None = None
+        self._loop = asyncio.get_running_loop()
+        self._last = 0.0
+        self._pending: list[Future[None]] = []
+        self._lock = asyncio.Lock()
+        self._done = False
+
+    def on_draft(self, text: str) -> None:
+        now = time.monotonic()
+        if self._done or now - self._last < self.interval or not text.strip():
+            return
+        self._last = now
+        self._pending.append(asyncio.run_coroutine_threadsafe(self._show(text), self._loop))
+
+    async def _show(self, text: str) -> None:
+        shown = text[: MAX_MESSAGE // 2] + "…"  # short of the limit even in UTF-16
+        async with self._lock:
+            if self._done:
+                return
+            try:
+                if self.private:
+                    await self.bot.send_message_draft(
+                        self.place.chat_id, self.draft_id, shown, self.place.thread_id
+                    )
+                elif self.message_id is None:
+                    message = await self.bot.send_message(
+                        self.place.chat_id,
+                        shown,
+                        message_thread_id=self.place.thread_id,
+                        reply_parameters=self.place.reply,
+                    )
+                    self.message_id = message.message_id
+                else:
+                    await self.bot.edit_message_text(shown, self.place.chat_id, self.message_id)
+            except TelegramError as e:
+                # A lost draft is cosmetic: the verified answer still follows.
+                log.info("draft not shown: %s", e)
+
+    async def finish(self, markup: str, keyboard: InlineKeyboardMarkup | None) -> None:
+        """Put the verified answer where the draft was."""
+        for pending in self._pending:
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(pending)
+        async with self._lock:
+            self._done = True
+        if self.message_id is not None:
+            await edit_html(self.bot, self.place, self.message_id, markup, keyboard)
+        else:
+            await send_html(self.bot, self.place, markup, keyboard)

@@ -1,0 +1,311 @@
+"""Telegram handlers: each a small `async def` that turns an update into a reply.
+
+The conversation logic lives in `bot.conversation`; rendering in `bot.render`;
+getting messages out (splitting, retries, fallbacks) in `bot.delivery`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.config import BotSettings
+from bot.conversation import Conversation, Who
+from bot.delivery import DraftStreamer, Place, send_html, typing
+from bot.limits import InFlight, QuestionRateLimit
+from bot.render import escape_text, render_answer, render_passages, ui_html
+from bot.storage import AnswerRecord
+from bot.uploads import ingest_upload
+from retrieval.errors import SanadError
+
+__all__ = ["Services", "services"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What every handler needs, kept in `application.bot_data["sanad"]`."""
+
+    settings: BotSettings
+    conversation: Conversation
+    rate: QuestionRateLimit
+    in_flight: InFlight
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    found = context.application.bot_data["sanad"]
+    assert isinstance(found, Services)
+    return found
+
+
+def _who(update: Update) -> Who:
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None
+    return Who(
+        chat.id,
+        user.id if user else chat.id,
+        chat.type == ChatType.PRIVATE,
+        user.language_code if user else None,
+    )
+
+
+def _place(message: Message, *, quote: bool) -> Place:
+    """Reply in the message's forum topic, quoting it in groups."""
+    thread = message.message_thread_id if message.is_topic_message else None
+    return Place(message.chat_id, thread, message.message_id if quote else None)
+
+
+def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str | None = None) -> str:
+    return services(context).conversation.language(_who(update), text)
+
+
+async def _say(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values: object
+) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    lang = _lang(update, context, message.text)
+    private = message.chat.type == ChatType.PRIVATE
+    await send_html(context.bot, _place(message, quote=not private), ui_html(key, lang, **values))
+
+
+def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
+    """The question in `message` if it is meant for the bot, else None.
+
+    In private chats every text is; in groups only a reply to the bot or a
+    message that mentions it (the mention is taken out).
+    """
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return text
+    mentions = message.parse_entities([MessageEntity.MENTION])
+    wanted = f"@{username}".lower()
+    for entity, value in mentions.items():
+        if value.lower() == wanted:
+            return (text[: entity.offset] + text[entity.offset + entity.length :]).strip()
+    return None
+
+
+def _is_for_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    if update.callback_query is not None:
+        return True
+    message = update.effective_message
+    if message is None:
+        return False
+    if message.chat.type == ChatType.PRIVATE or (message.text or "").startswith("/"):
+        return True
+    return addressed_text(message, context.bot.id, context.bot.username) is not None
+
+
+async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Refuse users and chats outside the allowlists, before any other handler runs."""
+    s = services(context)
+    user, chat = update.effective_user, update.effective_chat
+    if s.settings.may_use(user.id if user else None, chat.id if chat else None):
+        return
+    if _is_for_bot(update, context):
+        lang = _lang(update, context)
+        if update.callback_query is not None:
+            await update.callback_query.answer(ui_html("not_allowed", lang), show_alert=True)
+        else:
+            await _say(update, context, "not_allowed")
+    raise ApplicationHandlerStop
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet the user and say what Sanad does."""
+    await _say(update, context, "start")
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain questions, citations, buttons and commands."""
+    await _say(update, context, "help")
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Describe the corpus and how answers are made."""
+    lang = _lang(update, context)
+    await _say(update, context, "about", **await services(context).conversation.about(lang))
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Set the interface language: /lang fa|ar|en."""
+    chosen = (context.args or [""])[0]
+    if services(context).conversation.set_language(_who(update), chosen):
+        await _say(update, context, "lang_set")
+    else:
+        await _say(update, context, "lang_usage")
+
+
+async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget this conversation's turns."""
+    services(context).conversation.forget(_who(update))
+    await _say(update, context, "forgotten")
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show every passage the last answer cited."""
+    record = services(context).conversation.last_answer(_who(update))
+    if record is None:
+        await _say(update, context, "no_last_answer")
+        return
+    message = update.effective_message
+    assert message is not None
+    private = message.chat.type == ChatType.PRIVATE
+    markup = render_passages(record, _lang(update, context))
+    await send_html(context.bot, _place(message, quote=not private), markup)
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the question after /ask (the way to ask in groups)."""
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await _say(update, context, "ask_usage")
+        return
+    await answer_question(update, context, question)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A text: in private chats a question; in groups only when meant for the bot."""
+    message = update.effective_message
+    assert message is not None
+    question = addressed_text(message, context.bot.id, context.bot.username)
+    if question is None:
+        return  # group chatter not meant for us
+    await answer_question(update, context, question)
+
+
+async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice…: say that Sanad reads text only."""
+    await _say(update, context, "text_only")
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin's .txt/.md/.html joins the corpus; anyone else is told who may."""
+    s = services(context)
+    who = _who(update)
+    if not s.settings.is_admin(who.user_id):
+        await _say(update, context, "upload_admin_only")
+        return
+    message = update.effective_message
+    assert message is not None
+    assert message.document is not None
+    async with typing(context.bot, _place(message, quote=False)):
+        key, values = await ingest_upload(s, context.bot, message.document)
+    await _say(update, context, key, **values)
+
+
+def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKeyboardMarkup | None:
+    if not record.citations:
+        return None
+    rows = [[InlineKeyboardButton(ui_html("sources_button", lang), callback_data=f"s:{record.id}")]]
+    numbers = [
+        InlineKeyboardButton(f"[{c.n}]", callback_data=f"c:{record.id}:{c.n}")
+        for c in record.citations
+    ]
+    rows += [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
+    if can_translate:
+        rows += [
+            [
+                InlineKeyboardButton(
+                    ui_html("translate_button", lang, n=c.n), callback_data=f"t:{record.id}:{c.n}"
+                )
+            ]
+            for c in record.citations
+            if c.lang != lang
+        ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def answer_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
+) -> None:
+    """Rate-limit, answer (streaming a draft in LLM mode), and send the verified answer."""
+    s = services(context)
+    message = update.effective_message
+    assert message is not None
+    who = _who(update)
+    lang = s.conversation.language(who, question)
+    if not question.strip():
+        await _say(update, context, "empty_question")
+        return
+    if not s.in_flight.begin(who.user_id):
+        await _say(update, context, "busy")
+        return
+    try:
+        wait = s.rate.wait_seconds(who.user_id)
+        if wait:
+            await _say(update, context, "rate_limited", seconds=wait)
+            return
+        place = _place(message, quote=not who.private)
+        llm = s.conversation.answerer.llm is not None
+        streamer = (
+            DraftStreamer(
+                context.bot, place, private=who.private, draft_id=secrets.randbits(31) + 1
+            )
+            if llm
+            else None
+        )
+        try:
+            async with typing(context.bot, place):
+                record = await s.conversation.ask(
+                    who, question, on_draft=streamer.on_draft if streamer else None
+                )
+        except SanadError as e:
+            log.warning("could not answer: %s", e)
+            await _say(update, context, "search_unavailable")
+            return
+        markup = render_answer(record, lang)
+        keyboard = _keyboard(record, lang, llm)
+        if streamer is not None:
+            await streamer.finish(markup, keyboard)
+        else:
+            await send_html(context.bot, place, markup, keyboard)
+    finally:
+        s.in_flight.end(who.user_id)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sources, one citation, or a translation, for an answer stored earlier."""
+    query = update.callback_query
+    assert query is not None
+    s = services(context)
+    lang = _lang(update, context)
+    kind, _, rest = (query.data or "").partition(":")
+    record_id, _, number = rest.partition(":")
+    record = s.conversation.store.answer(record_id)
+    n = int(number) if number.isdigit() else None
+    if record is None or (n is not None and record.citation(n) is None):
+        await query.answer(ui_html("answer_gone", lang), show_alert=True)
+        return
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    place = _place(message, quote=True)
+    if kind == "t" and n is not None:
+        async with typing(context.bot, place):
+            translated = await s.conversation.translate(record, n, lang)
+        await send_html(context.bot, place, escape_text(translated, lang))
+        return
+    await send_html(context.bot, place, render_passages(record, lang, only=n))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error with its traceback and tell the user briefly."""
+    log.error("Error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await _say(update, context, "sorry")
+        except Exception:
+            log.exception("Could not tell the user about the error")

@@ -1,0 +1,227 @@
+"""Chat state in SQLite: answer records, conversation memory and language choices.
+
+Buttons under an answer carry only a short record id, so they keep working after
+a restart; memory survives restarts too, and expires. One file,
+`<data_dir>/chat.sqlite3`, shared by the Telegram bot and `sanad chat`.
+
+PTB's own persistence stores dict-shaped chat data and writes it on an interval;
+answers must be found by id from any button, at once, and by the terminal chat
+as well, so they live here.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrieval.answer import Answer
+from retrieval.llm import Turn
+
+__all__ = ["AnswerRecord", "ChatStore", "CitedPassage"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    user_id INTEGER,
+    created REAL NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answers_by_age ON answers(created);
+CREATE TABLE IF NOT EXISTS memory (
+    key TEXT PRIMARY KEY,
+    turns TEXT NOT NULL,
+    last_answer TEXT,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS languages (
+    user_id INTEGER PRIMARY KEY,
+    lang TEXT NOT NULL
+);
+"""
+
+#: Answers older than this are dropped; their buttons then say so.
+ANSWER_DAYS = 90
+
+
+@dataclass(frozen=True)
+class CitedPassage:
+    """What a button needs to show a cited passage, without the index."""
+
+    n: int
+    doc_id: str
+    title: str
+    publisher: str
+    date: str
+    url: str
+    lang: str
+    chunk_id: str
+    text: str
+    quote_start: int
+    quote_end: int
+
+
+@dataclass
+class AnswerRecord:
+    question: str
+    language: str
+    mode: str
+    abstained: bool
+    answer: str
+    notes: list[str] = field(default_factory=list)
+    citations: list[CitedPassage] = field(default_factory=list)
+    id: str = ""
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> AnswerRecord:
+        cited = []
+        for c in answer.citations:
+            doc = c.result.document
+            cited.append(
+                CitedPassage(
+                    c.n,
+                    doc.doc_id,
+                    doc.title,
+                    doc.publisher,
+                    doc.date,
+                    doc.url,
+                    c.result.chunk.lang,
+                    c.result.chunk.chunk_id,
+                    c.text,
+                    c.quote_start,
+                    c.quote_end,
+                )
+            )
+        return cls(
+            answer.question,
+            answer.language,
+            answer.mode,
+            answer.abstained,
+            answer.answer,
+            list(answer.notes),
+            cited,
+        )
+
+    def citation(self, n: int) -> CitedPassage | None:
+        return next((c for c in self.citations if c.n == n), None)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str, record_id: str) -> AnswerRecord:
+        data: dict[str, Any] = json.loads(raw)
+        data["citations"] = [CitedPassage(**c) for c in data.get("citations", [])]
+        data["id"] = record_id
+        return cls(**data)
+
+
+class ChatStore:
+    """Thread-safe access to `chat.sqlite3`; every write is committed at once."""
+
+    def __init__(self, path: Path, *, memory_turns: int = 6, memory_hours: float = 24.0) -> None:
+        self.path = path
+        self.memory_turns = memory_turns
+        self.memory_seconds = memory_hours * 3600
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "DELETE FROM answers WHERE created < ?", (time.time() - ANSWER_DAYS * 86400,)
+        )
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Cursor]:
+        with self._lock, closing(self._db.cursor()) as cur:
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- answers --------------------------------------------------------------------
+
+    def save_answer(self, record: AnswerRecord, *, chat_id: int, user_id: int | None) -> str:
+        """Store `record` under a new unguessable id (11 characters), and return it."""
+        record.id = secrets.token_urlsafe(8)
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO answers (id, chat_id, user_id, created, body) VALUES (?, ?, ?, ?, ?)",
+                (record.id, chat_id, user_id, time.time(), record.to_json()),
+            )
+        return record.id
+
+    def answer(self, record_id: str) -> AnswerRecord | None:
+        with self._tx() as cur:
+            row = cur.execute("SELECT body FROM answers WHERE id = ?", (record_id,)).fetchone()
+        return AnswerRecord.from_json(row[0], record_id) if row else None
+
+    # -- conversation memory ----------------------------------------------------------
+
+    def history(self, key: str) -> list[Turn]:
+        """The remembered turns for `key`, oldest first; none once they expired."""
+        row = self._memory(key)
+        if row is None:
+            return []
+        return [(q, a) for q, a in json.loads(row[0])]
+
+    def last_answer(self, key: str) -> AnswerRecord | None:
+        row = self._memory(key)
+        return self.answer(row[1]) if row and row[1] else None
+
+    def _memory(self, key: str) -> tuple[str, str | None] | None:
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT turns, last_answer, updated FROM memory WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None or row[2] < time.time() - self.memory_seconds:
+            return None
+        return row[0], row[1]
+
+    def remember(self, key: str, turn: Turn, answer_id: str | None) -> None:
+        """Add a turn, keeping only the last `memory_turns` of them."""
+        turns = [*self.history(key), turn][-self.memory_turns :] if self.memory_turns else []
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO memory (key, turns, last_answer, updated) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET turns = excluded.turns, "
+                "last_answer = COALESCE(excluded.last_answer, memory.last_answer), "
+                "updated = excluded.updated",
+                (key, json.dumps(turns, ensure_ascii=False), answer_id, time.time()),
+            )
+
+    def forget(self, key: str) -> None:
+        with self._tx() as cur:
+            cur.execute("DELETE FROM memory WHERE key = ?", (key,))
+
+    # -- interface language -------------------------------------------------------------
+
+    def language(self, user_id: int) -> str | None:
+        with self._tx() as cur:
+            row = cur.execute("SELECT lang FROM languages WHERE user_id = ?", (user_id,)).fetchone()
+        return row[0] if row else None
+
+    def set_language(self, user_id: int, lang: str) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT INTO languages (user_id, lang) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET lang = excluded.lang",
+                (user_id, lang),
+            )

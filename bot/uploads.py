@@ -1,0 +1,77 @@
+"""An admin sends a .txt, .md or .html document; it joins the corpus and is indexed."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from telegram import Bot, Document
+
+from retrieval.index import SanadIndex
+
+if TYPE_CHECKING:
+    from bot.handlers import Services
+
+__all__ = ["SUFFIXES", "ingest_upload", "safe_name"]
+
+SUFFIXES = {".txt", ".md", ".html", ".htm"}
+_UNSAFE = re.compile(r"[^\w.-]+")
+
+Report = tuple[str, dict[str, object]]  # a string key of prompts/strings.toml, its values
+
+
+def safe_name(file_name: str) -> str:
+    """A file name that cannot leave the uploads folder or hide: letters, digits, _ . -"""
+    path = Path(file_name.replace("\\", "/")).name
+    stem = _UNSAFE.sub("_", Path(path).stem).strip("._")[:80] or "document"
+    return stem + Path(path).suffix.lower()
+
+
+async def ingest_upload(services: Services, bot: Bot, document: Document) -> Report:
+    """Check, download and index `document`; say what happened."""
+    name = document.file_name or "document"
+    if Path(name).suffix.lower() not in SUFFIXES:
+        return "upload_bad_type", {}
+    limit = services.settings.max_upload_bytes
+    too_large: Report = ("upload_too_large", {"limit": round(limit / 1_000_000, 1)})
+    if document.file_size and document.file_size > limit:
+        return too_large
+    index = services.conversation.answerer.index
+    target = index.uploads_dir / safe_name(name)
+    known = index.catalog_documents.get(target.stem)
+    if known is not None and Path(known.path).resolve().parent != index.uploads_dir.resolve():
+        return "upload_name_taken", {}
+    file = await bot.get_file(document.file_id)
+    data = bytes(await file.download_as_bytearray())
+    if len(data) > limit:
+        return too_large
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(services.conversation.executor, _ingest, index, target, data)
+
+
+def _ingest(index: SanadIndex, target: Path, data: bytes) -> Report:
+    """Save and index one upload (in a worker thread: this may embed passages)."""
+    shown: dict[str, object] = {"name": target.name}
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "upload_unreadable", shown
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    index.ensure_ready()
+    report = index.ingest(target)
+    chunks = sum(1 for c in index.chunks if c.doc_id == target.stem)
+    if chunks == 0:
+        target.unlink()
+        index.ingest()  # takes the empty document out again
+        return "upload_no_text", shown
+    values: dict[str, object] = {**shown, "chunks": chunks, "total": len(index.chunks)}
+    if target.stem in report.added:
+        return "upload_report", values
+    if target.stem in report.updated:
+        return "upload_updated", values
+    return "upload_unchanged", shown
