@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -42,6 +43,10 @@ from retrieval.errors import ConfigError
 from retrieval.index import SanadIndex
 
 __all__ = ["COMMANDS", "build_application", "serve"]
+
+# PTB 22 warns on every 429 unless durations are timedeltas (its next major's default);
+# nothing of ours reads them, so opt in.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 log = logging.getLogger(__name__)
 

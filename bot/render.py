@@ -216,6 +216,7 @@ def split_html(markup: str, limit: int = MAX_MESSAGE) -> list[str]:
             if keep == 0 and size == 0:
                 keep = 1  # a single unit larger than the limit cannot happen; stay safe
             current.append("".join(p for p, _ in units[:keep]))
+            size += sum(n for _, n in units[:keep])
             flush()
             units = units[keep:]
             while units and units[0][0] in " \n":

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BOT_ID = 777000111
 BOT_USERNAME = "SanadTestBot"
@@ -185,6 +185,15 @@ class FakeBotAPI:
                 raise AssertionError("timed out waiting for the bot")
             await asyncio.sleep(0.02)
 
+    async def settle(self, quiet: float = 0.5) -> None:
+        """Wait until the bot has sent nothing for `quiet` seconds."""
+        while True:
+            with self._cond:
+                last = max((c.at for c in self.history if c.method != "getUpdates"), default=0)
+            if time.monotonic() - last >= quiet:
+                return
+            await asyncio.sleep(0.05)
+
     async def wait_sent(
         self, chat_id: int, count: int = 1, timeout: float = 15.0
     ) -> list[dict[str, Any]]:
@@ -245,7 +254,7 @@ class FakeBotAPI:
                 pass
 
             def do_GET(self) -> None:
-                path = urlsplit(self.path).path
+                path = unquote(urlsplit(self.path).path)
                 prefix = f"/file/bot{fake.token}/"
                 body = fake.files.get(path[len(prefix) :]) if path.startswith(prefix) else None
                 self.send_response(200 if body is not None else 404)
@@ -257,7 +266,7 @@ class FakeBotAPI:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
                 params = _parse(raw, self.headers.get("Content-Type", ""))
-                _, _, rest = self.path.partition("/bot")
+                _, _, rest = unquote(self.path).partition("/bot")
                 token, _, method = rest.partition("/")
                 if token != fake.token:
                     return self._reply(

@@ -1,0 +1,114 @@
+"""Chat state: answer records, bounded and expiring memory, limits, bot settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import BotSettings, load_bot_settings
+from bot.limits import InFlight, QuestionRateLimit
+from bot.storage import AnswerRecord, ChatStore, CitedPassage
+from retrieval.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _record() -> AnswerRecord:
+    cited = CitedPassage(1, "d", "T", "P", "2024", "", "fa", "c", "متن", 0, 3)
+    return AnswerRecord("پرسش", "fa", "extractive", False, "پاسخ [1]", [], [cited])
+
+
+def test_answer_records_survive_reopening(tmp_path):
+    store = ChatStore(tmp_path / "chat.sqlite3")
+    record_id = store.save_answer(_record(), chat_id=1, user_id=1)
+    store.close()
+    again = ChatStore(tmp_path / "chat.sqlite3").answer(record_id)
+    assert again is not None
+    assert again.citations[0].text == "متن"
+    assert len(record_id) <= 16
+
+
+def test_memory_keeps_only_the_last_turns(tmp_path):
+    store = ChatStore(tmp_path / "chat.sqlite3", memory_turns=2)
+    for i in range(5):
+        store.remember("k", (f"q{i}", f"a{i}"), None)
+    assert store.history("k") == [("q3", "a3"), ("q4", "a4")]
+    store.forget("k")
+    assert store.history("k") == []
+
+
+def test_memory_expires(tmp_path, monkeypatch):
+    store = ChatStore(tmp_path / "chat.sqlite3", memory_hours=1)
+    store.remember("k", ("q", "a"), store.save_answer(_record(), chat_id=1, user_id=1))
+    assert store.last_answer("k") is not None
+    import bot.storage
+
+    real = bot.storage.time.time
+    monkeypatch.setattr(bot.storage.time, "time", lambda: real() + 3601)
+    assert store.history("k") == []
+    assert store.last_answer("k") is None
+
+
+def test_rate_limit_is_a_sliding_minute():
+    now = [0.0]
+    limit = QuestionRateLimit(3, clock=lambda: now[0])
+    assert [limit.wait_seconds(1) for _ in range(3)] == [0, 0, 0]
+    now[0] = 20
+    assert limit.wait_seconds(1) == 40  # the first question leaves the window at 60 s
+    assert limit.wait_seconds(2) == 0  # per user
+    now[0] = 60.5
+    assert limit.wait_seconds(1) == 0
+
+
+def test_one_in_flight():
+    busy = InFlight()
+    assert busy.begin(1)
+    assert not busy.begin(1)
+    busy.end(1)
+    assert busy.begin(1)
+
+
+def test_every_bot_setting_is_documented_in_env_example():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z_]+)=", text, flags=re.M))
+    for name, field in BotSettings.model_fields.items():
+        variable = (
+            field.validation_alias
+            if isinstance(field.validation_alias, str)
+            else f"SANAD_{name.upper()}"
+        )
+        assert variable in documented, f"{variable} is not in .env.example"
+
+
+def test_id_lists_parse_and_bad_ones_name_the_variable(monkeypatch):
+    monkeypatch.setenv("SANAD_ADMIN_IDS", "12, -100345;7")
+    assert load_bot_settings().admin_ids == {12, -100345, 7}
+    monkeypatch.setenv("SANAD_ALLOWED_USER_IDS", "12, alice")
+    with pytest.raises(ConfigError, match="SANAD_ALLOWED_USER_IDS"):
+        load_bot_settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [("ftp://x", "TELEGRAM_API_BASE_URL"), ("http://127.0.0.1:8081/bot", "without /bot")],
+)
+def test_bot_api_root_is_checked(monkeypatch, value, fragment):
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", value)
+    with pytest.raises(ConfigError, match=fragment):
+        load_bot_settings()
+
+
+def test_allowlists_let_admins_listed_users_and_listed_groups_in(monkeypatch):
+    open_bot = load_bot_settings()
+    assert open_bot.may_use(5, 5)
+    monkeypatch.setenv("SANAD_ALLOWED_USER_IDS", "1")
+    monkeypatch.setenv("SANAD_ALLOWED_CHAT_IDS", "-100")
+    monkeypatch.setenv("SANAD_ADMIN_IDS", "9")
+    s = load_bot_settings()
+    assert s.may_use(1, 1)
+    assert s.may_use(5, -100)  # anyone in a listed group
+    assert s.may_use(9, 9)
+    assert not s.may_use(5, 5)
+    assert not s.may_use(5, -200)
