@@ -1,4 +1,4 @@
-"""The `sanad` command line: ingest, search, eval, doctor, models."""
+"""The `sanad` command line: ask, chat, run (the bot), ingest, search, eval, doctor, models."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from bot.config import BotSettings, load_bot_settings
 from bot.logs import configure_logging, secrets_of
 from retrieval.answer import Answerer
 from retrieval.config import Settings, load_settings
@@ -265,6 +266,34 @@ def models_pull() -> None:
     with _user_errors():
         settings = _settings()
         typer.echo(f"model {settings.embedding_model} is at {pull_model(settings)}")
+
+
+@app.command()
+def run() -> None:
+    """Start the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
+    import asyncio
+
+    from bot.application import build_application, serve
+
+    with _user_errors():
+        settings = _bot_settings()
+        app_ = build_application(settings)
+        asyncio.run(serve(app_, settings))
+
+
+@app.command()
+def chat() -> None:
+    """Talk to Sanad in the terminal: questions, /sources [n], /lang fa|ar|en, /new, /quit."""
+    from bot.chat import run_chat
+
+    with _user_errors():
+        run_chat(_bot_settings())
+
+
+def _bot_settings() -> BotSettings:
+    settings = load_bot_settings()
+    configure_logging(settings.log_level, secrets_of(settings))
+    return settings
 
 
 def main(argv: list[str] | None = None) -> Any:

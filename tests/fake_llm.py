@@ -22,6 +22,7 @@ class Reply:
     content: str = ""
     status: int = 200
     delay: float = 0.0
+    step: float = 0.0  # seconds between streamed chunks
 
 
 class FakeLLMServer:
@@ -38,8 +39,10 @@ class FakeLLMServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
 
-    def enqueue(self, content: str = "", *, status: int = 200, delay: float = 0.0) -> None:
-        self.replies.append(Reply(content, status, delay))
+    def enqueue(
+        self, content: str = "", *, status: int = 200, delay: float = 0.0, step: float = 0.0
+    ) -> None:
+        self.replies.append(Reply(content, status, delay, step))
 
     def start(self) -> FakeLLMServer:
         self._thread.start()
@@ -66,6 +69,8 @@ class FakeLLMServer:
                 reply = fake.replies.popleft() if fake.replies else Reply("NO_ANSWER")
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.status == 200 and body.get("stream"):
+                    return self._stream(reply, body)
                 if reply.status != 200:
                     payload = {"error": {"message": "scripted failure", "type": "server_error"}}
                 else:
@@ -92,5 +97,33 @@ class FakeLLMServer:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout test)
+
+            def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+                """Server-sent events, a few words a chunk, `reply.step` seconds apart."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = reply.content.split(" ")
+                pieces = [" ".join(words[i : i + 3]) + " " for i in range(0, len(words), 3)]
+                for piece in [*pieces, None]:
+                    delta = {"content": piece} if piece is not None else {}
+                    event = {
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": delta,
+                                "finish_reason": None if piece is not None else "stop",
+                            }
+                        ],
+                    }
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+                    time.sleep(reply.step)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
         return Handler

@@ -1,0 +1,147 @@
+"""`sanad run` and `sanad chat` as a user starts them; webhooks; clean shutdown; no token in logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from typer.testing import CliRunner
+
+from bot.application import build_application, serve
+from bot.cli import app
+from tests.bot_harness import TOKEN, bot_settings
+from tests.fake_telegram import bare
+
+USER = 4242
+QUESTION = "پوتین در نشست سازمان شانگهای در آستانه درباره طالبان چه گفت؟"
+
+
+def test_run_without_a_token_says_how_to_get_one():
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "@BotFather" in result.output
+    assert "TELEGRAM_BOT_TOKEN" in result.output
+
+
+def test_chat_answers_shows_sources_switches_language_and_forgets():
+    lines = [
+        QUESTION,
+        "/sources",
+        "/sources 1",
+        "/lang ar",
+        "/sources 9",
+        "/new",
+        "/sources",
+        "/quit",
+    ]
+    result = CliRunner().invoke(app, ["chat"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "بر اساس منابع:" in out
+    assert "[1] پوتین طالبان را متحد روسیه در مبارزه با تروریسم خواند" in out
+    assert "‹" in out  # the quoted span marked in the passage
+    assert "لغة الواجهة: العربية." in out
+    assert "نُسيت المحادثة" in out
+    assert (
+        out.rstrip()
+        .rstrip("›")
+        .rstrip()
+        .endswith("لا توجد بعد إجابة ذات مصادر في هذه المحادثة. أرسل سؤالاً أولاً.")
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
+    port = _free_port()
+    settings = bot_settings(
+        api,
+        monkeypatch,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+        TELEGRAM_WEBHOOK_SECRET="s3cret-webhook-value",
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(build_application(settings), settings, stop))
+    try:
+        await api.wait_for(lambda: api.calls("setWebhook"))
+        [hook] = api.calls("setWebhook")
+        assert hook.params["url"] == f"http://127.0.0.1:{port}/tg/hook"
+        assert hook.params["secret_token"] == "s3cret-webhook-value"
+        update = api.private_text(USER, QUESTION, lang="fa")
+        update["update_id"] = 1
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/tg/hook",
+                data=json.dumps(update).encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": secret,
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status
+            except urllib.error.HTTPError as e:
+                return e.code
+
+        assert await asyncio.to_thread(post, "wrong") == 403
+        assert await asyncio.to_thread(post, "s3cret-webhook-value") == 200
+        [answer] = await api.wait_sent(USER)
+        assert bare(answer["text"]).startswith("بر اساس منابع:")
+        assert not api.calls("getUpdates")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.root,
+        "SANAD_DATA_DIR": str(tmp_path / "data"),
+        "SANAD_EMBEDDING_MODEL": "none",
+        "SANAD_LOG_LEVEL": "DEBUG",  # the noisiest: PTB logs its URLs at this level
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not api.calls("getUpdates"):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        api.push(api.private_text(USER, QUESTION, lang="fa"))
+        while not api.sent(USER):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Stopping" in err
+    assert "polling Telegram" in err
+    assert TOKEN not in out + err
+    assert TOKEN.split(":")[1] not in out + err
+    assert "***" in err  # there was something to redact
