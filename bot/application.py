@@ -136,8 +136,7 @@ async def _post_init(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Let running answers finish, then close the store and the index."""
     conversation = app.bot_data["sanad"].conversation
-    conversation.executor.shutdown(wait=True, cancel_futures=True)
-    conversation.store.close()
+    conversation.close()
     conversation.answerer.index.close()
 
 

@@ -57,27 +57,26 @@ async def _chat(settings: BotSettings, read: Read, write: Write) -> None:
             if line:
                 write(await _turn(conversation, line))
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-        store.close()
+        conversation.close()
         index.close()
 
 
 async def _turn(conversation: Conversation, line: str) -> str:
     """One line typed: a command or a question; returns what to print."""
-    lang = conversation.language(_ME, None if line.startswith("/") else line)
+    lang = await conversation.language(_ME, None if line.startswith("/") else line)
     command, _, rest = line.partition(" ")
     if command == "/lang":
-        ok = conversation.set_language(_ME, rest)
+        ok = await conversation.set_language(_ME, rest)
         return text("lang_set" if ok else "lang_usage", rest if ok else lang)
     if command == "/new":
-        conversation.forget(_ME)
+        await conversation.forget(_ME)
         return text("forgotten", lang)
     if command == "/help":
         return _plain(text("help", lang))
     if command == "/about":
         return _plain(text("about", lang, **await conversation.about(lang)))
     if command == "/sources":
-        record = conversation.last_answer(_ME)
+        record = await conversation.last_answer(_ME)
         if record is None:
             return text("no_last_answer", lang)
         only = int(rest) if rest.strip().isdigit() else None

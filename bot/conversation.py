@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from bot.config import BotSettings
 from bot.storage import AnswerRecord, ChatStore
@@ -23,6 +24,8 @@ from retrieval.llm import LLMError
 __all__ = ["Conversation", "Who"]
 
 Draft = Callable[[str], None]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,25 @@ class Conversation:
         self.answerer = answerer
         self.store = store
         self.executor = executor
+        # SQLite writes wait on the disk: one thread of their own keeps them off the
+        # event loop, in order, and never behind a slow answer.
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="sanad-store")
 
-    def language(self, who: Who, message: str | None = None) -> str:
+    async def _io(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._store_thread, functools.partial(call, *args, **kwargs)
+        )
+
+    def close(self) -> None:
+        """Finish pending answers and writes, then close the store."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self._store_thread.shutdown(wait=True)
+        self.store.close()
+
+    async def language(self, who: Who, message: str | None = None) -> str:
         """The interface language: the user's /lang, their Telegram language, the message's."""
-        chosen = self.store.language(who.user_id)
+        chosen = await self._io(self.store.language, who.user_id)
         if chosen:
             return chosen
         if who.client_lang:
@@ -65,32 +83,39 @@ class Conversation:
                 return ui_language(detected)
         return "en"
 
-    def set_language(self, who: Who, lang: str) -> bool:
+    async def set_language(self, who: Who, lang: str) -> bool:
         """Remember the user's interface language; False if `lang` is not one we speak."""
         lang = lang.strip().lower()
         if lang not in UI_LANGUAGES:
             return False
-        self.store.set_language(who.user_id, lang)
+        await self._io(self.store.set_language, who.user_id, lang)
         return True
 
     async def ask(self, who: Who, question: str, *, on_draft: Draft | None = None) -> AnswerRecord:
         """Answer `question` with the asker's recent turns as context, and store it."""
-        history = self.store.history(who.memory_key)
+        history = await self._io(self.store.history, who.memory_key)
         answer = await self.answerer.aask(
             question, history=history, executor=self.executor, on_draft=on_draft
         )
         record = AnswerRecord.from_answer(answer)
-        self.store.save_answer(record, chat_id=who.chat_id, user_id=who.user_id)
-        self.store.remember(who.memory_key, (answer.question, answer.answer), record.id)
+        await self._io(self._keep, who, record, (answer.question, answer.answer))
         return record
 
-    def last_answer(self, who: Who) -> AnswerRecord | None:
-        """The last answer in this conversation that cited something."""
-        record = self.store.last_answer(who.memory_key)
+    def _keep(self, who: Who, record: AnswerRecord, turn: tuple[str, str]) -> None:
+        self.store.save_answer(record, chat_id=who.chat_id, user_id=who.user_id)
+        self.store.remember(who.memory_key, turn, record.id)
+
+    async def answer_record(self, record_id: str) -> AnswerRecord | None:
+        """A stored answer, for a button pressed under it (perhaps long ago)."""
+        return await self._io(self.store.answer, record_id)
+
+    async def last_answer(self, who: Who) -> AnswerRecord | None:
+        """The last answer in this conversation, if it cited something."""
+        record = await self._io(self.store.last_answer, who.memory_key)
         return record if record is not None and record.citations else None
 
-    def forget(self, who: Who) -> None:
-        self.store.forget(who.memory_key)
+    async def forget(self, who: Who) -> None:
+        await self._io(self.store.forget, who.memory_key)
 
     async def translate(self, record: AnswerRecord, n: int, lang: str) -> str:
         """Passage `n` of `record` in `lang` (LLM mode), labelled as a translation."""

@@ -61,8 +61,8 @@ def _place(message: Message, *, quote: bool) -> Place:
     return Place(message.chat_id, thread, message.message_id if quote else None)
 
 
-def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str | None = None) -> str:
-    return services(context).conversation.language(_who(update), text)
+async def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str | None = None) -> str:
+    return await services(context).conversation.language(_who(update), text)
 
 
 async def _say(
@@ -71,7 +71,7 @@ async def _say(
     message = update.effective_message
     if message is None:
         return
-    lang = _lang(update, context, message.text)
+    lang = await _lang(update, context, message.text)
     private = message.chat.type == ChatType.PRIVATE
     await send_html(context.bot, _place(message, quote=not private), ui_html(key, lang, **values))
 
@@ -114,7 +114,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if s.settings.may_use(user.id if user else None, chat.id if chat else None):
         return
     if _is_for_bot(update, context):
-        lang = _lang(update, context)
+        lang = await _lang(update, context)
         if update.callback_query is not None:
             await update.callback_query.answer(ui_html("not_allowed", lang), show_alert=True)
         else:
@@ -134,14 +134,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Describe the corpus and how answers are made."""
-    lang = _lang(update, context)
+    lang = await _lang(update, context)
     await _say(update, context, "about", **await services(context).conversation.about(lang))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the interface language: /lang fa|ar|en."""
     chosen = (context.args or [""])[0]
-    if services(context).conversation.set_language(_who(update), chosen):
+    if await services(context).conversation.set_language(_who(update), chosen):
         await _say(update, context, "lang_set")
     else:
         await _say(update, context, "lang_usage")
@@ -149,20 +149,20 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget this conversation's turns."""
-    services(context).conversation.forget(_who(update))
+    await services(context).conversation.forget(_who(update))
     await _say(update, context, "forgotten")
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show every passage the last answer cited."""
-    record = services(context).conversation.last_answer(_who(update))
+    record = await services(context).conversation.last_answer(_who(update))
     if record is None:
         await _say(update, context, "no_last_answer")
         return
     message = update.effective_message
     assert message is not None
     private = message.chat.type == ChatType.PRIVATE
-    markup = render_passages(record, _lang(update, context))
+    markup = render_passages(record, await _lang(update, context))
     await send_html(context.bot, _place(message, quote=not private), markup)
 
 
@@ -235,7 +235,7 @@ async def answer_question(
     message = update.effective_message
     assert message is not None
     who = _who(update)
-    lang = s.conversation.language(who, question)
+    lang = await s.conversation.language(who, question)
     if not question.strip():
         await _say(update, context, "empty_question")
         return
@@ -280,10 +280,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     s = services(context)
-    lang = _lang(update, context)
+    lang = await _lang(update, context)
     kind, _, rest = (query.data or "").partition(":")
     record_id, _, number = rest.partition(":")
-    record = s.conversation.store.answer(record_id)
+    record = await s.conversation.answer_record(record_id)
     n = int(number) if number.isdigit() else None
     if record is None or (n is not None and record.citation(n) is None):
         await query.answer(ui_html("answer_gone", lang), show_alert=True)

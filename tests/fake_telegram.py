@@ -51,6 +51,11 @@ _TAGS = {
 }  # fmt: skip
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the bot opens many connections at once under load
+
+
 class _TelegramHTML(HTMLParser):
     """Parses Bot API HTML as Telegram does: known tags only, properly nested."""
 
@@ -130,8 +135,7 @@ class FakeBotAPI:
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(
             lambda: itertools.count(1000)
         )
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # -- control ------------------------------------------------------------------------
@@ -184,6 +188,14 @@ class FakeBotAPI:
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for the bot")
             await asyncio.sleep(0.02)
+
+    def block_until_sent(self, chat_ids: set[int], timeout: float) -> None:
+        """Block (in a thread, not the event loop) until every chat got a message."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not chat_ids <= {c for c, _ in self.messages}:
+                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
+                    raise AssertionError("timed out waiting for the bot")
 
     async def settle(self, quiet: float = 0.5) -> None:
         """Wait until the bot has sent nothing for `quiet` seconds."""
@@ -265,6 +277,8 @@ class FakeBotAPI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
+                if self.path.startswith("/control/"):
+                    return self._reply(200, fake._control(self.path, raw))
                 params = _parse(raw, self.headers.get("Content-Type", ""))
                 _, _, rest = unquote(self.path).partition("/bot")
                 token, _, method = rest.partition("/")
@@ -307,6 +321,17 @@ class FakeBotAPI:
                     pass
 
         return Handler
+
+    def _control(self, path: str, raw: str) -> Any:
+        """For a driver in another process (the load benchmark): push updates, read replies."""
+        if path == "/control/push":
+            for update in json.loads(raw):
+                self.push(update)
+            return {"ok": True}
+        first: dict[int, float] = {}
+        for call in self.calls("sendMessage"):
+            first.setdefault(call.params["chat_id"], call.at)
+        return {"first_replies": first, "chat_actions": len(self.calls("sendChatAction"))}
 
     def _dispatch(self, method: str, p: dict[str, Any]) -> Any:
         if method == "getMe":
@@ -390,6 +415,7 @@ class FakeBotAPI:
                 "reply_parameters": p.get("reply_parameters"),
             }
             self.messages[(chat_id, message_id)] = message
+            self._cond.notify_all()
             return public(message)
 
 
@@ -431,5 +457,12 @@ def _parse(raw: str, content_type: str) -> dict[str, Any]:
             params[key] = int(value)
     return params
 
+
+if __name__ == "__main__":  # a server in its own process: python -m tests.fake_telegram TOKEN
+    import sys
+
+    server = FakeBotAPI(sys.argv[1]).start()
+    print(server.root, flush=True)
+    server._thread.join()
 
 __all__ = ["BOT_ID", "BOT_USERNAME", "FakeBotAPI", "bare", "html", "parse_html", "public", "utf16"]
