@@ -102,8 +102,12 @@ def _is_for_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     message = update.effective_message
     if message is None:
         return False
-    if message.chat.type == ChatType.PRIVATE or (message.text or "").startswith("/"):
+    if message.chat.type == ChatType.PRIVATE:
         return True
+    text = message.text or ""
+    if text.startswith("/"):  # a command, unless it names another bot: /cmd@OtherBot
+        _, _, target = text.split(maxsplit=1)[0].partition("@")
+        return not target or target.lower() == context.bot.username.lower()
     return addressed_text(message, context.bot.id, context.bot.username) is not None
 
 

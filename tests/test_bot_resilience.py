@@ -127,6 +127,7 @@ async def test_allowlist_refuses_others_politely(api, monkeypatch):
         api.push(api.private_text(3, QUESTION, lang="fa"))
         [answer] = await api.wait_sent(3)
         api.push(api.group_text(-100777, USER, "ignored chatter in a group"))
+        api.push(api.group_text(-100777, USER, "/start@SomeOtherBot"))
         api.push(api.group_text(-100777, USER, f"/ask {QUESTION}"))
         [group_refusal] = await api.wait_sent(-100777)
     assert refusal["text"].startswith("متأسفم، این ربات تنها برای کاربران مجاز است")

@@ -90,7 +90,7 @@ def chroma_server(tmp_path):
     else:
         proc.kill()
         pytest.fail("chroma run did not start within 60 s")
-    yield port
+    yield ChromaServer(port, proc)
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -99,18 +99,31 @@ def chroma_server(tmp_path):
     log.close()
 
 
+def _client_settings(tmp_path, minilm, server):
+    return load_settings(
+        data_dir=tmp_path / "client",
+        embedding_model=minilm.name,
+        chroma_host="127.0.0.1",
+        chroma_port=server.port,
+    )
+
+
+class ChromaServer:
+    def __init__(self, port: int, proc: subprocess.Popen) -> None:
+        self.port, self.proc = port, proc
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 @pytest.mark.server
 def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path, minilm, corpus):
     (corpus / "herat.txt").write_text(
         "Saffron farming in Herat\n\nFarmers in Herat province grow saffron for export.\n",
         encoding="utf-8",
     )
-    settings = load_settings(
-        data_dir=tmp_path / "client",
-        embedding_model=minilm.name,
-        chroma_host="127.0.0.1",
-        chroma_port=chroma_server,
-    )
+    settings = _client_settings(tmp_path, minilm, chroma_server)
     index = SanadIndex(settings, embedder=minilm)
     report = index.ingest(corpus)
     assert report.embedded == report.chunks > 0
@@ -123,3 +136,16 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path, mini
     other = VectorStore(settings)
     assert other.count() == report.chunks
     other.close()
+
+
+@pytest.mark.server
+def test_search_falls_back_to_keywords_when_the_server_goes_away(chroma_server, tmp_path, minilm):
+    settings = _client_settings(tmp_path, minilm, chroma_server)
+    index = SanadIndex(settings, embedder=minilm)
+    index.ingest()
+    chroma_server.stop()
+    response = search(index, "پوتین در نشست سازمان شانگهای درباره طالبان چه گفت؟", k=3)
+    assert response.mode == "lexical"
+    assert any(f"127.0.0.1:{chroma_server.port}" in n for n in response.notices)
+    assert response.results[0].chunk.doc_id == "002_c21b3274f8c0af60"
+    index.close()
