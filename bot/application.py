@@ -28,6 +28,7 @@ from telegram.ext import (
     CommandHandler,
     MessageHandler,
     TypeHandler,
+    Updater,
     filters,
 )
 
@@ -151,30 +152,37 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with app:  # initialize … shutdown
-        await _post_init(app)
-        await app.start()
-        updater = app.updater
-        assert updater is not None
-        if settings.telegram_webhook_url:
-            url = settings.telegram_webhook_url
-            await updater.start_webhook(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                url_path=urlsplit(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            log.warning("Sanad is listening for Telegram at %s", url)
-        else:
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
-            log.warning("Sanad is polling Telegram for messages")
-        await stop.wait()
-        log.warning("Stopping: finishing answers in progress…")
-        await updater.stop()
-        await app.stop()
-    await _post_shutdown(app)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(sig)
+    try:
+        async with app:  # initialize (getMe) … shutdown
+            await _post_init(app)
+            await app.start()
+            updater = app.updater
+            assert updater is not None
+            await _start_receiving(updater, settings)
+            await stop.wait()
+            log.warning("Stopping: finishing answers in progress…")
+            await updater.stop()
+            await app.stop()
+    finally:
+        await _post_shutdown(app)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+async def _start_receiving(updater: Updater, settings: BotSettings) -> None:
+    """Long polling, or a webhook with a secret token when TELEGRAM_WEBHOOK_URL is set."""
+    if settings.telegram_webhook_url:
+        url = settings.telegram_webhook_url
+        await updater.start_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path=urlsplit(url).path.lstrip("/"),
+            webhook_url=url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.warning("Sanad is listening for Telegram at %s", url)
+    else:
+        await updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+        log.warning("Sanad is polling Telegram for messages")

@@ -273,12 +273,27 @@ def run() -> None:
     """Start the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
     import asyncio
 
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.application import build_application, serve
 
     with _user_errors():
         settings = _bot_settings()
         app_ = build_application(settings)
-        asyncio.run(serve(app_, settings))
+        try:
+            asyncio.run(serve(app_, settings))
+        except InvalidToken:
+            _err(
+                f"error: {settings.telegram_api_base_url} refused the bot token: check "
+                "TELEGRAM_BOT_TOKEN (BotFather's /token shows it) and TELEGRAM_API_BASE_URL."
+            )
+            raise typer.Exit(2) from None
+        except NetworkError as e:
+            _err(
+                f"error: cannot reach the Bot API at {settings.telegram_api_base_url} ({e}): "
+                "check the network or TELEGRAM_API_BASE_URL."
+            )
+            raise typer.Exit(1) from None
 
 
 @app.command()

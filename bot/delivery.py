@@ -211,13 +211,23 @@ class DraftStreamer:
                 # A lost draft is cosmetic: the verified answer still follows.
                 log.info("draft not shown: %s", e)
 
-    async def finish(self, markup: str, keyboard: InlineKeyboardMarkup | None) -> None:
-        """Put the verified answer where the draft was."""
+    async def _close(self) -> None:
         for pending in self._pending:
             with contextlib.suppress(Exception):
                 await asyncio.wrap_future(pending)
         async with self._lock:
             self._done = True
+
+    async def discard(self) -> None:
+        """Take the draft down (the answer failed): unverified text must not stay."""
+        await self._close()
+        if self.message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.delete_message(self.place.chat_id, self.message_id)
+
+    async def finish(self, markup: str, keyboard: InlineKeyboardMarkup | None) -> None:
+        """Put the verified answer (or a message saying why there is none) where the draft was."""
+        await self._close()
         if self.message_id is not None:
             await edit_html(self.bot, self.place, self.message_id, markup, keyboard)
         else:

@@ -267,8 +267,15 @@ async def answer_question(
                 )
         except SanadError as e:
             log.warning("could not answer: %s", e)
-            await _say(update, context, "search_unavailable")
+            if streamer is None:
+                await _say(update, context, "search_unavailable")
+            else:
+                await streamer.finish(ui_html("search_unavailable", lang), None)
             return
+        except Exception:
+            if streamer is not None:
+                await streamer.discard()  # never leave an unverified draft behind
+            raise
         markup = render_answer(record, lang)
         keyboard = _keyboard(record, lang, llm)
         if streamer is not None:

@@ -31,6 +31,19 @@ def test_run_without_a_token_says_how_to_get_one():
     assert "TELEGRAM_BOT_TOKEN" in result.output
 
 
+def test_run_with_a_wrong_token_or_unreachable_api_says_what_to_check(api, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "42:not-the-token-the-server-knows")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", api.root)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "refused the bot token" in result.output
+    assert "not-the-token" not in result.output
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{_free_port()}")
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 1
+    assert "cannot reach the Bot API at http://127.0.0.1:" in result.output
+
+
 def test_chat_answers_shows_sources_switches_language_and_forgets():
     lines = [
         QUESTION,
