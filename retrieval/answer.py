@@ -28,6 +28,10 @@ from retrieval.verify import verify_answer
 
 __all__ = ["Answer", "Answerer", "Citation", "Translation"]
 
+#: Share of a follow-up's own content words the passages must hold for it to be
+#: answered in the context of the previous question (extractive mode).
+FOLLOW_UP_SUPPORT = 0.3
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -153,9 +157,20 @@ class Answerer:
             except LLMError:
                 standalone = query  # a failed rewrite still lets the question be answered
         response = search(self.index, standalone, k=self.settings.answer_passages)
-        retrieved = time.perf_counter()
         scored = score_sentences(self.scorer, standalone, response)
         verdict = self._judge(standalone, response, scored)
+        focus = standalone
+        if (
+            history
+            and self._llm is None
+            and not verdict.answerable
+            and verdict.reason != "other-language"
+        ):
+            found = self._in_context(query, history[-1][0])
+            if found is not None:
+                standalone, response, scored, verdict = found
+                focus = query  # quotes answer what is asked now
+        retrieved = time.perf_counter()
         answer = Answer(query, lang, "llm" if self._llm else "extractive", False, "")
         answer.notes, answer.standalone_question, answer.verdict = notes, standalone, verdict
         if not verdict.answerable:
@@ -167,9 +182,9 @@ class Answerer:
             except LLMError:
                 answer.mode = "extractive"
                 answer.notes.append(text("llm_failed", lang))
-                self._compose_extractive(answer, scored)
+                self._compose_extractive(answer, scored, focus)
         else:
-            self._compose_extractive(answer, scored)
+            self._compose_extractive(answer, scored, focus)
         done = time.perf_counter()
         answer.timings_ms = {
             "retrieve": (retrieved - started) * 1000,
@@ -194,12 +209,31 @@ class Answerer:
             corpus_langs=self.index.languages,
         )
 
-    def _compose_extractive(self, answer: Answer, scored: list[ScoredSentence]) -> None:
+    def _in_context(
+        self, query: str, previous: str
+    ) -> tuple[str, SearchResponse, list[ScoredSentence], Verdict] | None:
+        """Without an LLM to rewrite a follow-up, read it after the previous question.
+
+        Kept only when the passages then found also hold the follow-up's own words,
+        so an unrelated question is not answered from the previous topic.
+        """
+        combined = f"{previous} {query}"
+        response = search(self.index, combined, k=self.settings.answer_passages)
+        top = response.results[:3]
+        own = max((self.scorer.lexical_support(query, r.chunk.text) for r in top), default=0)
+        if own < FOLLOW_UP_SUPPORT:
+            return None
+        verdict = self._judge(combined, response, score_sentences(self.scorer, combined, response))
+        if not verdict.answerable:
+            return None
+        return combined, response, score_sentences(self.scorer, query, response), verdict
+
+    def _compose_extractive(self, answer: Answer, scored: list[ScoredSentence], focus: str) -> None:
         quotes = pick_quotes(
             scored,
             max_quotes=self.settings.answer_max_quotes,
             max_chars=self.settings.answer_max_chars,
-            relevance=functools.partial(self.scorer.lexical_support, answer.standalone_question),
+            relevance=functools.partial(self.scorer.lexical_support, focus),
         )
         if not quotes:
             answer.abstained, answer.answer = True, text("declined", answer.language)

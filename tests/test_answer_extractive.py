@@ -112,3 +112,22 @@ def test_english_question_over_arabic_passage_with_the_shipped_model(tmp_path, m
     assert answer.citations[0].result.chunk.doc_id == "saffron"
     assert "صادرات الزعفران ارتفعت" in answer.answer
     _check_citations(answer)
+
+
+MILLEY = "ماذا قال الجنرال مارك ميلي عن التعاون مع طالبان؟"
+FOLLOW_UP = "وأين كان المؤتمر الصحافي؟"  # "And where was the press conference?"
+
+
+def test_follow_up_is_read_after_the_previous_question(answerer):
+    assert answerer.ask(FOLLOW_UP).abstained  # alone it says too little
+    answer = answerer.ask(FOLLOW_UP, history=[(MILLEY, "…")])
+    assert not answer.abstained
+    _check_citations(answer)
+    assert "مؤتمر صحافي" in answer.citations[0].quote
+    assert "الدوحة" in answer.citations[0].quote
+
+
+def test_unrelated_question_after_a_topic_still_declines(answerer):
+    answer = answerer.ask("ما هي عاصمة فرنسا؟", history=[(MILLEY, "…")])
+    assert answer.abstained
+    assert not answer.citations

@@ -148,3 +148,14 @@ async def test_blank_question_is_refused_politely(api, monkeypatch):
         api.push(api.private_text(USER, "   \n  ", lang="en"))
         [reply] = await api.wait_sent(USER)
     assert reply["text"] == "The message is empty. Please type your question."
+
+
+async def test_follow_up_uses_the_remembered_question_and_new_forgets_it(api, monkeypatch):
+    async with running(api, bot_settings(api, monkeypatch)):
+        for i, text in enumerate([AR_QUESTION, "وأين كان المؤتمر الصحافي؟", "/new"], 1):
+            api.push(api.private_text(USER, text, lang="ar"))
+            await api.wait_sent(USER, i)
+        api.push(api.private_text(USER, "وأين كان المؤتمر الصحافي؟", lang="ar"))
+        sent = await api.wait_sent(USER, 4)
+    assert "الدوحة" in sent[1]["text"]
+    assert bare(sent[3]["text"]) == "لا تذكر المصادر المتاحة شيئاً عن هذا."
