@@ -144,8 +144,18 @@ class Conversation:
         model = self.settings.llm_model
         return {
             "documents": len(index.catalog_documents),
-            "languages": ", ".join(f"{k} ({v[0]})" for k, v in counts.items()),
+            "languages": ("، " if lang in {"fa", "ar"} else ", ").join(
+                f"{_language_name(code, lang)} ({docs})" for code, (docs, _) in counts.items()
+            ),
             "chunks": len(index.chunks),
             "mode": text(f"mode_{index.mode}", lang),
             "llm": text("llm_configured", lang, model=model) if model else text("llm_none", lang),
         }
+
+
+def _language_name(code: str, lang: str) -> str:
+    """ "Arabic", «عربی», «العربية» for `code`; the code itself for a language we don't name."""
+    try:
+        return text(f"language_{code}", lang)
+    except KeyError:
+        return code

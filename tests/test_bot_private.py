@@ -96,6 +96,7 @@ async def test_commands_are_registered_per_language_and_answer(api, monkeypatch)
     assert texts[0].startswith("سلام!")
     assert "/sources" in texts[1]
     assert "اسناد: 5" in texts[2]
+    assert "زبان‌ها: عربی (2)، فارسی/دری (3)" in texts[2]
     assert "تنها واژه‌ها" in texts[2]  # lexical-only retrieval, said in Dari
     assert texts[3].startswith("هنوز پاسخی")
     assert "/lang fa" in texts[4]
