@@ -57,7 +57,8 @@ def _first_strong(line: str) -> str | None:
     return None
 
 
-_TAG = re.compile(r"(<[^>]+>)")
+# Tags and character references: never text to wrap (an isolate inside "&lt;" breaks it).
+_TAG = re.compile(r"(<[^>]+>|&#?\w+;)")
 
 
 def isolate(plain: str, default: str = "ltr", *, markup: bool = False) -> str:
@@ -65,7 +66,7 @@ def isolate(plain: str, default: str = "ltr", *, markup: bool = False) -> str:
 
     A line's direction is that of its first strong character, as in Telegram's
     clients; `default` ("rtl" or "ltr") is used for lines without one. With
-    `markup`, HTML tags are left alone and do not count as text.
+    `markup`, HTML tags and entities are left alone and do not count as text.
     """
     out = []
     for line in plain.split("\n"):

@@ -62,6 +62,13 @@ def test_ui_strings_keep_their_tags_out_of_the_direction_decision():
     assert parse_html(out)[2] is None
 
 
+def test_ui_values_are_escaped_and_their_entities_left_whole():
+    out = ui_html("upload_unreadable", "fa", name="<گزارش>&c.txt")
+    assert "&lt;گزارش&gt;&amp;" in out
+    assert parse_html(out)[2] is None
+    assert "<گزارش>&c.txt" in bare(parse_html(out)[0])
+
+
 def _record(**changes) -> AnswerRecord:
     cited = CitedPassage(
         n=1,
