@@ -80,6 +80,8 @@ async def _turn(conversation: Conversation, line: str) -> str:
         if record is None:
             return text("no_last_answer", lang)
         only = int(rest) if rest.strip().isdigit() else None
+        if only is not None and record.citation(only) is None:
+            return text("no_such_source", lang, n=only)
         return _passages(record, lang, only)
     try:
         record = await conversation.ask(_ME, line)
@@ -91,4 +93,4 @@ async def _turn(conversation: Conversation, line: str) -> str:
 def _passages(record: AnswerRecord, lang: str, only: int | None) -> str:
     # The quoted span stands out between ‹ › in a terminal, where there is no bold.
     markup = render_passages(record, lang, only).replace("<b>", "‹").replace("</b>", "›")
-    return _plain(markup) or text("no_last_answer", lang)
+    return _plain(markup)

@@ -62,6 +62,7 @@ def test_chat_answers_shows_sources_switches_language_and_forgets():
     assert "[1] پوتین طالبان را متحد روسیه در مبارزه با تروریسم خواند" in out
     assert "‹" in out  # the quoted span marked in the passage
     assert "لغة الواجهة: العربية." in out
+    assert "لا يوجد مصدر [9] في آخر إجابة." in out
     assert "نُسيت المحادثة" in out
     assert (
         out.rstrip()
