@@ -16,7 +16,6 @@ import contextlib
 import logging
 import os
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
@@ -37,7 +36,6 @@ from bot.config import BotSettings
 from bot.conversation import Conversation
 from bot.handlers import Services
 from bot.limits import InFlight, QuestionRateLimit
-from bot.storage import ChatStore
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
 from retrieval.errors import ConfigError
@@ -70,12 +68,6 @@ def build_application(
     root = settings.telegram_api_base_url
     if answerer is None:
         answerer = Answerer(index or SanadIndex(settings))
-    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="sanad-answer")
-    store = ChatStore(
-        settings.data_dir / "chat.sqlite3",
-        memory_turns=settings.memory_turns,
-        memory_hours=settings.memory_hours,
-    )
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -93,7 +85,7 @@ def build_application(
     )
     app.bot_data["sanad"] = Services(
         settings,
-        Conversation(settings, answerer, store, executor),
+        Conversation.open(settings, answerer),
         QuestionRateLimit(settings.questions_per_minute),
         InFlight(),
     )

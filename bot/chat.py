@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from bot.config import BotSettings
 from bot.conversation import Conversation, Who
 from bot.render import render_answer, render_passages, to_plain
-from bot.storage import AnswerRecord, ChatStore
+from bot.storage import AnswerRecord
 from prompts import text
 from retrieval.answer import Answerer
 from retrieval.errors import SanadError
@@ -37,13 +36,7 @@ def run_chat(settings: BotSettings, read: Read = input, write: Write = print) ->
 
 async def _chat(settings: BotSettings, read: Read, write: Write) -> None:
     index = SanadIndex(settings, notify=lambda m: write(f"({m})"))
-    executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="sanad-chat")
-    store = ChatStore(
-        settings.data_dir / "chat.sqlite3",
-        memory_turns=settings.memory_turns,
-        memory_hours=settings.memory_hours,
-    )
-    conversation = Conversation(settings, Answerer(index), store, executor)
+    conversation = Conversation.open(settings, Answerer(index))
     loop = asyncio.get_running_loop()
     write("Sanad — ask in Dari, Arabic or English. /sources, /lang fa|ar|en, /new, /quit")
     try:

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 from bot.config import BotSettings
 from bot.storage import AnswerRecord, ChatStore
-from prompts import UI_LANGUAGES, text, ui_language
+from prompts import READER_LANGUAGES, UI_LANGUAGES, text, ui_language
 from retrieval.answer import Answerer
 from retrieval.language import detect_language
 from retrieval.llm import LLMError
@@ -56,6 +56,17 @@ class Conversation:
         # event loop, in order, and never behind a slow answer.
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="sanad-store")
 
+    @classmethod
+    def open(cls, settings: BotSettings, answerer: Answerer) -> Conversation:
+        """A conversation over `<data_dir>/chat.sqlite3`, with its bounded answer pool."""
+        store = ChatStore(
+            settings.data_dir / "chat.sqlite3",
+            memory_turns=settings.memory_turns,
+            memory_hours=settings.memory_hours,
+        )
+        executor = ThreadPoolExecutor(settings.worker_threads, thread_name_prefix="sanad-answer")
+        return cls(settings, answerer, store, executor)
+
     async def _io(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
@@ -75,8 +86,8 @@ class Conversation:
             return chosen
         if who.client_lang:
             code = who.client_lang.split("-")[0].lower()
-            if code in UI_LANGUAGES or code in {"ps", "prs", "tg"}:
-                return ui_language("fa" if code == "prs" else code)
+            if code in READER_LANGUAGES:
+                return ui_language(code)
         if message:
             detected = detect_language(message)
             if detected != "und":
@@ -122,17 +133,16 @@ class Conversation:
         cited = record.citation(n)
         if cited is None:
             return text("answer_gone", lang)
-        loop = asyncio.get_running_loop()
-        llm = self.answerer.llm
-        if llm is None:
+        if self.answerer.llm is None:
             return text("translation_unavailable", lang)
+        loop = asyncio.get_running_loop()
         try:
-            translated = await loop.run_in_executor(
-                self.executor, functools.partial(llm.translate, cited.text, lang)
+            done = await loop.run_in_executor(
+                self.executor, self.answerer.translate, cited.text, lang
             )
         except LLMError:
             return text("translation_failed", lang)
-        return f"{text('translation_label', lang)} [{n}]\n\n{translated}"
+        return f"{done.label} [{n}]\n\n{done.translated}"
 
     async def about(self, lang: str) -> dict[str, object]:
         """Facts for /about: documents, languages, passages, retrieval mode, LLM."""

@@ -6,7 +6,7 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGUAGE_NAMES", "UI_LANGUAGES", "template", "text", "ui_language"]
+__all__ = ["LANGUAGE_NAMES", "READER_LANGUAGES", "UI_LANGUAGES", "template", "text", "ui_language"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -17,11 +17,18 @@ UI_LANGUAGES = ("fa", "ar", "en")
 LANGUAGE_NAMES = {"fa": "Dari (Afghan Persian)", "ar": "Arabic", "en": "English"}
 
 
+#: Languages whose readers get Dari: Pashto, Tajik, and Dari's own code.
+_DARI_READERS = frozenset({"ps", "tg", "prs"})
+
+#: Every language code given an interface of its own language or Dari (not the English default).
+READER_LANGUAGES = frozenset(UI_LANGUAGES) | _DARI_READERS
+
+
 def ui_language(lang: str) -> str:
     """The interface language for a detected language: Pashto readers get Dari."""
     if lang in UI_LANGUAGES:
         return lang
-    return "fa" if lang in {"ps", "tg"} else "en"
+    return "fa" if lang in _DARI_READERS else "en"
 
 
 @cache

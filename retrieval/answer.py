@@ -281,13 +281,13 @@ class Answerer:
             Citation(n, passages[p], *checked.spans[p]) for n, p in enumerate(checked.order, 1)
         ]
 
-    def translate(self, citation: Citation, target_lang: str) -> Translation:
-        """The cited passage in `target_lang`, marked as a translation (LLM mode only)."""
+    def translate(self, passage: str, target_lang: str) -> Translation:
+        """A cited passage in `target_lang`, marked as a translation (LLM mode only)."""
         lang = ui_language(target_lang)
         if self._llm is None:
             raise LLMError(text("translation_unavailable", lang))
-        translated = self._llm.translate(citation.text, lang)
-        return Translation(citation.text, translated, text("translation_label", lang), lang)
+        translated = self._llm.translate(passage, lang)
+        return Translation(passage, translated, text("translation_label", lang), lang)
 
 
 def _answer_language(question: str) -> str:

@@ -195,7 +195,7 @@ def test_translation_is_marked_and_keeps_the_original(tmp_path, llm_server):
     llm_server.enqueue(f"{GOOD} [1].")
     citation = answerer.ask(QUESTION).citations[0]
     llm_server.enqueue("Putin said the Taliban regime is trusted by Russia in fighting terrorism.")
-    translation = answerer.translate(citation, "en")
+    translation = answerer.translate(citation.text, "en")
     assert translation.original == citation.text
     assert translation.translated.startswith("Putin said")
     assert "Translation" in translation.label
@@ -206,7 +206,7 @@ def test_translation_needs_an_llm(lexical_settings):
     answerer = Answerer(SanadIndex(lexical_settings))
     citation = answerer.ask(QUESTION).citations[0]
     with pytest.raises(LLMError, match="language model"):
-        answerer.translate(citation, "en")
+        answerer.translate(citation.text, "en")
 
 
 async def test_aask_runs_off_the_event_loop(tmp_path, llm_server):
