@@ -80,37 +80,46 @@ async def send_html(
     bot: Bot, place: Place, markup: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> list[Message]:
     """Send `markup` in as many messages as it takes; the keyboard goes on the last."""
-    parts = split_html(markup)
+    return await _send_parts(bot, place, split_html(markup), keyboard)
+
+
+async def _send_parts(
+    bot: Bot, place: Place, parts: list[str], keyboard: InlineKeyboardMarkup | None
+) -> list[Message]:
     sent: list[Message] = []
     for i, part in enumerate(parts):
         buttons = keyboard if i == len(parts) - 1 else None
-        sent.append(await _send_one(bot, place, part, buttons, first=i == 0))
+        reply = place.reply if i == 0 else None
+
+        async def send(
+            body: str,
+            parse_mode: str | None,
+            buttons: InlineKeyboardMarkup | None = buttons,
+            reply: ReplyParameters | None = reply,
+        ) -> Message:
+            return await bot.send_message(
+                place.chat_id,
+                body,
+                parse_mode=parse_mode,
+                message_thread_id=place.thread_id,
+                reply_parameters=reply,
+                reply_markup=buttons,
+                link_preview_options=_NO_PREVIEW,
+            )
+
+        sent.append(await _html_or_plain(send, part))
     return sent
 
 
-async def _send_one(
-    bot: Bot, place: Place, part: str, buttons: InlineKeyboardMarkup | None, *, first: bool
-) -> Message:
-    reply = place.reply if first else None
-
-    async def send(body: str, parse_mode: str | None) -> Message:
-        return await bot.send_message(
-            place.chat_id,
-            body,
-            parse_mode=parse_mode,
-            message_thread_id=place.thread_id,
-            reply_parameters=reply,
-            reply_markup=buttons,
-            link_preview_options=_NO_PREVIEW,
-        )
-
+async def _html_or_plain(call: Callable[[str, str | None], Awaitable[T]], part: str) -> T:
+    """`call(part, HTML)`, or `call(its plain text, None)` if Telegram refuses the HTML."""
     try:
-        return await with_retries(lambda: send(part, ParseMode.HTML))
+        return await with_retries(lambda: call(part, ParseMode.HTML))
     except BadRequest as e:
         if not _html_rejected(e):
             raise
         log.warning("Telegram refused the HTML (%s); resending as plain text", e.message)
-        return await with_retries(lambda: send(to_plain(part), None))
+        return await with_retries(lambda: call(to_plain(part), None))
 
 
 async def edit_html(
@@ -118,27 +127,20 @@ async def edit_html(
 ) -> None:
     """Replace a message's text with `markup`; what does not fit follows in new messages."""
     first, *rest = split_html(markup)
-    try:
-        await with_retries(
-            lambda: bot.edit_message_text(
-                first,
-                place.chat_id,
-                message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=None if rest else keyboard,
-                link_preview_options=_NO_PREVIEW,
-            )
+
+    async def edit(body: str, parse_mode: str | None) -> object:
+        return await bot.edit_message_text(
+            body,
+            place.chat_id,
+            message_id,
+            parse_mode=parse_mode,
+            reply_markup=None if rest else keyboard,
+            link_preview_options=_NO_PREVIEW,
         )
-    except BadRequest as e:
-        if not _html_rejected(e):
-            raise
-        await with_retries(
-            lambda: bot.edit_message_text(
-                to_plain(first), place.chat_id, message_id, reply_markup=None if rest else keyboard
-            )
-        )
+
+    await _html_or_plain(edit, first)
     if rest:
-        await send_html(bot, Place(place.chat_id, place.thread_id), "".join(rest), keyboard)
+        await _send_parts(bot, Place(place.chat_id, place.thread_id), rest, keyboard)
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,7 @@ from bot.config import BotSettings
 from bot.conversation import Conversation, Who
 from bot.delivery import DraftStreamer, Place, send_html, typing
 from bot.limits import InFlight, QuestionRateLimit
-from bot.render import escape_text, render_answer, render_passages, ui_html
+from bot.render import escape_text, render_answer, render_passages, ui_html, ui_text
 from bot.storage import AnswerRecord
 from bot.uploads import ingest_upload
 from retrieval.errors import SanadError
@@ -120,7 +120,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if _is_for_bot(update, context):
         lang = await _lang(update, context)
         if update.callback_query is not None:
-            await update.callback_query.answer(ui_html("not_allowed", lang), show_alert=True)
+            await update.callback_query.answer(ui_text("not_allowed", lang), show_alert=True)
         else:
             await _say(update, context, "not_allowed")
     raise ApplicationHandlerStop
@@ -212,7 +212,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKeyboardMarkup | None:
     if not record.citations:
         return None
-    rows = [[InlineKeyboardButton(ui_html("sources_button", lang), callback_data=f"s:{record.id}")]]
+    rows = [[InlineKeyboardButton(ui_text("sources_button", lang), callback_data=f"s:{record.id}")]]
     numbers = [
         InlineKeyboardButton(f"[{c.n}]", callback_data=f"c:{record.id}:{c.n}")
         for c in record.citations
@@ -222,7 +222,7 @@ def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKey
         rows += [
             [
                 InlineKeyboardButton(
-                    ui_html("translate_button", lang, n=c.n), callback_data=f"t:{record.id}:{c.n}"
+                    ui_text("translate_button", lang, n=c.n), callback_data=f"t:{record.id}:{c.n}"
                 )
             ]
             for c in record.citations
@@ -297,7 +297,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     record = await s.conversation.answer_record(record_id)
     n = int(number) if number.isdigit() else None
     if record is None or (n is not None and record.citation(n) is None):
-        await query.answer(ui_html("answer_gone", lang), show_alert=True)
+        await query.answer(ui_text("answer_gone", lang), show_alert=True)
         return
     await query.answer()
     message = query.message

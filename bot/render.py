@@ -25,6 +25,7 @@ __all__ = [
     "split_html",
     "to_plain",
     "ui_html",
+    "ui_text",
     "utf16_len",
 ]
 
@@ -89,6 +90,11 @@ def _direction(lang: str) -> str:
 def escape_text(plain: str, lang: str) -> str:
     """Plain text → escaped, isolated HTML text."""
     return html.escape(isolate(plain, _direction(lang)), quote=False)
+
+
+def ui_text(key: str, lang: str, **values: object) -> str:
+    """A UI string as plain text (button labels, alerts), isolated like the rest."""
+    return isolate(text(key, lang, **values), _direction(lang))
 
 
 def ui_html(key: str, lang: str, **values: object) -> str:
