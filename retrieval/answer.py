@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from prompts import text, ui_language
-from retrieval.compose import Quote, ScoredSentence, pick_quotes, score_sentences
+from retrieval.compose import QUOTE_MARGIN, Quote, pick_quotes
 from retrieval.decline import Verdict, judge
-from retrieval.evidence import EvidenceScorer
+from retrieval.evidence import EvidenceScorer, ScoredSentence
 from retrieval.index import SanadIndex
-from retrieval.language import detect_language
 from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, OnDraft, Turn
-from retrieval.search import SearchResponse, SearchResult, prepare_query, search
+from retrieval.question import Question, carries, prepare_question
+from retrieval.search import SearchResponse, SearchResult, search
 from retrieval.verify import verify_answer
 
 __all__ = ["Answer", "Answerer", "Citation", "Translation"]
@@ -79,6 +79,12 @@ class Answer:
     notes: list[str] = field(default_factory=list)  # one line each, in the asker's language
     standalone_question: str = ""
     verdict: Verdict | None = None
+    quotes: list[tuple[int, int, int]] = field(default_factory=list)  # (n, start, end) in order
+
+    def quoted(self) -> list[tuple[Citation, str]]:
+        """Each quote the answer shows, in order, with its citation."""
+        by_n = {c.n: c for c in self.citations}
+        return [(by_n[n], by_n[n].text[a:b]) for n, a, b in self.quotes if n in by_n]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,13 +108,34 @@ class Translation:
     lang: str
 
 
+@dataclass(frozen=True)
+class Composed:
+    """What composing returns: the answer's text and sources, or a refusal."""
+
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    quotes: list[tuple[int, int, int]] = field(default_factory=list)
+    dropped_claims: int = 0
+    abstained: bool = False
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A question's search, its ranked sentences and the verdict on them."""
+
+    question: Question
+    response: SearchResponse
+    scorer: EvidenceScorer
+    scored: list[ScoredSentence]
+    verdict: Verdict
+
+
 class Answerer:
     """Answers questions over one index, with an LLM when one is configured."""
 
     def __init__(self, index: SanadIndex, llm: ChatLLM | None = None) -> None:
         self.index = index
         self.settings = index.settings
-        self.scorer = EvidenceScorer(index)
         self._llm = llm
         if llm is None and self.settings.llm_enabled:
             try:
@@ -145,59 +172,93 @@ class Answerer:
         In LLM mode `on_draft` receives the unverified answer as it streams in.
         """
         started = time.perf_counter()
-        query, _ = prepare_query(question, self.settings.max_query_chars)
-        lang = _answer_language(query)
-        notes = []
-        if len(query) < len(question.strip()):
-            notes.append(text("truncated_question", lang, limit=self.settings.max_query_chars))
-        standalone = query
+        asked = prepare_question(question, self.settings.max_query_chars)
+        lang = asked.reply_language
+        standalone = asked
         if history and self._llm is not None:
             try:
-                standalone = self._llm.rewrite(query, history[-6:])
+                rewritten = self._llm.rewrite(asked.text, history[-6:])
+                standalone = prepare_question(rewritten, self.settings.max_query_chars)
             except LLMError:
-                standalone = query  # a failed rewrite still lets the question be answered
-        response = search(self.index, standalone, k=self.settings.answer_passages)
-        scored = score_sentences(self.scorer, standalone, response)
-        verdict = self._judge(standalone, response, scored)
+                pass  # a failed rewrite still lets the question be answered
+        found = self._find(standalone)
         focus = standalone
         if (
             history
             and self._llm is None
-            and not verdict.answerable
-            and verdict.reason != "other-language"
+            and not found.verdict.answerable
+            and found.verdict.reason != "other-language"
         ):
-            found = self._in_context(query, history[-1][0])
-            if found is not None:
-                standalone, response, scored, verdict = found
-                focus = query  # quotes answer what is asked now
+            in_context = self._in_context(asked, history[-1][0])
+            if in_context is not None:
+                found, focus = in_context, asked  # quotes answer what is asked now
         retrieved = time.perf_counter()
-        answer = Answer(query, lang, "llm" if self._llm else "extractive", False, "")
-        answer.notes, answer.standalone_question, answer.verdict = notes, standalone, verdict
-        if not verdict.answerable:
-            key = "declined_cross_language" if verdict.reason == "other-language" else "declined"
-            answer.abstained, answer.answer = True, text(key, lang)
+        notes = [n.render(lang) for n in found.response.notices]
+        mode: Literal["extractive", "llm"] = "llm" if self._llm else "extractive"
+        if not found.verdict.answerable:
+            key = (
+                "declined_cross_language"
+                if found.verdict.reason == "other-language"
+                else "declined"
+            )
+            composed = Composed(text(key, lang), abstained=True)
         elif self._llm is not None:
             try:
-                self._compose_llm(answer, standalone, response.results, on_draft)
+                composed = self._compose_llm(found, lang, on_draft)
+                if composed.dropped_claims:
+                    notes.append(text("dropped_claims", lang, count=composed.dropped_claims))
             except LLMError:
-                answer.mode = "extractive"
-                answer.notes.append(text("llm_failed", lang))
-                self._compose_extractive(answer, scored, focus)
+                mode = "extractive"
+                notes.append(text("llm_failed", lang))
+                composed = self._compose_extractive(found, focus, lang)
         else:
-            self._compose_extractive(answer, scored, focus)
+            composed = self._compose_extractive(found, focus, lang)
         done = time.perf_counter()
-        answer.timings_ms = {
-            "retrieve": (retrieved - started) * 1000,
-            "compose": (done - retrieved) * 1000,
-            "total": (done - started) * 1000,
-        }
-        return answer
+        return Answer(
+            asked.text,
+            lang,
+            mode,
+            composed.abstained,
+            composed.answer,
+            citations=composed.citations,
+            dropped_claims=composed.dropped_claims,
+            timings_ms={
+                "retrieve": (retrieved - started) * 1000,
+                "compose": (done - retrieved) * 1000,
+                "total": (done - started) * 1000,
+            },
+            notes=notes,
+            standalone_question=found.question.text,
+            verdict=found.verdict,
+            quotes=composed.quotes,
+        )
+
+    def _find(self, question: Question, focus: Question | None = None) -> _Found:
+        """Search, rank the passages' sentences and judge whether they answer."""
+        response = search(self.index, question, k=self.settings.answer_passages)
+        view = response.view or self.index.view()
+        scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder)
+        scored = scorer.rank(
+            question,
+            response.results,
+            lexical_weight=response.lexical_weight,
+            dense=response.mode != "lexical",
+            focus=focus,
+        )
+        verdict = self._judge(question, response, scored, scorer)
+        return _Found(question, response, scorer, scored, verdict)
 
     def _judge(
-        self, question: str, response: SearchResponse, scored: list[ScoredSentence]
+        self,
+        question: Question,
+        response: SearchResponse,
+        scored: list[ScoredSentence],
+        scorer: EvidenceScorer,
     ) -> Verdict:
         top = response.results[:3]
-        lexical = max((self.scorer.lexical_support(question, r.chunk.text) for r in top), default=0)
+        lexical = max(
+            (scorer.lexical_support(question.tokens, r.chunk.text) for r in top), default=0
+        )
         zs = [s.dense_z for s in scored if s.dense_z is not None]
         return judge(
             self.settings,
@@ -205,50 +266,55 @@ class Answerer:
             lexical_support=lexical,
             coverage=response.lexical_coverage,
             dense_z=max(zs) if zs else None,
-            question_lang=detect_language(question),
-            corpus_langs=self.index.languages,
+            question_lang=question.language,
+            corpus_langs=response.view.languages if response.view else self.index.languages,
         )
 
-    def _in_context(
-        self, query: str, previous: str
-    ) -> tuple[str, SearchResponse, list[ScoredSentence], Verdict] | None:
+    def _in_context(self, asked: Question, previous: str) -> _Found | None:
         """Without an LLM to rewrite a follow-up, read it after the previous question.
 
         Kept only when the passages then found also hold the follow-up's own words,
         so an unrelated question is not answered from the previous topic.
         """
-        combined = f"{previous} {query}"
-        response = search(self.index, combined, k=self.settings.answer_passages)
-        top = response.results[:3]
-        own = max((self.scorer.lexical_support(query, r.chunk.text) for r in top), default=0)
-        if own < FOLLOW_UP_SUPPORT:
+        combined = prepare_question(f"{previous} {asked.text}", 10 * self.settings.max_query_chars)
+        found = self._find(combined, focus=asked)
+        top = found.response.results[:3]
+        own = max(
+            (found.scorer.lexical_support(asked.tokens, r.chunk.text) for r in top), default=0
+        )
+        if own < FOLLOW_UP_SUPPORT or not found.verdict.answerable:
             return None
-        verdict = self._judge(combined, response, score_sentences(self.scorer, combined, response))
-        if not verdict.answerable:
-            return None
-        return combined, response, score_sentences(self.scorer, query, response), verdict
+        return found
 
-    def _compose_extractive(self, answer: Answer, scored: list[ScoredSentence], focus: str) -> None:
+    def _compose_extractive(self, found: _Found, focus: Question, lang: str) -> Composed:
+        scored = found.scored
+        floor = None
+        if focus.asks == "count" and scored:
+            # "How many…?" is answered by a number: quote only sentences that carry
+            # one and hold up against the best sentence found.
+            floor = scored[0].score - QUOTE_MARGIN
+            scored = [s for s in scored if carries("count", s.sentence.text)]
         quotes = pick_quotes(
             scored,
             max_quotes=self.settings.answer_max_quotes,
             max_chars=self.settings.answer_max_chars,
-            relevance=functools.partial(self.scorer.lexical_support, focus),
+            relevance=functools.partial(found.scorer.lexical_support, focus.tokens),
+            floor=floor,
         )
         if not quotes:
-            answer.abstained, answer.answer = True, text("declined", answer.language)
-            return
+            return Composed(text("declined", lang), abstained=True)
         numbers: dict[str, int] = {}
         spans: dict[str, list[Quote]] = {}
         lines = []
+        shown_quotes = []
         for q in quotes:
             chunk_id = q.sentence.sentence.chunk.chunk_id
             n = numbers.setdefault(chunk_id, len(numbers) + 1)
             spans.setdefault(chunk_id, []).append(q)
             shown = ("…" if q.trimmed_before else "") + q.text + ("…" if q.trimmed_after else "")
             lines.append(f"«{shown}» [{n}]")
-        answer.answer = text("lead_in", answer.language) + "\n\n" + "\n\n".join(lines)
-        answer.citations = [
+            shown_quotes.append((n, q.start, q.end))
+        citations = [
             Citation(
                 n,
                 spans[chunk_id][0].sentence.result,
@@ -257,29 +323,27 @@ class Answerer:
             )
             for chunk_id, n in numbers.items()
         ]
+        answer = text("lead_in", lang) + "\n\n" + "\n\n".join(lines)
+        return Composed(answer, citations, shown_quotes)
 
-    def _compose_llm(
-        self,
-        answer: Answer,
-        question: str,
-        passages: list[SearchResult],
-        on_draft: OnDraft | None = None,
-    ) -> None:
+    def _compose_llm(self, found: _Found, lang: str, on_draft: OnDraft | None) -> Composed:
         assert self._llm is not None
-        draft = self._llm.answer(question, answer.language, passages, on_draft)
+        passages = found.response.results
+        draft = self._llm.answer(found.question.text, lang, passages, on_draft)
         if draft.strip().strip(".").upper() == NO_ANSWER:
-            answer.abstained, answer.answer = True, text("declined", answer.language)
-            return
-        checked = verify_answer(draft, passages, self.scorer, self.settings)
+            return Composed(text("declined", lang), abstained=True)
+        checked = verify_answer(draft, passages, found.scorer, self.settings)
         if not checked.order:
             raise LLMError("The model's answer had no claim the passages support.")
-        answer.answer = checked.render()
-        answer.dropped_claims = checked.dropped
-        if checked.dropped:
-            answer.notes.append(text("dropped_claims", answer.language, count=checked.dropped))
-        answer.citations = [
+        citations = [
             Citation(n, passages[p], *checked.spans[p]) for n, p in enumerate(checked.order, 1)
         ]
+        return Composed(
+            checked.render(),
+            citations,
+            [(c.n, c.quote_start, c.quote_end) for c in citations],
+            checked.dropped,
+        )
 
     def translate(self, passage: str, target_lang: str) -> Translation:
         """A cited passage in `target_lang`, marked as a translation (LLM mode only)."""
@@ -288,8 +352,3 @@ class Answerer:
             raise LLMError(text("translation_unavailable", lang))
         translated = self._llm.translate(passage, lang)
         return Translation(passage, translated, text("translation_label", lang), lang)
-
-
-def _answer_language(question: str) -> str:
-    lang = detect_language(question)
-    return ui_language(lang) if lang != "und" else "en"

@@ -21,7 +21,8 @@ __all__ = ["Catalog", "ChunkRecord", "DocumentRecord"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
-    author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT
+    author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT,
+    title_given INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
@@ -43,6 +44,8 @@ class DocumentRecord:
     date: str
     url: str
     lang: str
+    #: The title came from a manifest, not from the text's own first line.
+    title_given: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,11 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+            if "title_given" not in columns:  # a catalogue written before the column
+                db.execute(
+                    "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1"
+                )
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -73,10 +81,10 @@ class Catalog:
     def documents(self) -> dict[str, DocumentRecord]:
         with self._connect() as db:
             rows = db.execute(
-                "SELECT doc_id, path, sha256, title, title_en, author, publisher, date, url, lang"
-                " FROM documents ORDER BY doc_id"
+                "SELECT doc_id, path, sha256, title, title_en, author, publisher, date, url, lang,"
+                " title_given FROM documents ORDER BY doc_id"
             ).fetchall()
-        return {r[0]: DocumentRecord(*r) for r in rows}
+        return {r[0]: DocumentRecord(*r[:-1], title_given=bool(r[-1])) for r in rows}
 
     def chunks(self) -> list[ChunkRecord]:
         """All chunks, in a stable order (document, then position)."""
@@ -98,10 +106,10 @@ class Catalog:
         with self._connect() as db:
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
             db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id, meta["path"], doc.sha256, doc.title, doc.title_en, doc.author,
-                    doc.publisher, doc.date, doc.url, doc.lang, doc.text,
+                    doc.publisher, doc.date, doc.url, doc.lang, doc.text, doc.title_given,
                 ),
             )  # fmt: skip
             db.executemany(

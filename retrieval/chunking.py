@@ -63,16 +63,43 @@ class Chunk:
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentences of `text` (ending at sentence marks or line breaks), as offsets
-    into the original (shifted by `offset`)."""
+    """Sentences of `text` as offsets into the original (shifted by `offset`).
+
+    A sentence ends at a sentence mark or at the end of a line, unless the line is
+    prose that stops mid-sentence (long, ending in a word): text laid out from a
+    PDF or a scraped page breaks lines inside sentences, and a quote must not
+    start halfway through one.
+    """
     out: list[Sentence] = []
-    for line in re.finditer(r"[^\n]+", text):
-        pos = line.start()
+    pending: int | None = None  # where a sentence continued from an earlier line began
+    lines = [m for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
+    for n, line in enumerate(lines):
+        pos = line.start() if pending is None else pending
         for match in _SENTENCE_END.finditer(text, line.start(), line.end()):
             out.extend(_sentence(text, pos, match.end(), offset))
             pos = match.end()
+        following = lines[n + 1].group().lstrip() if n + 1 < len(lines) else ""
+        if following[:1].isalpha() and _runs_on(line.group(), text[pos : line.end()]):
+            pending = pos
+            continue
         out.extend(_sentence(text, pos, line.end(), offset))
+        pending = None
     return out
+
+
+#: A line at least this long that ends in a word is taken to break inside a sentence.
+_RUN_ON_LINE_CHARS = 120
+_RUN_ON_MIN_WORDS = 3
+
+
+def _runs_on(line: str, tail: str) -> bool:
+    """Does the sentence at the end of `line` (its unfinished `tail`) go on below?"""
+    stripped = line.rstrip()
+    return (
+        len(stripped) >= _RUN_ON_LINE_CHARS
+        and stripped[-1:].isalpha()
+        and len(tail.split()) >= _RUN_ON_MIN_WORDS
+    )
 
 
 def _sentence(text: str, start: int, end: int, offset: int) -> Iterator[Sentence]:
@@ -129,10 +156,10 @@ def chunk_paragraphs(
     """Group the kept paragraphs' sentences into overlapping chunks."""
     spans: list[tuple[int, int]] = []
     for run in _runs(paragraphs):
+        start, end = run[0].start, run[-1].end
         sentences = [
             piece
-            for p in run
-            for s in split_sentences(p.text, p.start)
+            for s in split_sentences(original[start:end], start)
             for piece in _split_long(original, s, max_tokens)
         ]
         spans.extend(_group(sentences, min_tokens, max_tokens))

@@ -8,27 +8,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
+from retrieval.evidence import ScoredSentence
 
-from retrieval.evidence import EvidenceScorer, PassageSentence
-from retrieval.search import SearchResponse, SearchResult
+__all__ = ["QUOTE_MARGIN", "Quote", "pick_quotes"]
 
-__all__ = ["Quote", "ScoredSentence", "pick_quotes", "score_sentences"]
-
-#: Passages whose sentences are considered for quoting.
-QUOTE_PASSAGES = 3
 #: How far below the best sentence (in combined-score units) a quote may be.
-_QUOTE_MARGIN = 0.25
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    sentence: PassageSentence
-    result: SearchResult
-    lexical: float
-    dense: float | None  # cosine similarity
-    dense_z: float | None  # relative to the corpus's unrelated-sentence similarity
-    score: float
+QUOTE_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -45,45 +30,26 @@ class Quote:
 
     @property
     def trimmed_before(self) -> bool:
-        return self.start > self.sentence.sentence.start
+        """Does the quote start inside a sentence (so it is shown after "…")?"""
+        s = self.sentence.sentence
+        return self.start > s.start or not _opens(s.chunk.text, s.start)
 
     @property
     def trimmed_after(self) -> bool:
-        return self.end < self.sentence.sentence.end
+        s = self.sentence.sentence
+        return self.end < s.end or not _closes(s.chunk.text, s.end)
 
 
-def score_sentences(
-    scorer: EvidenceScorer, question: str, response: SearchResponse
-) -> list[ScoredSentence]:
-    """Every sentence of the top passages, best first.
+def _opens(text: str, start: int) -> bool:
+    """Does a sentence start at `start` (after a line break or a sentence mark)?"""
+    before = text[:start].rstrip(" \t")
+    return not before or before[-1] in "\n.!?؟؛…:»\"'”)"
 
-    The score mixes lexical support (weighted, as in fusion, by how much of the
-    question's vocabulary the corpus knows), dense evidence relative to the
-    corpus's unrelated-sentence similarity, and a small preference for
-    higher-ranked passages.
-    """
-    sentences: list[tuple[SearchResult, PassageSentence]] = [
-        (r, s) for r in response.results[:QUOTE_PASSAGES] for s in scorer.sentences(r.chunk)
-    ]
-    if not sentences:
-        return []
-    embedder = scorer.index.embedder
-    dense: np.ndarray | None = None
-    null = None
-    if embedder is not None and response.mode != "lexical":
-        dense = scorer.dense_similarities(embedder.embed_query(question), [s for _, s in sentences])
-        null = scorer.null()
-    out = []
-    for i, (result, sentence) in enumerate(sentences):
-        lexical = scorer.lexical_support(question, sentence.text)
-        cosine = float(dense[i]) if dense is not None else None
-        z = null.z(cosine) if null is not None and cosine is not None else None
-        weight = 1.0 if response.mode == "lexical" else response.lexical_coverage
-        score = weight * lexical + 0.1 / result.rank
-        if z is not None:
-            score += z / 3
-        out.append(ScoredSentence(sentence, result, lexical, cosine, z, score))
-    return sorted(out, key=lambda s: -s.score)
+
+def _closes(text: str, end: int) -> bool:
+    stripped = text[:end].rstrip()
+    after = text[end:].lstrip(" \t")
+    return stripped[-1:] in ".!?؟؛…:»\"'”)" or not after or after[0] == "\n"
 
 
 def pick_quotes(
@@ -92,20 +58,22 @@ def pick_quotes(
     max_quotes: int,
     max_chars: int,
     relevance: Callable[[str], float] | None = None,
+    floor: float | None = None,
 ) -> list[Quote]:
     """The best sentences, at most `max_quotes` and about `max_chars` in all.
 
     `relevance(text)` scores the clauses of an overlong sentence, so that the
-    part of it that answers the question is the part quoted.
+    part of it that answers the question is the part quoted. No quote scores
+    below `floor` (default: the best sentence's score less `QUOTE_MARGIN`).
     """
     if not scored:
         return []
-    best = scored[0].score
+    lowest = scored[0].score - QUOTE_MARGIN if floor is None else floor
     quotes: list[Quote] = []
     used = 0
     seen: set[tuple[str, int]] = set()
     for s in scored:
-        if len(quotes) == max_quotes or (quotes and s.score < best - _QUOTE_MARGIN):
+        if len(quotes) == max_quotes or s.score < lowest:
             break
         # Neighbouring chunks overlap by a sentence: quote each place once.
         place = (s.sentence.chunk.doc_id, s.sentence.chunk.start + s.sentence.start)

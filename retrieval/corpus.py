@@ -49,6 +49,8 @@ class Document:
     date: str = ""
     url: str = ""
     title_en: str = ""
+    #: The title came from the manifest (False: taken from the text's first line).
+    title_given: bool = True
     paragraphs: list[Paragraph] = field(default_factory=list, repr=False, compare=False)
 
     def metadata(self) -> dict[str, str]:
@@ -147,6 +149,7 @@ def _load_document(file: Path, meta: dict[str, Any]) -> Document:
         date=str(meta.get("date", "")),
         url=str(meta.get("url", "")),
         title_en=str(meta.get("title_en", "")),
+        title_given=bool(meta.get("title")),
         paragraphs=paragraphs,
     )
 

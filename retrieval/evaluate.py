@@ -19,6 +19,7 @@ from retrieval.errors import CorpusError
 from retrieval.normalize import search_key
 
 __all__ = [
+    "AnswerSample",
     "AnswerScores",
     "EvalQuestion",
     "LanguageScores",
@@ -120,12 +121,28 @@ def score_retrieval(
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+@dataclass(frozen=True)
+class AnswerSample:
+    """What an answer showed, as the metrics need it.
+
+    `citations` are (n, doc_id, passage text); `quotes` are (doc_id, quoted text),
+    in the order the answer shows them.
+    """
+
+    abstained: bool
+    text: str
+    citations: list[tuple[int, str, str]] = field(default_factory=list)
+    quotes: list[tuple[str, str]] = field(default_factory=list)
+
+
 @dataclass
 class AnswerScores:
     lang: str
     answerable: int = 0
     answered: int = 0
     cited_answering: int = 0
+    first_quote: int = 0
+    any_quote: int = 0
     unanswerable: int = 0
     declined: int = 0
     markers: int = 0
@@ -139,31 +156,37 @@ class AnswerScores:
             "answerable": self.answerable,
             "answered": share(self.answered, self.answerable),
             "cited_answering": share(self.cited_answering, self.answerable),
+            "first_quote": share(self.first_quote, self.answerable),
+            "any_quote": share(self.any_quote, self.answerable),
             "unanswerable": self.unanswerable,
             "declined": share(self.declined, self.unanswerable),
             "valid_markers": share(self.valid_markers, self.markers),
         }
 
 
-#: ask(question) → (abstained, answer text, [(n, doc_id, passage text)])
-Ask = Callable[[str], tuple[bool, str, list[tuple[int, str, str]]]]
+#: ask(question) → what the answer showed
+Ask = Callable[[str], AnswerSample]
 
 
 def score_answers(questions: Iterable[EvalQuestion], ask: Ask) -> dict[str, AnswerScores]:
-    """Answer metrics per language: answered, cited an answering passage, declined, valid markers."""
+    """Answer metrics per language: answered; the citations, the first quote and any
+    quote hold the answer; unanswerable questions declined; markers valid."""
     scores: dict[str, AnswerScores] = {}
     for q in questions:
         s = scores.setdefault(q.lang, AnswerScores(q.lang))
-        abstained, text, citations = ask(q.question)
-        numbers = {n for n, _, _ in citations}
-        markers = [int(m) for m in _MARKER.findall(text)]
+        sample = ask(q.question)
+        numbers = {n for n, _, _ in sample.citations}
+        markers = [int(m) for m in _MARKER.findall(sample.text)]
         s.markers += len(markers)
         s.valid_markers += sum(m in numbers for m in markers)
         if q.answerable:
             s.answerable += 1
-            s.answered += not abstained
-            s.cited_answering += any(answers(q, d, t) for _, d, t in citations)
+            s.answered += not sample.abstained
+            s.cited_answering += any(answers(q, d, t) for _, d, t in sample.citations)
+            held = [answers(q, d, t) for d, t in sample.quotes]
+            s.first_quote += bool(held) and held[0]
+            s.any_quote += any(held)
         else:
             s.unanswerable += 1
-            s.declined += abstained and not citations
+            s.declined += sample.abstained and not sample.citations
     return dict(sorted(scores.items()))

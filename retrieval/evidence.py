@@ -1,153 +1,194 @@
 """How well does a passage sentence answer a question? Lexical and dense signals.
 
-Both extractive answers (which sentences to quote), declining (is anything here
-an answer?) and citation checking (does the cited passage say this?) ask that
-question, so they share this module.
+Extractive answers (which sentences to quote), declining (is anything here an
+answer?) and citation checking (does the cited passage say this?) all ask that
+question, so they share this module. It reads the sentence evidence built at
+ingest (`retrieval.sentences`) and is given the lexical index and embedder it
+uses; it never reaches into the index itself.
 
-Dense similarities are only comparable within one model, so they are judged
-against the corpus's own distribution for that model: the similarity of
-sentences (embedded as queries) to sentences of *other* documents, which is what
-"unrelated" looks like in this corpus. `DenseNull` holds its mean and spread.
+Ranking the sentences of the retrieved passages uses signals that do not depend
+on one corpus (each constant was chosen on the public development sets, see
+`benchmarks/sentence_ranking.py`):
+
+- the question's content words the sentence holds, each weighted by its rarity
+  in the corpus *and* among the candidate sentences: the topic's own name stands
+  in every sentence of an article, the word that tells the answer apart does not;
+- words that share a stem-like prefix count for part (Arabic and Persian inflect);
+- what the question asks for: a "how many" question prefers a sentence with a
+  number, a "when" question one with a date;
+- the rank of the passage the sentence comes from;
+- with a model, dense similarity relative to the corpus's unrelated sentences.
+
+A heading, byline or date line is never ranked as evidence.
 """
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import split_sentences
-from retrieval.index import SanadIndex
+from retrieval.embeddings import Embedder
+from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
+from retrieval.question import Question, carries
+from retrieval.search import SearchResult
+from retrieval.sentences import DenseNull, PassageSentence, SentenceEvidence
 
-__all__ = ["DenseNull", "EvidenceScorer", "PassageSentence"]
+__all__ = ["DenseNull", "EvidenceScorer", "PassageSentence", "ScoredSentence"]
 
-_MIN_SENTENCE_CHARS = 20
-_NULL_QUERIES = 60
-_NULL_SENTENCES = 600
+#: Passages whose sentences are candidates for quoting.
+QUOTE_PASSAGES = 3
+#: Credit for a question word matched only by a shared prefix (same stem, other ending).
+PREFIX_CREDIT = 0.5
+PREFIX_CHARS = 4
+#: Bonus for a sentence carrying the kind of fact asked for (number, date).
+ASKS_BONUS = 0.1
+#: Preference for sentences of higher-ranked passages: RANK_BONUS / rank.
+RANK_BONUS = 0.1
+#: Weight of dense evidence (in standard deviations of the null) in a sentence's score.
+DENSE_WEIGHT = 1 / 3
 
-
-@dataclass(frozen=True, slots=True)
-class PassageSentence:
-    """A sentence of a chunk: `chunk.text[start:end]`."""
-
-    chunk: ChunkRecord
-    start: int
-    end: int
-
-    @property
-    def text(self) -> str:
-        return self.chunk.text[self.start : self.end]
+_TERMINAL = ".!?؟؛…:»\"'”)"
 
 
 @dataclass(frozen=True)
-class DenseNull:
-    """Similarity of unrelated sentence pairs for one model over one corpus."""
-
-    model: str
-    signature: str
-    mean: float
-    std: float
-
-    def z(self, similarity: float) -> float:
-        return (similarity - self.mean) / (self.std or 1.0)
+class ScoredSentence:
+    sentence: PassageSentence
+    result: SearchResult
+    lexical: float  # weighted share of the question's words the sentence holds, 0–1
+    dense: float | None  # cosine similarity
+    dense_z: float | None  # relative to the corpus's unrelated-sentence similarity
+    score: float
 
 
 class EvidenceScorer:
-    """Scores sentences against a question, with caches that live as long as the index."""
+    """Scores sentences against a question with the parts it is given."""
 
-    def __init__(self, index: SanadIndex) -> None:
-        self.index = index
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._null: DenseNull | None = None
+    def __init__(
+        self, lexical: LexicalIndex, evidence: SentenceEvidence, embedder: Embedder | None
+    ) -> None:
+        self.lexical = lexical
+        self.evidence = evidence
+        self.embedder = embedder
 
-    # -- sentences -------------------------------------------------------------------
+    def sentences(self, chunk: ChunkRecord) -> list[PassageSentence]:
+        return self.evidence.sentences(chunk)
 
-    @staticmethod
-    def sentences(chunk: ChunkRecord) -> list[PassageSentence]:
-        out = []
-        for s in split_sentences(chunk.text):
-            if s.end - s.start >= _MIN_SENTENCE_CHARS:
-                out.append(PassageSentence(chunk, s.start, s.end))
-        return out
+    @property
+    def null(self) -> DenseNull | None:
+        """The dense null, when the evidence was built with the current model."""
+        if self.embedder is None or not self.evidence.has_vectors(self.embedder.name):
+            return None
+        return self.evidence.null
 
-    # -- lexical ---------------------------------------------------------------------
+    # -- single signals ----------------------------------------------------------------
 
-    def lexical_support(self, query: str, text: str) -> float:
+    def lexical_support(self, query: str | Iterable[str], text: str) -> float:
         """IDF-weighted share of the query's content words that `text` contains (0–1)."""
-        return self.index.lexical.weighted_share(tokenize(query), set(tokenize(text)))
-
-    # -- dense -----------------------------------------------------------------------
-
-    def sentence_vectors(self, sentences: Sequence[PassageSentence]) -> np.ndarray:
-        """Document-side vectors of sentences, cached by chunk and offsets."""
-        embedder = self.index.embedder
-        if embedder is None:
-            raise RuntimeError("no embedding model")
-        keys = [f"{s.chunk.chunk_id}:{s.start}:{s.end}" for s in sentences]
-        missing = [
-            (k, s.text) for k, s in zip(keys, sentences, strict=True) if k not in self._vectors
-        ]
-        if missing:
-            vectors = embedder.embed_documents([t for _, t in missing])
-            for (key, _), vec in zip(missing, vectors, strict=True):
-                self._vectors[key] = vec
-            while len(self._vectors) > 20_000:
-                self._vectors.popitem(last=False)
-        return np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, embedder.dim))
+        tokens = tokenize(query) if isinstance(query, str) else query
+        return self.lexical.weighted_share(tokens, set(tokenize(text)))
 
     def dense_similarities(
         self, query_vector: np.ndarray, sentences: Sequence[PassageSentence]
     ) -> np.ndarray:
-        if not sentences:
+        if not sentences or self.embedder is None:
             return np.zeros(0, dtype=np.float32)
-        return self.sentence_vectors(sentences) @ query_vector
+        embedder = self.embedder
+        if not self.evidence.has_vectors(embedder.name):
+            vectors = np.asarray(embedder.embed_documents([s.text for s in sentences]))
+        else:
+            vectors = self.evidence.vectors_of(sentences, embedder.embed_documents)
+        return np.asarray(vectors @ query_vector, dtype=np.float32)
 
-    def null(self) -> DenseNull | None:
-        """The corpus's unrelated-sentence similarity for the current model (cached on disk)."""
-        embedder = self.index.embedder
-        if embedder is None:
-            return None
-        chunks = self.index.chunks
-        signature = f"{len(chunks)}:{chunks[0].chunk_id if chunks else ''}:{chunks[-1].chunk_id if chunks else ''}"
-        if self._null and self._null.signature == signature and self._null.model == embedder.name:
-            return self._null
-        path = self.index.settings.data_dir / "dense-null.json"
-        cached = _read_null(path)
-        if cached and cached.signature == signature and cached.model == embedder.name:
-            self._null = cached
-            return cached
-        self._null = self._compute_null(signature)
-        path.write_text(json.dumps(self._null.__dict__), encoding="utf-8")
-        return self._null
+    # -- ranking -----------------------------------------------------------------------
 
-    def _compute_null(self, signature: str) -> DenseNull:
-        embedder = self.index.embedder
-        assert embedder is not None
-        rng = np.random.default_rng(0)  # deterministic: same corpus, same calibration
-        pool = [s for c in self.index.chunks for s in self.sentences(c)]
-        if len(pool) > _NULL_SENTENCES:
-            pool = [pool[i] for i in sorted(rng.choice(len(pool), _NULL_SENTENCES, replace=False))]
-        docs = np.array([s.chunk.doc_id for s in pool])
-        if len(set(docs)) < 2:
-            # One document: nothing is "unrelated"; fall back to a wide, neutral spread.
-            return DenseNull(embedder.name, signature, 0.0, 1.0)
-        vectors = self.sentence_vectors(pool)
-        picks = rng.choice(len(pool), min(_NULL_QUERIES, len(pool)), replace=False)
-        sims: list[float] = []
-        for i in picks:
-            q = embedder.embed_query(pool[i].text)
-            sims.extend((vectors[docs != docs[i]] @ q).tolist())
-        return DenseNull(embedder.name, signature, float(np.mean(sims)), float(np.std(sims)))
+    def rank(
+        self,
+        question: Question,
+        results: Sequence[SearchResult],
+        *,
+        lexical_weight: float,
+        dense: bool,
+        focus: Question | None = None,
+    ) -> list[ScoredSentence]:
+        """Every sentence of the top passages, best evidence first; headings left out.
+
+        `focus` is the question the quotes must answer when it differs from the
+        one searched (a follow-up read in the context of the previous question).
+        """
+        focus = focus or question
+        candidates = [
+            (r, s)
+            for r in results[:QUOTE_PASSAGES]
+            for s in self.sentences(r.chunk)
+            if not _heading(r.chunk.text, s.start, s.end)
+        ]
+        if not candidates:
+            return []
+        weights = self._weights(focus.tokens, [s.tokens for _, s in candidates])
+        cosines: np.ndarray | None = None
+        null = self.null
+        if dense and self.embedder is not None:
+            query = self.embedder.embed_query(question.text)
+            cosines = self.dense_similarities(query, [s for _, s in candidates])
+        out = []
+        for i, (result, sentence) in enumerate(candidates):
+            lexical = _matched(weights, sentence.tokens)
+            cosine = float(cosines[i]) if cosines is not None else None
+            z = null.z(cosine) if null is not None and cosine is not None else None
+            score = lexical_weight * lexical + RANK_BONUS / result.rank
+            if focus.asks is not None and carries(focus.asks, sentence.text):
+                score += ASKS_BONUS
+            if z is not None:
+                score += DENSE_WEIGHT * z
+            out.append(ScoredSentence(sentence, result, lexical, cosine, z, score))
+        return sorted(out, key=lambda s: -s.score)
+
+    def _weights(self, tokens: Sequence[str], pool: Sequence[frozenset[str]]) -> dict[str, float]:
+        """Each distinct question token's weight: corpus IDF × rarity among `pool`."""
+        n = len(pool)
+        out = {}
+        for t in set(tokens):
+            df = sum(t in s for s in pool)
+            out[t] = self.lexical.idf(t) * math.log(1 + (n + 1) / (df + 0.5))
+        total = sum(out.values())
+        return {t: w / total for t, w in out.items()} if total else {}
 
 
-def _read_null(path: Path) -> DenseNull | None:
-    try:
-        return DenseNull(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
+def _matched(weights: dict[str, float], tokens: frozenset[str]) -> float:
+    """Weighted share of the question's tokens found in `tokens`, prefixes in part."""
+    score = 0.0
+    for t, w in weights.items():
+        if t in tokens:
+            score += w
+        elif len(t) > PREFIX_CHARS and any(_same_stem(t, x) for x in tokens):
+            score += PREFIX_CREDIT * w
+    return score
+
+
+def _same_stem(a: str, b: str) -> bool:
+    return (
+        len(b) >= PREFIX_CHARS
+        and a[:PREFIX_CHARS] == b[:PREFIX_CHARS]
+        and abs(len(a) - len(b)) <= 2
+    )
+
+
+_WORDS = re.compile(r"\w+")
+#: A line this short with no sentence mark at its end is a heading, byline or date line.
+HEADING_WORDS = 12
+
+
+def _heading(text: str, start: int, end: int) -> bool:
+    """Is `text[start:end]` a whole line that is page furniture (a title, byline,
+    date line or section heading) rather than a sentence?"""
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    if not whole_line:
+        return False
+    line = text[start:end].rstrip()
+    return line[-1:] not in _TERMINAL and len(_WORDS.findall(line)) <= HEADING_WORDS

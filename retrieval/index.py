@@ -23,9 +23,10 @@ from retrieval.errors import ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
+from retrieval.sentences import SentenceEvidence
 from retrieval.store import VectorStore
 
-__all__ = ["IngestReport", "SanadIndex"]
+__all__ = ["IndexView", "IngestReport", "SanadIndex"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,34 @@ class IngestReport:
         )
 
 
+@dataclass
+class IndexView:
+    """One consistent state of the index: what a search reads, all of a piece.
+
+    An ingest builds a new view aside and swaps it in whole, so a search that
+    started before sees the old corpus throughout, never a mix.
+    """
+
+    chunks: list[ChunkRecord]
+    documents: dict[str, DocumentRecord]
+    lexical: LexicalIndex
+    evidence: SentenceEvidence
+    position: dict[str, int] = field(init=False)
+    languages: list[str] = field(init=False)
+    _shingles: dict[int, frozenset[str]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.languages = sorted({c.lang for c in self.chunks})
+
+    def shingles(self, position: int) -> frozenset[str]:
+        """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
+        found = self._shingles.get(position)
+        if found is None:
+            found = self._shingles[position] = shingles(self.chunks[position].text)
+        return found
+
+
 class SanadIndex:
     """The searchable index of one corpus: catalogue, BM25 and (when possible) vectors.
 
@@ -71,12 +100,7 @@ class SanadIndex:
         self._embedder_tried = embedder is not None or not settings.dense_enabled
         self.dense_note = "" if settings.dense_enabled else "lexical-only by configuration"
         self._store: VectorStore | None = None
-        self._lexical: LexicalIndex | None = None
-        self._chunks: list[ChunkRecord] | None = None
-        self._position: dict[str, int] | None = None
-        self._documents: dict[str, DocumentRecord] | None = None
-        self._shingles: dict[int, frozenset[str]] = {}
-        self._languages: list[str] | None = None
+        self._view: IndexView | None = None
         self._lock = threading.RLock()
 
     # -- parts, opened on first use ---------------------------------------------------
@@ -104,59 +128,52 @@ class SanadIndex:
                 self._store = VectorStore(self.settings)
             return self._store
 
+    def view(self) -> IndexView:
+        """The current state of the index, loaded on first use (see `IndexView`)."""
+        view = self._view
+        if view is not None:
+            return view
+        with self._lock:
+            if self._view is None:
+                chunks = self.catalog.chunks()
+                lexical = LexicalIndex.load(self._lexical_dir)
+                if lexical is None or lexical.ids != [c.chunk_id for c in chunks]:
+                    lexical = self._build_lexical(chunks)
+                evidence = SentenceEvidence.load(self._sentences_dir)
+                if evidence is None or set(evidence.spans) != {c.chunk_id for c in chunks}:
+                    evidence = self._build_evidence(chunks, None, progress=False)
+                self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
+            return self._view
+
     @property
     def lexical(self) -> LexicalIndex:
-        with self._lock:
-            if self._lexical is None:
-                self._lexical = LexicalIndex.load(self._lexical_dir)
-                if self._lexical is None or len(self._lexical) != len(self.chunks):
-                    self._lexical = self._rebuild_lexical()
-            return self._lexical
+        return self.view().lexical
 
     @property
     def chunks(self) -> list[ChunkRecord]:
         """All chunks, in the lexical index's order."""
-        with self._lock:
-            if self._chunks is None:
-                self._chunks = self.catalog.chunks()
-            return self._chunks
+        return self.view().chunks
 
     @property
     def position(self) -> dict[str, int]:
         """Chunk id → position in `chunks`."""
-        with self._lock:
-            if self._position is None:
-                self._position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-            return self._position
+        return self.view().position
 
     @property
     def catalog_documents(self) -> dict[str, DocumentRecord]:
-        with self._lock:
-            if self._documents is None:
-                self._documents = self.catalog.documents()
-            return self._documents
+        return self.view().documents
 
     @property
     def languages(self) -> list[str]:
         """Languages of the indexed chunks."""
-        with self._lock:
-            if self._languages is None:
-                self._languages = sorted({c.lang for c in self.chunks})
-            return self._languages
+        return self.view().languages
+
+    @property
+    def evidence(self) -> SentenceEvidence:
+        return self.view().evidence
 
     def shingles(self, position: int) -> frozenset[str]:
-        """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
-        found = self._shingles.get(position)
-        if found is None:
-            found = self._shingles[position] = shingles(self.chunks[position].text)
-        return found
-
-    def _forget_cached(self) -> None:
-        self._shingles = {}
-        self._languages = None
-        self._chunks = None
-        self._position = None
-        self._documents = None
+        return self.view().shingles(position)
 
     @property
     def uploads_dir(self) -> Path:
@@ -172,6 +189,10 @@ class SanadIndex:
     @property
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical"
+
+    @property
+    def _sentences_dir(self) -> Path:
+        return self.settings.data_dir / "sentences"
 
     def close(self) -> None:
         """Release the vector store's connections."""
@@ -205,6 +226,11 @@ class SanadIndex:
             except StoreUnavailable as e:
                 # Search falls back to keywords; the vectors are synced once it is back.
                 self.notify(str(e))
+            view = self.view()
+            if not view.evidence.has_vectors(embedder.name):
+                self.notify(f"Embedding the corpus's sentences for {embedder.name} (once)…")
+                evidence = self._build_evidence(view.chunks, embedder, progress=False)
+                self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
 
     def ingest(
         self, path: Path | None = None, *, rebuild: bool = False, progress: bool = False
@@ -242,9 +268,17 @@ class SanadIndex:
             if source.is_dir():
                 report.removed = sorted(set(known) - {d.doc_id for d in docs})
                 self.catalog.remove_documents(report.removed)
-            self._forget_cached()
-            self._lexical = self._rebuild_lexical()
-            report.chunks = len(self.chunks)
+            chunks = self.catalog.chunks()
+            lexical = self._build_lexical(chunks)
+            report.chunks = len(chunks)
+            previous = self._view
+            evidence = self._build_evidence(
+                chunks,
+                embedder,
+                progress=progress,
+                previous=previous.evidence if previous else None,
+            )
+            self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
             if embedder is not None:
                 report.embedded = self._sync_vectors(embedder, progress=progress)
             report.mode = self.mode
@@ -266,16 +300,39 @@ class SanadIndex:
             out.append(c if lang in {"und", c.lang} else replace(c, lang=lang))
         return out
 
-    def _rebuild_lexical(self) -> LexicalIndex:
-        chunks = self.chunks
+    def _build_lexical(self, chunks: list[ChunkRecord]) -> LexicalIndex:
         lexical = LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks])
         lexical.save(self._lexical_dir)
         return lexical
 
+    def _build_evidence(
+        self,
+        chunks: list[ChunkRecord],
+        embedder: Embedder | None,
+        *,
+        progress: bool,
+        previous: SentenceEvidence | None = None,
+    ) -> SentenceEvidence:
+        """Sentences, tokens and (with a model) vectors and the dense null, stored."""
+        if previous is None:
+            previous = SentenceEvidence.load(self._sentences_dir)
+        if embedder is None:
+            evidence = SentenceEvidence.build(chunks)
+        else:
+            evidence = SentenceEvidence.build(
+                chunks,
+                model=embedder.name,
+                embed=lambda texts: embedder.embed_documents(texts, progress=progress),
+                embed_query=embedder.embed_query,
+                previous=previous,
+            )
+        evidence.save(self._sentences_dir)
+        return evidence
+
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
         store = self.store
         store.open(embedder.name, embedder.dim)
-        wanted = {c.chunk_id: c for c in self.chunks}
+        wanted = {c.chunk_id: c for c in self.view().chunks}
         have = store.ids()
         stale = sorted(have - set(wanted))
         if stale:
@@ -284,10 +341,15 @@ class SanadIndex:
         if not missing:
             return 0
         docs = self.catalog.documents()
-        # The title gives a passage the context its document implies ("the war" of
-        # which article?): it is embedded with the passage, not shown or cited.
+        # A title the manifest gives is the context a passage's document implies
+        # ("the war" of which article?): it is embedded with the passage, not shown
+        # or cited. A title taken from the text's own first line adds nothing but
+        # noise (the same opening words on every passage), so it is left out.
         titled = [
-            f"{docs[c.doc_id].title}\n\n{c.text}" if c.doc_id in docs else c.text for c in missing
+            f"{docs[c.doc_id].title}\n\n{c.text}"
+            if c.doc_id in docs and docs[c.doc_id].title_given
+            else c.text
+            for c in missing
         ]
         vectors = embedder.embed_documents(titled, progress=progress and len(missing) > 64)
         metas = [

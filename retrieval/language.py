@@ -26,6 +26,12 @@ _PASHTO_LETTERS = set("ټډړږښځڅګڼېۍ")
 _URDU_LETTERS = set("ںےٹڈڑھۓ")
 _PERSIAN_LETTERS = set("پچژگ")
 _ARABIC_LETTERS = set("ةىأإؤ")
+# Persian ی and ک against Arabic ي and ك: the same letters in two encodings. Each
+# keyboard types its own, so they tell the languages apart in a short question,
+# though less surely than the letters only one language has (some Arabic text is
+# typed on a Persian keyboard).
+_PERSIAN_FORMS = set("یک")
+_ARABIC_FORMS = set("يك")
 
 _FA_WORDS = frozenset(
     [
@@ -68,6 +74,19 @@ _FA_WORDS = frozenset(
         "روی",
         "گفت",
         "دارد",
+        "داشت",
+        "اولین",
+        "نخستین",
+        "کسی",
+        "چیزی",
+        "هستند",
+        "بودند",
+        "شود",
+        "کند",
+        "توسط",
+        "همچنین",
+        "رابطه",
+        "درباره",
     ]
 )
 _AR_WORDS = frozenset(
@@ -107,6 +126,12 @@ _AR_WORDS = frozenset(
         "عند",
         "حول",
         "أي",
+        "وما",
+        "وماذا",
+        "بماذا",
+        "وهل",
+        "فهل",
+        "هم",
     ]
 )
 _PS_WORDS = frozenset(
@@ -132,6 +157,19 @@ _PS_WORDS = frozenset(
 _UR_WORDS = frozenset(["کے", "کی", "ہے", "ہیں", "میں", "نے", "کو", "سے", "اور", "کیا"])
 
 
+_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+
+
+def _fold(word: str) -> str:
+    return word.translate(_FOLD)
+
+
+_FOLDED = {
+    vocabulary: frozenset(_fold(w) for w in vocabulary)
+    for vocabulary in (_FA_WORDS, _AR_WORDS, _PS_WORDS, _UR_WORDS)
+}
+
+
 def detect_language(text: str) -> str:
     """Return `fa`, `ar`, `ps`, `ur`, `en` or `und` for `text`.
 
@@ -152,13 +190,15 @@ def detect_language(text: str) -> str:
 
 def _arabic_script_language(words: list[str]) -> str:
     letters = Counter("".join(words))
-    bare = Counter(w.replace("\u200c", "") for w in words)
+    # Function words count whichever keyboard typed them («كي» is Persian «کی»).
+    bare = Counter(_fold(w.replace("\u200c", "")) for w in words)
 
     def letter_count(chars: set[str]) -> int:
         return sum(letters[c] for c in chars)
 
     def word_count(vocabulary: frozenset[str]) -> int:
-        return sum(n for w, n in bare.items() if w in vocabulary)
+        folded = _FOLDED[vocabulary]
+        return sum(n for w, n in bare.items() if w in folded)
 
     def prefixed(prefixes: tuple[str, ...], min_len: int) -> int:
         return sum(n for w, n in bare.items() if w.startswith(prefixes) and len(w) > min_len)
@@ -167,10 +207,12 @@ def _arabic_script_language(words: list[str]) -> str:
         "ps": 3.0 * letter_count(_PASHTO_LETTERS) + word_count(_PS_WORDS),
         "ur": 3.0 * letter_count(_URDU_LETTERS) + word_count(_UR_WORDS),
         "fa": 2.0 * letter_count(_PERSIAN_LETTERS)
+        + 1.0 * letter_count(_PERSIAN_FORMS)
         + 2.0 * word_count(_FA_WORDS)
         + 1.0 * letters["\u200c"]  # ZWNJ is a Persian typing habit
         + 0.5 * prefixed(("می", "نمی"), 4),
         "ar": 2.0 * letter_count(_ARABIC_LETTERS)
+        + 1.0 * letter_count(_ARABIC_FORMS)
         + 2.0 * word_count(_AR_WORDS)
         + 1.0 * prefixed(("ال", "وال", "بال", "لل"), 3),
     }

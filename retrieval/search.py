@@ -9,13 +9,12 @@ from typing import Any, Literal
 
 from retrieval.catalog import ChunkRecord, DocumentRecord
 from retrieval.embeddings import Embedder
-from retrieval.errors import QueryError, StoreUnavailable
-from retrieval.fusion import fuse, near_duplicate
-from retrieval.index import SanadIndex
-from retrieval.language import detect_language
-from retrieval.normalize import tokenize
+from retrieval.errors import StoreUnavailable
+from retrieval.fusion import Fused, fuse, near_duplicate
+from retrieval.index import IndexView, SanadIndex
+from retrieval.question import Notice, Question, prepare_question
 
-__all__ = ["Mode", "SearchResponse", "SearchResult", "prepare_query", "search"]
+__all__ = ["Mode", "SearchResponse", "SearchResult", "search"]
 
 Mode = Literal["hybrid", "lexical", "dense"]
 
@@ -52,13 +51,28 @@ class SearchResult:
 
 @dataclass
 class SearchResponse:
-    query: str
-    language: str
+    question: Question
     mode: Mode
     results: list[SearchResult]
     timings_ms: dict[str, float]
-    notices: list[str] = field(default_factory=list)
+    #: What the asker should know about this search (the question's own notices too).
+    notices: list[Notice] = field(default_factory=list)
     lexical_coverage: float = 0.0
+    #: The state of the index the results come from, for scoring them consistently.
+    view: IndexView | None = field(default=None, repr=False)
+
+    @property
+    def query(self) -> str:
+        return self.question.text
+
+    @property
+    def language(self) -> str:
+        return self.question.language
+
+    @property
+    def lexical_weight(self) -> float:
+        """How much keyword evidence counts for this question (as in fusion)."""
+        return 1.0 if self.mode == "lexical" else self.lexical_coverage
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,40 +84,32 @@ class SearchResponse:
         }
 
 
-def prepare_query(query: str, max_chars: int) -> tuple[str, list[str]]:
-    """Strip the query; refuse an empty one, cut an overlong one with a notice."""
-    text = query.strip()
-    if not text:
-        raise QueryError("The question is empty: type a question in Dari, Arabic or English.")
-    notices = []
-    if len(text) > max_chars:
-        text = text[:max_chars]
-        notices.append(
-            f"The question was longer than {max_chars} characters; only the start was used."
-        )
-    return text, notices
-
-
 def search(
-    index: SanadIndex, query: str, *, k: int = 5, mode: Mode | None = None
+    index: SanadIndex, query: str | Question, *, k: int = 5, mode: Mode | None = None
 ) -> SearchResponse:
     """Search the index; `mode` defaults to hybrid when a model is loaded, else lexical."""
     started = time.perf_counter()
-    text, notices = prepare_query(query, index.settings.max_query_chars)
+    question = (
+        query
+        if isinstance(query, Question)
+        else prepare_question(query, index.settings.max_query_chars)
+    )
+    text = question.text
+    notices = list(question.notices)
     index.ensure_ready()
+    view = index.view()
     embedder = index.embedder
     if mode is None:
         mode = "hybrid" if embedder is not None else "lexical"
     if mode != "lexical" and embedder is None:
-        notices.append(f"Dense retrieval is unavailable ({index.dense_note}); searched lexically.")
+        notices.append(Notice("dense_unavailable"))
         mode = "lexical"
     timings = {"encode": 0.0, "dense": 0.0, "lexical": 0.0, "fuse": 0.0}
-    chunks = index.chunks
     want = max(_CANDIDATES, 4 * k)
 
     lexical_ranking: list[tuple[int, float]] = []
-    tokens = tokenize(text)
-    lexical = index.lexical
+    tokens = list(question.tokens)
+    lexical = view.lexical
     coverage = lexical.coverage(tokens)
     if mode != "dense":
         t = time.perf_counter()
@@ -117,13 +123,13 @@ def search(
         timings["encode"] = _ms(t)
         t = time.perf_counter()
         try:
-            dense_ranking = _dense(index, embedder, vector, want)
+            dense_ranking = _dense(index, view, embedder, vector, want)
         except StoreUnavailable as e:
             if mode == "dense":
                 raise
             # A Chroma server that went away must not take the answers with it.
             log.warning("%s", e)
-            notices.append(f"{e} Searched lexically.")
+            notices.append(Notice("store_fallback", (("where", index.store.location),)))
             mode = "lexical"
         timings["dense"] = _ms(t)
     similarity = dict(dense_ranking)
@@ -131,13 +137,21 @@ def search(
     t = time.perf_counter()
     weight = {"hybrid": coverage, "lexical": 1.0, "dense": 0.0}[mode]
     fused = fuse(lexical_ranking, dense_ranking, lexical_weight=weight)
-    documents = index.catalog_documents
+    results = _distinct(view, fused, similarity, k)
+    timings["fuse"], timings["total"] = _ms(t), _ms(started)
+    return SearchResponse(question, mode, results, timings, notices, coverage, view)
+
+
+def _distinct(
+    view: IndexView, fused: list[Fused], similarity: dict[int, float], k: int
+) -> list[SearchResult]:
+    """The first `k` fused passages, leaving out near-duplicates of those kept."""
     results: list[SearchResult] = []
     for f in fused:
-        chunk = chunks[f.index]
-        mine = index.shingles(f.index)
+        chunk = view.chunks[f.index]
+        mine = view.shingles(f.index)
         if any(
-            near_duplicate(mine, index.shingles(index.position[r.chunk.chunk_id])) for r in results
+            near_duplicate(mine, view.shingles(view.position[r.chunk.chunk_id])) for r in results
         ):
             continue
         results.append(
@@ -145,7 +159,7 @@ def search(
                 rank=len(results) + 1,
                 score=f.score,
                 chunk=chunk,
-                document=documents[chunk.doc_id],
+                document=view.documents[chunk.doc_id],
                 lexical_rank=f.lexical_rank,
                 dense_rank=f.dense_rank,
                 dense_similarity=similarity.get(f.index),
@@ -153,16 +167,15 @@ def search(
         )
         if len(results) == k:
             break
-    timings["fuse"], timings["total"] = _ms(t), _ms(started)
-    return SearchResponse(text, detect_language(text), mode, results, timings, notices, coverage)
+    return results
 
 
 def _dense(
-    index: SanadIndex, embedder: Embedder, vector: Any, want: int
+    index: SanadIndex, view: IndexView, embedder: Embedder, vector: Any, want: int
 ) -> list[tuple[int, float]]:
     """(chunk position, cosine similarity) of the nearest stored vectors."""
     index.store.open(embedder.name, embedder.dim)
-    position = index.position
+    position = view.position
     ranking = []
     for match in index.store.query(vector, want):
         i = position.get(match.chunk_id)

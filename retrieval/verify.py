@@ -72,8 +72,7 @@ def verify_answer(
     """Check every sentence of `answer` against the passages it cites."""
     result = Verification()
     text = _MARKER_AFTER_STOP.sub(lambda m: f"{m.group(2).rstrip()}{m.group(1)} ", answer.strip())
-    embedder = scorer.index.embedder
-    null = scorer.null() if embedder is not None else None
+    null = scorer.null
     for sentence in split_sentences(text):
         raw = text[sentence.start : sentence.end]
         cited = _markers(raw, len(passages))
@@ -130,7 +129,7 @@ def _support(
     ):
         best = max(sentences, key=lambda s: scorer.lexical_support(claim, s.text))
         return best.start, best.end
-    embedder = scorer.index.embedder
+    embedder = scorer.embedder
     if embedder is None or null is None:
         return None
     similarities = scorer.dense_similarities(embedder.embed_query(claim), sentences)

@@ -181,6 +181,6 @@ def test_eval_answers(run, tmp_path):
     )  # fmt: skip
     data = json.loads(run("eval", str(questions), "--answers", "--json").stdout)
     assert data["answers"]["ar"] == {
-        "answerable": 1, "answered": 1.0, "cited_answering": 1.0,
-        "unanswerable": 1, "declined": 1.0, "valid_markers": 1.0,
+        "answerable": 1, "answered": 1.0, "cited_answering": 1.0, "first_quote": 1.0,
+        "any_quote": 1.0, "unanswerable": 1, "declined": 1.0, "valid_markers": 1.0,
     }  # fmt: skip

@@ -1,0 +1,158 @@
+"""A question, prepared once: its text, language, search tokens, what it asks for.
+
+Every later step (search, sentence scoring, declining, composing) reads this one
+value instead of re-deriving it, and notices about the question (it was cut, the
+search fell back to keywords) travel with it to the asker, localized.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from prompts import text as ui_text
+from prompts import ui_language
+from retrieval.errors import QueryError
+from retrieval.language import detect_language
+from retrieval.normalize import search_key, tokenize
+
+__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "prepare_question"]
+
+#: What kind of fact a question asks for, when its wording says so.
+Asks = Literal["count", "time", "person", "place"] | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A remark for the asker: a key of `prompts/strings.toml` and its values."""
+
+    key: str
+    values: tuple[tuple[str, object], ...] = ()
+
+    def render(self, lang: str) -> str:
+        return ui_text(self.key, lang, **dict(self.values))
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str  # stripped, cut to the configured length
+    language: str  # detected: fa, ar, ps, ur, en or und
+    tokens: tuple[str, ...]  # search tokens
+    asks: Asks
+    notices: tuple[Notice, ...] = field(default=())
+
+    @property
+    def reply_language(self) -> str:
+        """The interface language answers to this question are written in."""
+        return ui_language(self.language) if self.language != "und" else "en"
+
+    def with_notice(self, notice: Notice) -> Question:
+        return Question(self.text, self.language, self.tokens, self.asks, (*self.notices, notice))
+
+
+def prepare_question(raw: str, max_chars: int) -> Question:
+    """Strip the question, refuse an empty one, cut an overlong one with a notice."""
+    text = raw.strip()
+    if not text:
+        raise QueryError("The question is empty: type a question in Dari, Arabic or English.")
+    notices: tuple[Notice, ...] = ()
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        notices = (Notice("truncated_question", (("limit", max_chars),)),)
+    return Question(text, detect_language(text), tuple(tokenize(text)), asks_for(text), notices)
+
+
+def _phrases(words: str) -> tuple[str, ...]:
+    return tuple(f" {search_key(w)} " for w in words.split("|"))
+
+
+# Question words and phrases per kind, fa | ar | en, compared on search keys.
+_ASKS: tuple[tuple[Asks, tuple[str, ...]], ...] = (
+    (
+        "count",
+        _phrases(
+            "چند|چندتا|چقدر|چه تعداد|چه مقدار|تعداد|شمار|كم|كم عدد|عدد|ما عدد|ما مقدار|"
+            "how many|how much|number of|how long|how far|how old"
+        ),
+    ),
+    (
+        "time",
+        _phrases(
+            "چه زمانی|چه وقت|چه سالی|در چه سال|چه تاریخی|چه قرنی|در چه دوره|چه ماهی|چه روزی|"
+            "کی|متى|في أي عام|في أي سنة|أي عام|أي سنة|في اي عام|في اي سنة|في أي قرن|في أي تاريخ|"
+            "ما تاريخ|ما هو تاريخ|when|what year|which year|what date|what century"
+        ),
+    ),
+    (
+        "person",
+        _phrases(
+            "چه کسی|چه کسانی|کیست|کیستند|کی بود|چه شخصی|من هو|من هي|من هم|من كان|من الذي|"
+            "who|whom|whose"
+        ),
+    ),
+    (
+        "place",
+        _phrases(
+            "کجا|کجاست|در کجا|به کجا|کدام شهر|کدام کشور|أين|اين|في أي مدينة|في أي بلد|في أي دولة|"
+            "where|which city|which country"
+        ),
+    ),
+)
+# «من» opens an Arabic "who" question; elsewhere it is "from" (and Persian "I").
+_ARABIC_WHO = re.compile(r"^\s*(من|ومن|فمن)\s")
+
+
+def asks_for(question: str) -> Asks:
+    """The kind of fact a question asks for, if its wording says so.
+
+    >>> asks_for("حمله کروکوس چند کشته داشت؟"), asks_for("متى تأسس التنظيم؟")
+    ('count', 'time')
+    """
+    key = " " + " ".join(_WORD.findall(search_key(question))) + " "
+    for kind, phrases in _ASKS:
+        if any(p in key for p in phrases):
+            return kind
+    if _ARABIC_WHO.match(question) and detect_language(question) == "ar":
+        return "person"
+    return None
+
+
+_WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
+
+
+def _keys(words: str) -> frozenset[str]:
+    return frozenset(search_key(w) for w in words.split())
+
+
+_NUMBER_WORDS = _keys(
+    "واحد اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثمانية "
+    "تسع تسعة عشر عشرة عشرون عشرين ثلاثون أربعون خمسون مئة مائة مئات ألف آلاف الآلاف مليون "
+    "ملايين مليار نصف ربع ثلث "
+    "یک دو سه چهار پنج شش هفت هشت ده یازده دوازده بیست سی چهل پنجاه شصت هفتاد هشتاد "
+    "نود صد دویست سیصد هزار هزاران صدها میلیون میلیارد نیم "
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+    "fifty hundred hundreds thousand thousands million millions billion dozen half"
+)
+_TIME_WORDS = _keys(
+    "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر "
+    "نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين القرن قرن عام "
+    "ژانویه فوریه آوریل مه ژوئن ژوئیه جولای اوت سپتامبر اکتبر نوامبر دسامبر فروردین "
+    "اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند قرن سده "
+    "january february march april may june july august september october november "
+    "december century"
+)
+
+
+def carries(asks: Asks, text: str) -> bool:
+    """Does `text` carry a fact of the kind asked for (a number for "how many", a
+    date for "when")? Kinds this cannot tell (names, places) always pass."""
+    if asks == "count":
+        key = search_key(text)
+        return bool(_DIGIT.search(key)) or not _NUMBER_WORDS.isdisjoint(_WORD.findall(key))
+    if asks == "time":
+        key = search_key(text)
+        return bool(_YEAR.search(key)) or not _TIME_WORDS.isdisjoint(_WORD.findall(key))
+    return True

@@ -1,0 +1,225 @@
+"""Sentence-level evidence, built at ingest: every chunk's sentences with their
+offsets, search tokens and (with a model) vectors, plus the corpus's dense null.
+
+Quoting, declining and citation checks all score sentences of retrieved
+passages. Doing that work when the index is built, not on a user's question,
+keeps the first question as fast as any other.
+
+The dense null is the similarity of *unrelated* sentence pairs (sentences of
+different documents) for this model over this corpus: dense similarities only
+mean something relative to it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.catalog import ChunkRecord
+from retrieval.chunking import split_sentences
+from retrieval.normalize import tokenize
+
+__all__ = ["DenseNull", "PassageSentence", "SentenceEvidence"]
+
+#: Sentences shorter than this carry no claim worth quoting (a date line, "1.").
+MIN_SENTENCE_CHARS = 20
+_NULL_QUERIES = 60
+_NULL_SENTENCES = 600
+
+
+@dataclass(frozen=True, slots=True)
+class PassageSentence:
+    """A sentence of a chunk: `chunk.text[start:end]`, with its search tokens."""
+
+    chunk: ChunkRecord
+    start: int
+    end: int
+    tokens: frozenset[str]
+    row: int  # its row in the evidence's vectors
+
+    @property
+    def text(self) -> str:
+        return self.chunk.text[self.start : self.end]
+
+    @property
+    def key(self) -> str:
+        return f"{self.chunk.chunk_id}:{self.start}:{self.end}"
+
+
+@dataclass(frozen=True)
+class DenseNull:
+    """Similarity of unrelated sentence pairs for one model over one corpus."""
+
+    model: str
+    mean: float
+    std: float
+
+    def z(self, similarity: float) -> float:
+        return (similarity - self.mean) / (self.std or 1.0)
+
+
+def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
+    """(start, end) of the chunk's sentences worth scoring, within its text."""
+    return [
+        (s.start, s.end)
+        for s in split_sentences(chunk.text)
+        if s.end - s.start >= MIN_SENTENCE_CHARS
+    ]
+
+
+EmbedDocuments = Callable[[list[str]], np.ndarray]
+EmbedQuery = Callable[[str], np.ndarray]
+
+
+class SentenceEvidence:
+    """The sentences of every chunk, ready to score."""
+
+    def __init__(
+        self,
+        spans: dict[str, list[tuple[int, int]]],
+        tokens: list[frozenset[str]],
+        vectors: np.ndarray | None = None,
+        model: str = "",
+        null: DenseNull | None = None,
+    ) -> None:
+        self.spans = spans  # chunk id → [(start, end)], rows numbered in this order
+        self.tokens = tokens
+        self.vectors = vectors  # float16, one row per sentence, or None
+        self.model = model
+        self.null = null
+        self._first_row: dict[str, int] = {}
+        row = 0
+        for chunk_id, chunk_spans in spans.items():
+            self._first_row[chunk_id] = row
+            row += len(chunk_spans)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def sentences(self, chunk: ChunkRecord) -> list[PassageSentence]:
+        first = self._first_row.get(chunk.chunk_id)
+        if first is None:  # a chunk this evidence predates: score it on the fly
+            return [
+                PassageSentence(chunk, a, b, frozenset(tokenize(chunk.text[a:b])), -1)
+                for a, b in chunk_sentences(chunk)
+            ]
+        return [
+            PassageSentence(chunk, a, b, self.tokens[first + i], first + i)
+            for i, (a, b) in enumerate(self.spans[chunk.chunk_id])
+        ]
+
+    def has_vectors(self, model: str) -> bool:
+        return self.vectors is not None and self.model == model
+
+    def vectors_of(self, sentences: Sequence[PassageSentence], embed: EmbedDocuments) -> np.ndarray:
+        """Vectors of `sentences`; any not stored (rows of -1) are embedded now."""
+        if not sentences:
+            return np.zeros((0, 0), dtype=np.float32)
+        stored = self.vectors
+        if stored is not None and all(s.row >= 0 for s in sentences):
+            return stored[[s.row for s in sentences]].astype(np.float32)
+        return np.asarray(embed([s.text for s in sentences]), dtype=np.float32)
+
+    # -- building -------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        chunks: Sequence[ChunkRecord],
+        *,
+        model: str = "",
+        embed: EmbedDocuments | None = None,
+        embed_query: EmbedQuery | None = None,
+        previous: SentenceEvidence | None = None,
+    ) -> SentenceEvidence:
+        """Split, tokenize and (given `embed`) embed every chunk's sentences.
+
+        Vectors `previous` already holds for the same model are reused, so an
+        incremental ingest embeds only new sentences.
+        """
+        spans = {c.chunk_id: chunk_sentences(c) for c in chunks}
+        texts = [c.text[a:b] for c in chunks for a, b in spans[c.chunk_id]]
+        tokens = [frozenset(tokenize(t)) for t in texts]
+        if embed is None or embed_query is None:
+            return cls(spans, tokens)
+        keys = [f"{c.chunk_id}:{a}:{b}" for c in chunks for a, b in spans[c.chunk_id]]
+        known: dict[str, np.ndarray] = {}
+        if previous is not None and previous.has_vectors(model) and previous.vectors is not None:
+            old_keys = previous.keys()
+            known = {k: previous.vectors[i] for i, k in enumerate(old_keys)}
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        fresh = embed([texts[i] for i in missing]) if missing else np.zeros((0, 1))
+        dim = fresh.shape[1] if missing else next(iter(known.values())).shape[0] if known else 0
+        vectors = np.zeros((len(keys), dim), dtype=np.float16)
+        for i, k in enumerate(keys):
+            if k in known:
+                vectors[i] = known[k]
+        for j, i in enumerate(missing):
+            vectors[i] = fresh[j]
+        doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
+        null = _dense_null(model, texts, doc_of, vectors, embed_query)
+        return cls(spans, tokens, vectors, model, null)
+
+    def keys(self) -> list[str]:
+        return [f"{cid}:{a}:{b}" for cid, chunk_spans in self.spans.items() for a, b in chunk_spans]
+
+    # -- persistence ----------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        meta = {
+            "spans": self.spans,
+            "tokens": [" ".join(sorted(t)) for t in self.tokens],
+            "model": self.model,
+            "null": asdict(self.null) if self.null else None,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if self.vectors is not None:
+            np.save(tmp / "vectors.npy", self.vectors)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> SentenceEvidence | None:
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            vectors_file = folder / "vectors.npy"
+            vectors = np.load(vectors_file) if vectors_file.is_file() else None
+            spans = {k: [(int(a), int(b)) for a, b in v] for k, v in meta["spans"].items()}
+            tokens = [frozenset(t.split()) for t in meta["tokens"]]
+            null = DenseNull(**meta["null"]) if meta.get("null") else None
+            return cls(spans, tokens, vectors, str(meta.get("model", "")), null)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+def _dense_null(
+    model: str,
+    texts: list[str],
+    docs: list[str],
+    vectors: np.ndarray,
+    embed_query: EmbedQuery,
+) -> DenseNull:
+    """Similarity of sentences (as queries) to sentences of *other* documents."""
+    if len(set(docs)) < 2:
+        # One document: nothing is "unrelated"; a wide, neutral spread.
+        return DenseNull(model, 0.0, 1.0)
+    rng = np.random.default_rng(0)  # deterministic: same corpus, same calibration
+    pool = np.arange(len(texts))
+    if len(pool) > _NULL_SENTENCES:
+        pool = np.sort(rng.choice(len(pool), _NULL_SENTENCES, replace=False))
+    doc_array = np.array(docs)[pool]
+    matrix = vectors[pool].astype(np.float32)
+    picks = rng.choice(len(pool), min(_NULL_QUERIES, len(pool)), replace=False)
+    sims: list[float] = []
+    for i in picks:
+        q = embed_query(texts[pool[i]])
+        sims.extend((matrix[doc_array != doc_array[i]] @ q).tolist())
+    return DenseNull(model, float(np.mean(sims)), float(np.std(sims)))
