@@ -84,7 +84,12 @@ class Catalog:
                 "SELECT doc_id, path, sha256, title, title_en, author, publisher, date, url, lang,"
                 " title_given FROM documents ORDER BY doc_id"
             ).fetchall()
-        return {r[0]: DocumentRecord(*r[:-1], title_given=bool(r[-1])) for r in rows}
+        return {
+            r[0]: DocumentRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10])
+            )
+            for r in rows
+        }
 
     def chunks(self) -> list[ChunkRecord]:
         """All chunks, in a stable order (document, then position)."""
