@@ -268,6 +268,8 @@ class Answerer:
             dense_z=max(zs) if zs else None,
             question_lang=question.language,
             corpus_langs=response.view.languages if response.view else self.index.languages,
+            passage_lang=response.results[0].chunk.lang if response.results else None,
+            sentence_support=max((s.lexical for s in scored), default=0.0),
         )
 
     def _in_context(self, asked: Question, previous: str) -> _Found | None:
@@ -298,7 +300,7 @@ class Answerer:
             scored,
             max_quotes=self.settings.answer_max_quotes,
             max_chars=self.settings.answer_max_chars,
-            relevance=functools.partial(found.scorer.lexical_support, focus.tokens),
+            relevance=functools.partial(found.scorer.clause_relevance, focus),
             floor=floor,
         )
         if not quotes:

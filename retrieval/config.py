@@ -86,10 +86,17 @@ class Settings(BaseSettings):
         "the corpus's unrelated-sentence similarity.",
     )
     decline_lexical: float = Field(
-        default=0.4,
+        default=0.25,
         ge=0,
         le=1,
         description="Share of the question's content words a passage needs.",
+    )
+    decline_sentence: float = Field(
+        default=0.11,
+        ge=0,
+        le=1,
+        description="Share of the question's distinctive words (weighted by rarity in the "
+        "corpus and among the passages' sentences) the best sentence needs.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 

@@ -39,6 +39,7 @@ class Verdict:
     lexical_support: float
     coverage: float
     dense_z: float | None
+    sentence_support: float = 1.0
 
 
 def judge(
@@ -50,14 +51,28 @@ def judge(
     dense_z: float | None,
     question_lang: str,
     corpus_langs: Sequence[str],
+    passage_lang: str | None = None,
+    sentence_support: float = 1.0,
 ) -> Verdict:
-    """Apply the decline rule to the signals of one question."""
+    """Apply the decline rule to the signals of one question.
+
+    `passage_lang` is the language of the best passage: a question in that
+    language must find its words there, however few of them the corpus knows
+    (a Persian question about the price of gold, over Persian texts that never
+    mention gold, has low coverage because the fact is absent, not because it is
+    asked in another language).
+    """
 
     def verdict(ok: bool, reason: str) -> Verdict:
-        return Verdict(ok, "evidence" if ok else reason, lexical_support, coverage, dense_z)
+        return Verdict(
+            ok, "evidence" if ok else reason, lexical_support, coverage, dense_z, sentence_support
+        )
 
-    lexical_ok = lexical_support >= settings.decline_lexical
-    same_language = coverage >= SAME_LANGUAGE_COVERAGE
+    lexical_ok = (
+        lexical_support >= settings.decline_lexical
+        and sentence_support >= settings.decline_sentence
+    )
+    same_language = coverage >= SAME_LANGUAGE_COVERAGE or question_lang == passage_lang
     if dense_z is None and not same_language and question_lang not in corpus_langs:
         return verdict(False, "other-language")
     if not has_results:

@@ -48,8 +48,10 @@ PREFIX_CREDIT = 0.5
 PREFIX_CHARS = 4
 #: Bonus for a sentence carrying the kind of fact asked for (number, date).
 ASKS_BONUS = 0.1
+#: In a long sentence, preference for the clause that carries the fact asked for.
+CLAUSE_ASKS_BONUS = 0.5
 #: Preference for sentences of higher-ranked passages: RANK_BONUS / rank.
-RANK_BONUS = 0.1
+RANK_BONUS = 0.2
 #: Weight of dense evidence (in standard deviations of the null) in a sentence's score.
 DENSE_WEIGHT = 1 / 3
 
@@ -93,6 +95,14 @@ class EvidenceScorer:
         tokens = tokenize(query) if isinstance(query, str) else query
         return self.lexical.weighted_share(tokens, set(tokenize(text)))
 
+    def clause_relevance(self, question: Question, clause: str) -> float:
+        """How much a clause of a long sentence answers `question`: its words, and
+        whether it carries the kind of fact asked for (the number, the date)."""
+        score = self.lexical_support(question.tokens, clause)
+        if question.asks in {"count", "time"} and carries(question.asks, clause):
+            score += CLAUSE_ASKS_BONUS
+        return score
+
     def dense_similarities(
         self, query_vector: np.ndarray, sentences: Sequence[PassageSentence]
     ) -> np.ndarray:
@@ -131,6 +141,7 @@ class EvidenceScorer:
         if not candidates:
             return []
         weights = self._weights(focus.tokens, [s.tokens for _, s in candidates])
+
         cosines: np.ndarray | None = None
         null = self.null
         if dense and self.embedder is not None:

@@ -100,7 +100,7 @@ _ASKS: tuple[tuple[Asks, tuple[str, ...]], ...] = (
     ),
 )
 # «من» opens an Arabic "who" question; elsewhere it is "from" (and Persian "I").
-_ARABIC_WHO = re.compile(r"^\s*(من|ومن|فمن)\s")
+_ARABIC_WHO = re.compile(r"^\s*(من|ومن|فمن)\s.*[؟?]\s*$", re.S)
 
 
 def asks_for(question: str) -> Asks:
@@ -145,12 +145,19 @@ _TIME_WORDS = _keys(
     "december century"
 )
 
+_DATED_YEAR = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(sorted(_TIME_WORDS | _keys("سنه سال year in عام"), key=len, reverse=True))
+    + r")\s+(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
+)
+
 
 def carries(asks: Asks, text: str) -> bool:
     """Does `text` carry a fact of the kind asked for (a number for "how many", a
     date for "when")? Kinds this cannot tell (names, places) always pass."""
     if asks == "count":
-        key = search_key(text)
+        # A year ("in 2015", «عام 2015») is a date, not a count.
+        key = _DATED_YEAR.sub(" ", search_key(text))
         return bool(_DIGIT.search(key)) or not _NUMBER_WORDS.isdisjoint(_WORD.findall(key))
     if asks == "time":
         key = search_key(text)

@@ -152,6 +152,8 @@ async def test_blank_question_is_refused_politely(api, monkeypatch):
 
 
 async def test_follow_up_uses_the_remembered_question_and_new_forgets_it(api, monkeypatch):
+    # A stricter keyword bar than the default, so that the follow-up alone is declined.
+    monkeypatch.setenv("SANAD_DECLINE_LEXICAL", "0.4")
     async with running(api, bot_settings(api, monkeypatch)):
         for i, text in enumerate([AR_QUESTION, "وأين كان المؤتمر الصحافي؟", "/new"], 1):
             api.push(api.private_text(USER, text, lang="ar"))

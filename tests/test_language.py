@@ -43,6 +43,42 @@ def test_pashto_is_its_own_language(question):
     assert detect_language(question) == "ps"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "اولین والی داعش خراسان",  # no function word: Persian ی decides
+        "داعش خراسان",
+        "والی جدید",
+        "رهبر گروه",  # گ is Persian only
+        "کابل",
+        "نخستین رهبر طالبان",
+    ],
+)
+def test_very_short_persian_phrases_are_persian(question):
+    assert detect_language(question) == "fa"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "والي داعش",  # Arabic ي
+        "أول والٍ للتنظيم",
+        "عدد الأبراج علی دائرة البروج",  # Arabic typed with a Persian ی here and there
+        "مقاتلي طالبان",
+        "تنظيم الدولة",
+    ],
+)
+def test_very_short_arabic_phrases_are_arabic(question):
+    assert detect_language(question) == "ar"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   ", "؟؟", "123", "\u200c\u200f", "😀", "ـــ", "\ufeff", "a\u0301"]
+)
+def test_detection_never_raises(text):
+    assert detect_language(text) in {"fa", "ar", "ps", "ur", "en", "und"}
+
+
 def test_english_and_mixed_script_questions():
     assert detect_language("When did the war between the Taliban and ISIS begin?") == "en"
     assert detect_language("What does the article say about طالبان and Pakistan?") == "en"

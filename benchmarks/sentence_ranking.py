@@ -1,0 +1,72 @@
+"""How often is the top-ranked sentence the one holding the answer? Constant by constant.
+
+The constants of `retrieval.evidence` (rank bonus, prefix credit, question-kind
+bonus) were chosen with this script on the public development sets, never on
+`dev.jsonl`. It searches each question once, then re-ranks the same passages'
+sentences with each setting and reports the share whose top sentence holds the
+gold answer (declining left aside), per setting:
+
+    .venv/bin/sanad eval ../shared/eval/external/persianqa --index-dir /tmp/ev/fa   # builds it
+    .venv/bin/python benchmarks/sentence_ranking.py /tmp/ev/fa \\
+        ../shared/eval/external/persianqa/questions.jsonl
+
+With SANAD_EMBEDDING_MODEL set, dense evidence takes part as it does in answers.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import retrieval.evidence as evidence
+from retrieval.config import load_settings
+from retrieval.evaluate import answers, load_questions
+from retrieval.index import SanadIndex
+from retrieval.question import prepare_question
+from retrieval.search import search
+
+GRID: dict[str, tuple[float, ...]] = {
+    "RANK_BONUS": (0.0, 0.1, 0.2, 0.3),
+    "PREFIX_CREDIT": (0.0, 0.3, 0.5, 0.7),
+    "ASKS_BONUS": (0.0, 0.1, 0.2),
+    "DENSE_WEIGHT": (0.0, 1 / 6, 1 / 3, 2 / 3),
+}
+
+
+def main() -> None:
+    work, files = Path(sys.argv[1]), [Path(f) for f in sys.argv[2:]]
+    settings = load_settings(data_dir=work / "data", corpus_dir=work / "corpus")
+    index = SanadIndex(settings)
+    items = []
+    for f in files:
+        for q in load_questions(f):
+            question = prepare_question(q.question, settings.max_query_chars)
+            items.append((q, question, search(index, question, k=settings.answer_passages)))
+    defaults = {name: getattr(evidence, name) for name in GRID}
+
+    def top_holds() -> float:
+        hits = 0
+        for q, question, response in items:
+            view = response.view or index.view()
+            scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
+            ranked = scorer.rank(
+                question,
+                response.results,
+                lexical_weight=response.lexical_weight,
+                dense=response.mode != "lexical",
+            )
+            top = ranked[0].sentence if ranked else None
+            hits += top is not None and answers(q, top.chunk.doc_id, top.text)
+        return hits / len(items)
+
+    print(f"{len(items)} questions, mode {index.mode}; defaults: {defaults}")
+    print(f"{'defaults':<28}{top_holds():.3f}")
+    for name, values in GRID.items():
+        for value in values:
+            setattr(evidence, name, value)
+            print(f"{name + ' = ' + format(value, '.3g'):<28}{top_holds():.3f}", flush=True)
+        setattr(evidence, name, defaults[name])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Evidence built at ingest, declining both ways, and `sanad eval DIR`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from retrieval.answer import Answerer
+from retrieval.config import load_settings
+from retrieval.index import SanadIndex
+from tests.fake_embedder import FakeEmbedder
+
+ANSWERABLE = "پوتین در نشست سازمان همکاری شانگهای در آستانه درباره طالبان چه گفت؟"
+UNRELATED = "What is the boiling point of liquid nitrogen in a laboratory?"
+
+
+@pytest.fixture(scope="module")
+def dense_index(tmp_path_factory):
+    """The bundled corpus with the fake embedder, built once for this module.
+
+    The bar for dense evidence is set for this embedder (its similarities are
+    not a real model's): the test is that the rule works both ways around it.
+    """
+    data = tmp_path_factory.mktemp("dense")
+    settings = load_settings(data_dir=data, embedding_model="fake", decline_dense_z=2.5)
+    index = SanadIndex(settings, embedder=FakeEmbedder())
+    index.ingest()
+    return index
+
+
+def test_sentence_vectors_and_the_dense_null_are_built_at_ingest(dense_index):
+    folder = dense_index.settings.data_dir / "sentences"
+    assert (folder / "vectors.npy").is_file()
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["model"] == FakeEmbedder.name
+    assert meta["null"]["std"] > 0
+    assert len(dense_index.evidence) > 100
+
+
+def test_the_first_question_embeds_nothing_but_itself(dense_index):
+    embedder = dense_index.embedder
+    embedder.history.clear()
+    Answerer(dense_index).ask(ANSWERABLE)
+    assert set(embedder.history) == {ANSWERABLE}
+
+
+def test_evidence_survives_a_restart_without_re_embedding(dense_index):
+    again = SanadIndex(dense_index.settings, embedder=FakeEmbedder())
+    again.ensure_ready()
+    assert again.evidence.has_vectors(FakeEmbedder.name)
+    assert again.embedder.history == []
+
+
+def _answerer(index, z: float) -> Answerer:
+    settings = index.settings.model_copy(update={"decline_dense_z": z})
+    return Answerer(SanadIndex(settings, embedder=FakeEmbedder()))
+
+
+def test_declining_both_ways(dense_index):
+    answer = Answerer(dense_index).ask(ANSWERABLE)
+    assert not answer.abstained
+    z = answer.verdict.dense_z
+    assert z is not None
+    # The same evidence is declined once the bar stands above it, and answered below it.
+    assert _answerer(dense_index, z + 0.01).ask(ANSWERABLE).abstained
+    assert not _answerer(dense_index, z - 0.01).ask(ANSWERABLE).abstained
+    for question in (UNRELATED, "قیمت طلا امروز در بازار کابل چند است؟"):
+        unrelated = Answerer(dense_index).ask(question)
+        assert unrelated.abstained, question
+        assert unrelated.citations == []
+
+
+def test_an_answerable_question_whose_passage_ranks_first_is_answered(dense_index):
+    answer = Answerer(dense_index).ask("نام طالبان از فهرست گروه‌های تروریستی روسیه حذف شد؟")
+    assert not answer.abstained
+    assert answer.citations[0].result.rank == 1
+
+
+def _eval_folder(root, name, files, questions):
+    folder = root / name
+    (folder / "corpus").mkdir(parents=True)
+    for file, text in files.items():
+        (folder / "corpus" / file).write_text(text, encoding="utf-8")
+    (folder / "questions.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), encoding="utf-8"
+    )
+    return folder
+
+
+def test_sanad_eval_dir_merges_folders_into_a_throwaway_index(tmp_path):
+    a = _eval_folder(
+        tmp_path,
+        "a",
+        {"a1.txt": "بنای موزه ملی در سال ۱۹۱۹ آغاز شد و ده سال طول کشید.\n"},
+        [{"id": "1", "lang": "fa", "question": "بنای موزه ملی در چه سالی آغاز شد؟",
+          "gold_docs": ["a1"], "evidence": ["۱۹۱۹"], "answerable": True}],
+    )  # fmt: skip
+    b = _eval_folder(
+        tmp_path,
+        "b",
+        {"b1.txt": "افتتح المتحف الوطني في عام 1952 بعد سنوات من البناء.\n"},
+        [{"id": "2", "lang": "ar", "question": "متى افتتح المتحف الوطني؟",
+          "gold_docs": ["b1"], "evidence": ["1952"], "answerable": True},
+         {"id": "3", "lang": "ar", "question": "كم كان سعر تذكرة دخول المتحف الوطني؟",
+          "gold_docs": [], "evidence": [], "answerable": False}],
+    )  # fmt: skip
+    result = CliRunner().invoke(app, ["eval", str(a), str(b), "--answers", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["languages"]["fa"]["r@1"] == 1.0
+    assert data["languages"]["ar"]["n"] == 1
+    assert data["answers"]["ar"]["first_quote"] == 1.0
+    assert data["answers"]["ar"]["declined"] == 1.0
+    assert "2 documents" in result.stderr
+    assert not (tmp_path / "cwd" / ".sanad").exists()  # nothing left in the default data dir
+
+
+def test_sanad_eval_dir_refuses_a_folder_without_questions(tmp_path):
+    (tmp_path / "x" / "corpus").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["eval", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "questions*.jsonl" in result.stderr

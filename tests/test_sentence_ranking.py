@@ -1,0 +1,139 @@
+"""The answer-bearing sentence first: hand-made passages in fa, ar and en."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer import Answerer
+from retrieval.config import load_settings
+from retrieval.index import SanadIndex
+from retrieval.question import asks_for, carries
+
+
+def _answerer(tmp_path, files: dict[str, str]) -> Answerer:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
+    index = SanadIndex(settings)
+    index.ingest()
+    return Answerer(index)
+
+
+FA = (
+    "حمله به تالار کروکوس\n\n"
+    "حمله به تالار کروکوس در نزدیکی مسکو در بهار رخ داد و توجه جهان را به داعش خراسان جلب کرد. "
+    "داعش خراسان مسئولیت حمله به تالار کروکوس را پذیرفت. "
+    "در این حمله بیش از ۱۴۰ نفر کشته شدند. "
+    "پیش از آن، حمله‌ای دیگر در کرمان رخ داده بود.\n"
+)
+AR = (
+    "تنظيم الدولة في أفغانستان\n\n"
+    "أعلن تنظيم الدولة الإسلامية في أفغانستان عن نفسه في أوائل عام 2015 وتوسع في ولاية ننكرهار. "
+    "وكان حافظ سعيد خان أول والٍ للتنظيم في أفغانستان قبل أن يُقتل في غارة. "
+    "وبعد سنوات عُيّن والٍ جديد للتنظيم في أفغانستان لقيادة عودته.\n"
+)
+EN = (
+    "The founding of the museum\n\n"
+    "The museum was founded by the city council after a long public debate about the museum. "
+    "The museum opened its doors in 1852 with a small collection of paintings. "
+    "Today the museum holds more than 2,000 paintings and sculptures.\n"
+)
+
+
+@pytest.fixture
+def answerer(tmp_path):
+    return _answerer(tmp_path, {"fa.txt": FA, "ar.txt": AR, "en.txt": EN})
+
+
+def _first_quote(answerer: Answerer, question: str) -> str:
+    answer = answerer.ask(question)
+    assert not answer.abstained, answer.answer
+    return answer.quoted()[0][1]
+
+
+def test_how_many_question_quotes_the_sentence_with_the_number(answerer):
+    assert "۱۴۰" in _first_quote(answerer, "در حمله به تالار کروکوس چند نفر کشته شدند؟")
+
+
+def test_when_question_prefers_the_sentence_with_the_date(answerer):
+    assert "1852" in _first_quote(answerer, "When did the museum open its doors?")
+
+
+def test_how_many_answer_without_a_number_is_not_passed_off(answerer):
+    """A "how many" question whose passages hold no number is declined, not answered
+    with quotes that hold no number."""
+    answer = answerer.ask("ما عدد مقاتلي تنظيم الدولة في ولاية ننكرهار؟")
+    assert answer.abstained
+    assert answer.citations == []
+
+
+def test_who_question_quotes_the_sentence_with_the_distinctive_words(answerer):
+    assert "حافظ سعيد خان" in _first_quote(answerer, "من كان أول والٍ للتنظيم في أفغانستان؟")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["حمله به تالار کروکوس چه بود؟", "The founding of the museum", "تنظيم الدولة في أفغانستان"],
+)
+def test_a_headline_is_never_the_quote(answerer, question):
+    answer = answerer.ask(question)
+    for _, quote in answer.quoted():
+        assert quote.strip() not in {
+            "حمله به تالار کروکوس",
+            "The founding of the museum",
+            "تنظيم الدولة في أفغانستان",
+        }
+
+
+def test_a_line_break_inside_a_sentence_does_not_cut_the_quote(tmp_path):
+    text = (
+        "على الرغم من هذه الخسائر فقد نجح التنظيم في البقاء وإعادة توحيد صفوفه، وواصل تحالفاته "
+        "الفعالة مع المجموعات الإقليمية الأخرى ذات الخبرة في التجنيد كما التحق\n\n"
+        "الآلاف من مقاتلي حركة طالبان الباكستانية بالتنظيم في ولاية ننكرهار.\n"
+    )
+    answerer = _answerer(tmp_path, {"a.txt": text, "b.txt": AR})
+    answer = answerer.ask("كم عدد مقاتلي طالبان الباكستانية الذين التحقوا بالتنظيم؟")
+    assert not answer.abstained
+    quote = answer.quoted()[0][1]
+    assert "كما التحق" in quote
+    assert "الآلاف" in quote
+    assert "«الآلاف" not in answer.answer  # the quote does not start mid-sentence
+
+
+def test_a_quote_cut_from_a_longer_sentence_is_marked(tmp_path):
+    clauses = [f"وفي المرحلة رقم {i} جرى توسيع العمليات في منطقة جديدة" for i in range(1, 30)]
+    long_sentence = "، ".join([*clauses, "وبلغ عدد المقاتلين 1500 شخص في نهاية المطاف"]) + ".\n"
+    answerer = _answerer(tmp_path, {"a.txt": long_sentence, "b.txt": AR})
+    answer = answerer.ask("كم بلغ عدد المقاتلين في نهاية المطاف؟")
+    assert "1500" in answer.answer
+    assert "«…" in answer.answer  # the quote starts inside the sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("حمله کروکوس چند کشته داشت؟", "count"),
+        ("كم عدد مقاتلي تنظيم الدولة؟", "count"),
+        ("How many people died?", "count"),
+        ("متى تأسس تنظيم داعش خراسان؟", "time"),
+        ("جنگ میان طالبان و داعش چه زمانی آغاز شد؟", "time"),
+        ("من هو أول والٍ لتنظيم الدولة؟", "person"),
+        ("Who leads the group?", "person"),
+        ("مقر این گروه کجاست؟", "place"),
+        ("روسیه با طالبان چه رابطه‌ای دارد؟", None),
+        ("من أفغانستان إلى باكستان", None),  # «من» as "from", not "who"
+    ],
+)
+def test_what_a_question_asks_for(question, kind):
+    assert asks_for(question) == kind
+
+
+def test_numbers_and_dates_are_recognised_in_all_scripts():
+    assert carries("count", "بیش از ۱۴۰ نفر")
+    assert carries("count", "قتل ثلاثة أشخاص")
+    assert not carries("count", "قتل عدد من الأشخاص")
+    assert carries("time", "في أوائل عام 2015")
+    assert carries("time", "در ژانویه رخ داد")
+    assert not carries("time", "the museum opened its doors")
