@@ -19,10 +19,12 @@ from typing import Any, Literal
 from prompts import text, ui_language
 from retrieval.compose import QUOTE_MARGIN, Quote, pick_quotes
 from retrieval.decline import Verdict, judge
+from retrieval.errors import ModelUnavailable
 from retrieval.evidence import EvidenceScorer, ScoredSentence
 from retrieval.index import SanadIndex
 from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, OnDraft, Turn
 from retrieval.question import Question, carries, prepare_question
+from retrieval.rerank import Reranker, load_reranker
 from retrieval.search import SearchResponse, SearchResult, search
 from retrieval.verify import verify_answer
 
@@ -137,6 +139,12 @@ class Answerer:
         self.index = index
         self.settings = index.settings
         self._llm = llm
+        self.reranker: Reranker | None = None
+        if self.settings.reranker_model:
+            try:
+                self.reranker = load_reranker(self.settings)
+            except ModelUnavailable as e:
+                index.notify(f"{e} Ranking sentences without it.")
         if llm is None and self.settings.llm_enabled:
             try:
                 self._llm = ChatLLM(self.settings)
@@ -237,7 +245,7 @@ class Answerer:
         """Search, rank the passages' sentences and judge whether they answer."""
         response = search(self.index, question, k=self.settings.answer_passages)
         view = response.view or self.index.view()
-        scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder)
+        scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder, self.reranker)
         scored = scorer.rank(
             question,
             response.results,

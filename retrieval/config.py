@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     document_prompt: str | None = Field(
         default=None, description="Text put before every passage; unset = the model's own."
     )
+    reranker_model: str | None = Field(
+        default=None,
+        description="sentence-transformers CrossEncoder id or local folder that re-scores "
+        "candidate sentences; unset = no reranker.",
+    )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     model_load_timeout: float = Field(
         default=3.0, gt=0, le=120, description="Seconds to wait for the model hub."
@@ -61,8 +66,8 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="sanad", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"
     )
-    chunk_min_tokens: int = Field(default=150, ge=16, le=2000)
-    chunk_max_tokens: int = Field(default=350, ge=32, le=4000)
+    chunk_min_tokens: int = Field(default=250, ge=16, le=2000)
+    chunk_max_tokens: int = Field(default=500, ge=32, le=4000)
     max_query_chars: int = Field(default=2000, ge=10, le=100_000)
     top_k: int = Field(default=5, ge=1, le=100)
     llm_model: str | None = Field(
@@ -101,7 +106,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator(
-        "chroma_host", "query_prompt", "document_prompt", "llm_model", "llm_base_url", mode="before"
+        "chroma_host",
+        "query_prompt",
+        "document_prompt",
+        "llm_model",
+        "llm_base_url",
+        "reranker_model",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -36,6 +36,7 @@ from retrieval.embeddings import Embedder
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
 from retrieval.question import Question, carries
+from retrieval.rerank import Reranker
 from retrieval.search import SearchResult
 from retrieval.sentences import DenseNull, PassageSentence, SentenceEvidence
 
@@ -55,6 +56,12 @@ RANK_BONUS = 0.2
 #: Weight of dense evidence (in standard deviations of the null) in a sentence's score.
 DENSE_WEIGHT = 1 / 3
 
+#: With a reranker: how many of the best candidates it re-scores, and its weight
+#: (per standard deviation of its scores among them). Not calibrated here: no
+#: multilingual cross-encoder can be fetched on this project's machines.
+RERANK_CANDIDATES = 20
+RERANK_WEIGHT = 0.3
+
 _TERMINAL = ".!?؟؛…:»\"'”)"
 
 
@@ -72,11 +79,16 @@ class EvidenceScorer:
     """Scores sentences against a question with the parts it is given."""
 
     def __init__(
-        self, lexical: LexicalIndex, evidence: SentenceEvidence, embedder: Embedder | None
+        self,
+        lexical: LexicalIndex,
+        evidence: SentenceEvidence,
+        embedder: Embedder | None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.lexical = lexical
         self.evidence = evidence
         self.embedder = embedder
+        self.reranker = reranker
 
     def sentences(self, chunk: ChunkRecord) -> list[PassageSentence]:
         return self.evidence.sentences(chunk)
@@ -158,7 +170,32 @@ class EvidenceScorer:
             if z is not None:
                 score += DENSE_WEIGHT * z
             out.append(ScoredSentence(sentence, result, lexical, cosine, z, score))
-        return sorted(out, key=lambda s: -s.score)
+        out.sort(key=lambda s: -s.score)
+        if self.reranker is not None:
+            out = self._rerank(focus, out)
+        return out
+
+    def _rerank(self, question: Question, ranked: list[ScoredSentence]) -> list[ScoredSentence]:
+        """Add the cross-encoder's standardized scores to the best candidates'."""
+        assert self.reranker is not None
+        head = ranked[:RERANK_CANDIDATES]
+        raw = np.asarray(
+            self.reranker.scores(question.text, [s.sentence.text for s in head]), dtype=np.float32
+        )
+        spread = float(np.std(raw)) or 1.0
+        z = (raw - float(np.mean(raw))) / spread
+        rescored = [
+            ScoredSentence(
+                s.sentence,
+                s.result,
+                s.lexical,
+                s.dense,
+                s.dense_z,
+                s.score + RERANK_WEIGHT * float(zi),
+            )
+            for s, zi in zip(head, z, strict=True)
+        ]
+        return sorted(rescored, key=lambda s: -s.score) + ranked[RERANK_CANDIDATES:]
 
     def _weights(self, tokens: Sequence[str], pool: Sequence[frozenset[str]]) -> dict[str, float]:
         """Each distinct question token's weight: corpus IDF × rarity among `pool`."""

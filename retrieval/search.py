@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from retrieval.catalog import ChunkRecord, DocumentRecord
 from retrieval.embeddings import Embedder
 from retrieval.errors import StoreUnavailable
@@ -22,6 +24,10 @@ log = logging.getLogger(__name__)
 
 #: How many candidates each retriever proposes before fusion, at the least.
 _CANDIDATES = 50
+#: Weight of a passage's best sentence in its dense score (the rest: the whole
+#: passage's vector). Chosen on the public development sets (XQuAD and ARCD,
+#: EmbeddingGemma): 0 gave English-question MRR@10 0.88, 0.7 gave 0.95, 1.0 0.94.
+SENTENCE_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,8 @@ def search(
         timings["encode"] = _ms(t)
         t = time.perf_counter()
         try:
-            dense_ranking = _dense(index, view, embedder, vector, want)
+            extra = [i for i, _ in lexical_ranking] if mode == "hybrid" else []
+            dense_ranking = _dense(index, view, embedder, vector, want, extra=extra)
         except StoreUnavailable as e:
             if mode == "dense":
                 raise
@@ -171,17 +178,41 @@ def _distinct(
 
 
 def _dense(
-    index: SanadIndex, view: IndexView, embedder: Embedder, vector: Any, want: int
+    index: SanadIndex,
+    view: IndexView,
+    embedder: Embedder,
+    vector: np.ndarray,
+    want: int,
+    *,
+    extra: list[int],
 ) -> list[tuple[int, float]]:
-    """(chunk position, cosine similarity) of the nearest stored vectors."""
+    """(chunk position, dense score) of the nearest passages, best first.
+
+    The vector store proposes the passages whose vectors are nearest; with the
+    sentence evidence built for this model, each candidate (and each keyword
+    candidate in `extra`) is then scored by its best sentence as well: a factual
+    question is close to the one sentence that answers it, which a whole
+    passage's vector blurs. A keyword candidate the store did not propose gets
+    the lowest passage similarity the store returned.
+    """
     index.store.open(embedder.name, embedder.dim)
     position = view.position
-    ranking = []
+    passage: dict[int, float] = {}
     for match in index.store.query(vector, want):
         i = position.get(match.chunk_id)
         if i is not None:
-            ranking.append((i, match.similarity))
-    return ranking
+            passage[i] = match.similarity
+    evidence = view.evidence
+    if not passage or not evidence.has_vectors(embedder.name):
+        return sorted(passage.items(), key=lambda x: -x[1])
+    floor = min(passage.values())
+    scored = []
+    for i in passage.keys() | set(extra):
+        best = evidence.best_similarity(view.chunks[i].chunk_id, vector)
+        near = passage.get(i, floor)
+        score = near if best is None else SENTENCE_WEIGHT * best + (1 - SENTENCE_WEIGHT) * near
+        scored.append((i, score))
+    return sorted(scored, key=lambda x: (-x[1], x[0]))
 
 
 def _ms(since: float) -> float:

@@ -113,6 +113,16 @@ class SentenceEvidence:
             for i, (a, b) in enumerate(self.spans[chunk.chunk_id])
         ]
 
+    def best_similarity(self, chunk_id: str, query: np.ndarray) -> float | None:
+        """The highest similarity of any of the chunk's sentences to `query`."""
+        first = self._first_row.get(chunk_id)
+        if first is None or self.vectors is None:
+            return None
+        n = len(self.spans[chunk_id])
+        if not n:
+            return None
+        return float((self.vectors[first : first + n].astype(np.float32) @ query).max())
+
     def has_vectors(self, model: str) -> bool:
         return self.vectors is not None and self.model == model
 

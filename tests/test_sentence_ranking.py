@@ -137,3 +137,46 @@ def test_numbers_and_dates_are_recognised_in_all_scripts():
     assert carries("time", "في أوائل عام 2015")
     assert carries("time", "در ژانویه رخ داد")
     assert not carries("time", "the museum opened its doors")
+
+
+class _Prefer:
+    """A stand-in cross-encoder that scores 1 for sentences holding `needle`, else 0."""
+
+    name = "prefer"
+
+    def __init__(self, needle: str) -> None:
+        self.needle = needle
+        self.history: list[tuple[str, int]] = []
+
+    def scores(self, question, texts):
+        self.history.append((question, len(texts)))
+        return [float(self.needle in t) for t in texts]
+
+
+def test_a_reranker_re_scores_the_best_candidates(answerer):
+    question = "When did the museum open its doors?"
+    assert "2,000" not in _first_quote(answerer, question)
+    answerer.reranker = _Prefer("2,000")
+    assert "2,000" in _first_quote(answerer, question)
+    assert answerer.reranker.history[0][0] == question
+
+
+def test_an_unavailable_reranker_is_one_notice_and_changes_nothing(tmp_path):
+    notices: list[str] = []
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "en.txt").write_text(EN, encoding="utf-8")
+    (corpus / "fa.txt").write_text(FA, encoding="utf-8")
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        corpus_dir=corpus,
+        embedding_model="none",
+        reranker_model=str(tmp_path / "no-such-model"),
+    )
+    index = SanadIndex(settings, notify=notices.append)
+    answerer = Answerer(index)
+    assert answerer.reranker is None
+    assert len(notices) == 1
+    assert "SANAD_RERANKER_MODEL" in notices[0]
+    answer = answerer.ask("When did the museum open its doors?")
+    assert "1852" in answer.quoted()[0][1]
