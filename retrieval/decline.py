@@ -30,6 +30,10 @@ __all__ = ["Verdict", "judge"]
 
 #: Below this vocabulary coverage a question is taken to be in another language.
 SAME_LANGUAGE_COVERAGE = 0.5
+#: Keyword-only, a question answered from a passage in another language of the
+#: corpus (a Persian question, an Arabic passage) shares little more than names
+#: and numbers with it: the passage must then hold this much of the question.
+OTHER_LANGUAGE_LEXICAL = 0.5
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ def judge(
     if not has_results:
         return verdict(False, "no-passages")
     if dense_z is None:
+        if passage_lang and passage_lang != question_lang and question_lang in corpus_langs:
+            lexical_ok = lexical_ok and lexical_support >= OTHER_LANGUAGE_LEXICAL
         return verdict(lexical_ok, "weak-lexical")
     dense_ok = dense_z >= settings.decline_dense_z
     if same_language and not lexical_ok:

@@ -127,13 +127,14 @@ def _keys(words: str) -> frozenset[str]:
     return frozenset(search_key(w) for w in words.split())
 
 
+# Not «یک» / «واحد» / "one": Persian's indefinite article and everyday words.
 _NUMBER_WORDS = _keys(
-    "واحد اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثمانية "
+    "اثنان اثنين اثنتان ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثمانية "
     "تسع تسعة عشر عشرة عشرون عشرين ثلاثون أربعون خمسون مئة مائة مئات ألف آلاف الآلاف مليون "
     "ملايين مليار نصف ربع ثلث "
-    "یک دو سه چهار پنج شش هفت هشت ده یازده دوازده بیست سی چهل پنجاه شصت هفتاد هشتاد "
+    "دو سه چهار پنج شش هفت هشت ده یازده دوازده بیست سی چهل پنجاه شصت هفتاد هشتاد "
     "نود صد دویست سیصد هزار هزاران صدها میلیون میلیارد نیم "
-    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+    "two three four five six seven eight nine ten eleven twelve twenty thirty forty "
     "fifty hundred hundreds thousand thousands million millions billion dozen half"
 )
 _TIME_WORDS = _keys(
