@@ -98,6 +98,12 @@ async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
         update["update_id"] = 1
 
         def post(secret: str) -> int:
+            # PTB calls setWebhook just before its server listens: wait for it to accept.
+            for _ in range(100):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/tg/hook",
                 data=json.dumps(update).encode(),
