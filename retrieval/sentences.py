@@ -46,10 +46,6 @@ class PassageSentence:
     def text(self) -> str:
         return self.chunk.text[self.start : self.end]
 
-    @property
-    def key(self) -> str:
-        return f"{self.chunk.chunk_id}:{self.start}:{self.end}"
-
 
 @dataclass(frozen=True)
 class DenseNull:
@@ -149,34 +145,52 @@ class SentenceEvidence:
     ) -> SentenceEvidence:
         """Split, tokenize and (given `embed`) embed every chunk's sentences.
 
-        Vectors `previous` already holds for the same model are reused, so an
-        incremental ingest embeds only new sentences.
+        Tokens and vectors `previous` already holds for the same sentences (and,
+        for vectors, the same model) are reused, so an incremental ingest works
+        only on new sentences, and an unchanged corpus keeps its dense null.
         """
         spans = {c.chunk_id: chunk_sentences(c) for c in chunks}
+        keys = [(c.chunk_id, a, b) for c in chunks for a, b in spans[c.chunk_id]]
         texts = [c.text[a:b] for c in chunks for a, b in spans[c.chunk_id]]
-        tokens = [frozenset(tokenize(t)) for t in texts]
+        old = previous.rows() if previous is not None else {}
+        old_tokens = previous.tokens if previous is not None else []
+        tokens = [
+            old_tokens[old[k]] if k in old else frozenset(tokenize(t))
+            for k, t in zip(keys, texts, strict=True)
+        ]
         if embed is None or embed_query is None:
             return cls(spans, tokens)
-        keys = [f"{c.chunk_id}:{a}:{b}" for c in chunks for a, b in spans[c.chunk_id]]
-        known: dict[str, np.ndarray] = {}
-        if previous is not None and previous.has_vectors(model) and previous.vectors is not None:
-            old_keys = previous.keys()
-            known = {k: previous.vectors[i] for i, k in enumerate(old_keys)}
-        missing = [i for i, k in enumerate(keys) if k not in known]
-        fresh = embed([texts[i] for i in missing]) if missing else np.zeros((0, 1))
-        dim = fresh.shape[1] if missing else next(iter(known.values())).shape[0] if known else 0
+        old_vectors = previous.vectors if previous and previous.has_vectors(model) else None
+        if old_vectors is None:
+            old = {}
+        elif previous is not None and list(old) == keys:  # nothing changed
+            return cls(spans, tokens, old_vectors, model, previous.null)
+        missing = [i for i, k in enumerate(keys) if k not in old]
+        fresh = np.asarray(embed([texts[i] for i in missing])) if missing else None
+        dim = (
+            fresh.shape[1]
+            if fresh is not None
+            else old_vectors.shape[1]
+            if old_vectors is not None
+            else 0
+        )
         vectors = np.zeros((len(keys), dim), dtype=np.float16)
         for i, k in enumerate(keys):
-            if k in known:
-                vectors[i] = known[k]
-        for j, i in enumerate(missing):
-            vectors[i] = fresh[j]
+            if k in old and old_vectors is not None:
+                vectors[i] = old_vectors[old[k]]
+        if fresh is not None:
+            vectors[missing] = fresh
         doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
         null = _dense_null(model, texts, doc_of, vectors, embed_query)
         return cls(spans, tokens, vectors, model, null)
 
-    def keys(self) -> list[str]:
-        return [f"{cid}:{a}:{b}" for cid, chunk_spans in self.spans.items() for a, b in chunk_spans]
+    def rows(self) -> dict[tuple[str, int, int], int]:
+        """(chunk id, start, end) of each sentence → its row, in row order."""
+        return {
+            (chunk_id, a, b): self._first_row[chunk_id] + i
+            for chunk_id, chunk_spans in self.spans.items()
+            for i, (a, b) in enumerate(chunk_spans)
+        }
 
     # -- persistence ----------------------------------------------------------------
 

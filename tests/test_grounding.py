@@ -123,3 +123,22 @@ def test_sanad_eval_dir_refuses_a_folder_without_questions(tmp_path):
     result = CliRunner().invoke(app, ["eval", str(tmp_path / "x")])
     assert result.exit_code == 1
     assert "questions*.jsonl" in result.stderr
+
+
+def test_re_ingest_embeds_only_new_sentences(tmp_path, corpus):
+    embedder = FakeEmbedder()
+    settings = load_settings(data_dir=tmp_path / "d", corpus_dir=corpus, embedding_model="fake")
+    index = SanadIndex(settings, embedder=embedder)
+    index.ingest()
+    null = index.evidence.null
+    embedder.history.clear()
+    index.ingest()  # unchanged corpus: nothing embedded, the same dense null
+    assert embedder.history == []
+    assert index.evidence.null == null
+    added = "یک جمله تازه درباره نشست شانگهای که پیش از این در متن نبود."
+    path = corpus / "002_c21b3274f8c0af60.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + added + "\n", encoding="utf-8")
+    index.ingest()
+    embedded = [t for t in embedder.history if t != added and not t.startswith(added)]
+    assert added in " ".join(embedder.history)
+    assert len(embedded) < len(index.evidence) / 2  # only the changed document's sentences
