@@ -15,11 +15,21 @@ from dataclasses import dataclass
 
 from retrieval.clean import Paragraph
 
-__all__ = ["Chunk", "Sentence", "chunk_paragraphs", "estimate_tokens", "split_sentences"]
+__all__ = [
+    "SENTENCE_CLOSERS",
+    "Chunk",
+    "Sentence",
+    "chunk_paragraphs",
+    "estimate_tokens",
+    "split_sentences",
+]
 
 # A sentence ends at . ! ? ؟ ؛ … (one or more, with closing quotes/brackets after
 # them) followed by white space, or at the end of a paragraph. A dot between digits
 # (12.5) is not an end, and neither is the Arabic comma ، nor the decimal mark ٫.
+#: Characters a finished sentence (or a quoted one) may end with.
+SENTENCE_CLOSERS = ".!?؟؛…:»\"'”)"
+
 _SENTENCE_END = re.compile(r"(?:(?<!\d)\.(?!\d)|[!?؟؛…])+[\"'»”’)\]]*(?=\s|$)")
 
 # Calibrated on the bundled corpus against the EmbeddingGemma and e5 tokenizers

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from retrieval.chunking import SENTENCE_CLOSERS
 from retrieval.evidence import ScoredSentence
 
 __all__ = ["QUOTE_MARGIN", "Quote", "pick_quotes"]
@@ -43,13 +44,13 @@ class Quote:
 def _opens(text: str, start: int) -> bool:
     """Does a sentence start at `start` (after a line break or a sentence mark)?"""
     before = text[:start].rstrip(" \t")
-    return not before or before[-1] in "\n.!?؟؛…:»\"'”)"
+    return not before or before[-1] == "\n" or before[-1] in SENTENCE_CLOSERS
 
 
 def _closes(text: str, end: int) -> bool:
     stripped = text[:end].rstrip()
     after = text[end:].lstrip(" \t")
-    return stripped[-1:] in ".!?؟؛…:»\"'”)" or not after or after[0] == "\n"
+    return stripped[-1:] in SENTENCE_CLOSERS or not after or after[0] == "\n"
 
 
 def pick_quotes(

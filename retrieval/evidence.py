@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
+from retrieval.chunking import SENTENCE_CLOSERS
 from retrieval.embeddings import Embedder
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
@@ -61,8 +62,6 @@ DENSE_WEIGHT = 1 / 3
 #: multilingual cross-encoder can be fetched on this project's machines.
 RERANK_CANDIDATES = 20
 RERANK_WEIGHT = 0.3
-
-_TERMINAL = ".!?؟؛…:»\"'”)"
 
 
 @dataclass(frozen=True)
@@ -239,4 +238,4 @@ def _heading(text: str, start: int, end: int) -> bool:
     if not whole_line:
         return False
     line = text[start:end].rstrip()
-    return line[-1:] not in _TERMINAL and len(_WORDS.findall(line)) <= HEADING_WORDS
+    return line[-1:] not in SENTENCE_CLOSERS and len(_WORDS.findall(line)) <= HEADING_WORDS
