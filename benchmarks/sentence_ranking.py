@@ -47,7 +47,7 @@ def main() -> None:
     def top_holds() -> float:
         hits = 0
         for q, question, response in items:
-            view = response.view or index.view()
+            view = response.view
             scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
             ranked = scorer.rank(
                 question,

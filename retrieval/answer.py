@@ -244,7 +244,7 @@ class Answerer:
     def _find(self, question: Question, focus: Question | None = None) -> _Found:
         """Search, rank the passages' sentences and judge whether they answer."""
         response = search(self.index, question, k=self.settings.answer_passages)
-        view = response.view or self.index.view()
+        view = response.view
         scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder, self.reranker)
         scored = scorer.rank(
             question,
@@ -275,7 +275,7 @@ class Answerer:
             coverage=response.lexical_coverage,
             dense_z=max(zs) if zs else None,
             question_lang=question.language,
-            corpus_langs=response.view.languages if response.view else self.index.languages,
+            corpus_langs=response.view.languages,
             passage_lang=response.results[0].chunk.lang if response.results else None,
             sentence_support=max((s.lexical for s in scored), default=0.0),
         )
