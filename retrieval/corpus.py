@@ -22,7 +22,7 @@ from retrieval.clean import Paragraph, split_paragraphs
 from retrieval.errors import CorpusError
 from retrieval.language import detect_language
 
-__all__ = ["SUFFIXES", "Document", "load_corpus"]
+__all__ = ["SUFFIXES", "Document", "load_corpus", "read_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def load_corpus(path: Path) -> tuple[list[Document], list[str]]:
         raise CorpusError(
             f"No .txt, .md or .html files in {path}: add source texts or point SANAD_CORPUS_DIR elsewhere."
         )
-    manifest, warnings = _read_manifest(path if path.is_dir() else path.parent)
+    manifest, warnings = read_manifest(path if path.is_dir() else path.parent)
     docs: list[Document] = []
     seen: dict[str, Path] = {}
     for file in files:
@@ -112,7 +112,8 @@ def _reason(error: Exception) -> str:
     return f"cannot be read ({reason or error})"
 
 
-def _read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """A folder's manifest entries by file name, and a warning if it cannot be read."""
     for name in _MANIFESTS:
         file = folder / name
         if not file.is_file():

@@ -10,13 +10,12 @@ in a working directory the caller owns (nothing is copied or changed).
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.corpus import SUFFIXES
+from retrieval.corpus import SUFFIXES, read_manifest
 from retrieval.errors import CorpusError
 from retrieval.evaluate import EvalQuestion, load_questions
 
@@ -69,23 +68,12 @@ def open_eval_set(paths: Sequence[Path], work: Path) -> EvalSet:
             link = merged / file.name
             if not link.exists():
                 link.symlink_to(file)
-        manifest.update(_manifest(source))
+        entries, problems = read_manifest(source)
+        if problems:
+            raise CorpusError(problems[0])
+        manifest.update(entries)
     if manifest:
         (merged / "manifest.json").write_text(
             json.dumps({"documents": manifest}, ensure_ascii=False), encoding="utf-8"
         )
     return EvalSet(questions, merged, len(owner))
-
-
-def _manifest(folder: Path) -> dict[str, Any]:
-    for name in ("manifest.toml", "manifest.json"):
-        file = folder / name
-        if file.is_file():
-            raw = file.read_bytes()
-            try:
-                data = tomllib.loads(raw.decode()) if name.endswith(".toml") else json.loads(raw)
-            except ValueError as e:
-                raise CorpusError(f"{file} cannot be read: {e}") from e
-            docs = data.get("documents", {}) if isinstance(data, dict) else {}
-            return dict(docs) if isinstance(docs, dict) else {}
-    return {}
