@@ -47,9 +47,6 @@ class Question:
         """The interface language answers to this question are written in."""
         return ui_language(self.language) if self.language != "und" else "en"
 
-    def with_notice(self, notice: Notice) -> Question:
-        return Question(self.text, self.language, self.tokens, self.asks, (*self.notices, notice))
-
 
 def prepare_question(raw: str, max_chars: int) -> Question:
     """Strip the question, refuse an empty one, cut an overlong one with a notice."""
