@@ -8,29 +8,60 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from typer.core import TyperGroup
 
-from bot.config import BotSettings, load_bot_settings
-from bot.logs import configure_logging, secrets_of
-from retrieval.answer import Answerer
-from retrieval.config import Settings, load_settings
 from retrieval.errors import ConfigError, QueryError, SanadError
-from retrieval.evalset import open_eval_set
-from retrieval.evaluate import AnswerSample, EvalQuestion, score_answers, score_retrieval
-from retrieval.index import SanadIndex
-from retrieval.search import Mode, SearchResponse, search
+
+if TYPE_CHECKING:
+    # Imported where used: `sanad --help` and keyword-only work never pay for
+    # what they do not run (pydantic, bm25s, Chroma, LangChain, PyTorch).
+    from bot.config import BotSettings
+    from retrieval.config import Settings
+    from retrieval.evaluate import EvalQuestion
+    from retrieval.index import SanadIndex
+    from retrieval.search import Mode, SearchResponse
 
 __all__ = ["app", "main"]
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors as one line on stderr (exit 2), as every other error; plain help."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **extra)
+        except typer.TyperException as e:  # Click's errors: usage, bad parameter, …
+            ctx = getattr(e, "ctx", None)
+            if type(e).__name__ == "NoArgsIsHelpError":
+                typer.echo(e.format_message())  # a group given no command: its help
+                code = 0
+            else:
+                hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+                _err(f"error: {e.format_message()}{hint}")
+                code = e.exit_code
+        except typer.Abort:
+            _err("stopped.")
+            code = 130
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="sanad",
+    cls=_OneLineErrors,
     help="Answers questions over Dari/Persian and Arabic source texts, with citations.",
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: Rich's markup would eat the "[n]" of "/sources [n]".
+    rich_markup_mode=None,
 )
-models_app = typer.Typer(help="Manage the embedding model.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="Manage the embedding model.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(models_app, name="models")
 
 ModeOption = Annotated[
@@ -65,12 +96,17 @@ def _user_errors() -> Iterator[None]:
 
 
 def _settings() -> Settings:
+    from bot.logs import configure_logging, secrets_of
+    from retrieval.config import load_settings
+
     settings = load_settings()
     configure_logging(settings.log_level, secrets_of(settings))
     return settings
 
 
 def _index(settings: Settings) -> SanadIndex:
+    from retrieval.index import SanadIndex
+
     return SanadIndex(settings, notify=_err)
 
 
@@ -110,6 +146,8 @@ def search_command(
     mode: ModeOption = None,
 ) -> None:
     """Find the passages that best answer a question."""
+    from retrieval.search import search
+
     with _user_errors():
         settings = _settings()
         response = search(_index(settings), query, k=k or settings.top_k, mode=mode)
@@ -163,6 +201,12 @@ def eval_command(  # noqa: PLR0917 (Typer maps parameters to options)
     ] = None,
 ) -> None:
     """Score retrieval (R@1, R@k, MRR@10) and, with --answers, answers, per language."""
+    from bot.logs import configure_logging, secrets_of
+    from retrieval.config import load_settings
+    from retrieval.evalset import open_eval_set
+    from retrieval.evaluate import score_retrieval
+    from retrieval.search import search
+
     with _user_errors(), tempfile.TemporaryDirectory(prefix="sanad-eval-") as scratch:
         work = index_dir or Path(scratch)
         evalset = open_eval_set(paths, work)
@@ -232,6 +276,9 @@ def _progress(items: list[EvalQuestion], label: str) -> Iterable[EvalQuestion]:
 
 
 def _score_answers(index: SanadIndex, questions: list[EvalQuestion]) -> dict[str, Any]:
+    from retrieval.answer import Answerer
+    from retrieval.evaluate import AnswerSample, score_answers
+
     answerer = Answerer(index)
 
     def ask(question: str) -> AnswerSample:
@@ -253,6 +300,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Answer a question from the sources, with numbered citations."""
+    from retrieval.answer import Answerer
+
     with _user_errors():
         settings = _settings()
         answer = Answerer(_index(settings)).ask(question)
@@ -353,6 +402,9 @@ def chat() -> None:
 
 
 def _bot_settings() -> BotSettings:
+    from bot.config import load_bot_settings
+    from bot.logs import configure_logging, secrets_of
+
     settings = load_bot_settings()
     configure_logging(settings.log_level, secrets_of(settings))
     return settings

@@ -18,18 +18,25 @@ from retrieval.corpus import Document
 
 __all__ = ["Catalog", "ChunkRecord", "DocumentRecord"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
-    author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT,
-    title_given INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
-    ordinal INTEGER, start INTEGER, "end" INTEGER, lang TEXT, text TEXT
-);
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
-"""
+#: The schema, as recorded migrations: each runs once, in order, and the number of
+#: those applied is kept in SQLite's `user_version`. Append; never edit one that shipped.
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS documents (
+        doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
+        author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT
+    );
+    CREATE TABLE IF NOT EXISTS chunks (
+        chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+        ordinal INTEGER, start INTEGER, "end" INTEGER, lang TEXT, text TEXT
+    );
+    CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+    """,
+    # 0.4: whether the title came from a manifest (only those are embedded with passages).
+    "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1",
+    # 0.5: what the index was built from (the corpus setting), to notice when it changes.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +73,21 @@ class Catalog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-            if "title_given" not in columns:  # a catalogue written before the column
-                db.execute(
-                    "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1"
-                )
+            _migrate(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path)) as db, db:
             yield db
+
+    def meta(self, key: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def documents(self) -> dict[str, DocumentRecord]:
         with self._connect() as db:
@@ -139,3 +150,15 @@ class Catalog:
             docs = dict(db.execute("SELECT lang, COUNT(*) FROM documents GROUP BY lang").fetchall())
             chunks = dict(db.execute("SELECT lang, COUNT(*) FROM chunks GROUP BY lang").fetchall())
         return {lang: (docs.get(lang, 0), chunks.get(lang, 0)) for lang in sorted(docs | chunks)}
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Apply the migrations this catalogue has not seen yet."""
+    applied = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if applied == 0:
+        # Catalogues from before recorded migrations: count what their schema shows.
+        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+        applied = 0 if not columns else 2 if "title_given" in columns else 1
+    for number, step in enumerate(_MIGRATIONS[applied:], start=applied + 1):
+        db.executescript(step)
+        db.execute(f"PRAGMA user_version = {number}")

@@ -121,31 +121,64 @@ def load_embedder(settings: Settings) -> Embedder:
 
 
 def _load(name: str, timeout: float) -> SentenceTransformer:
-    from sentence_transformers import SentenceTransformer
-
-    if Path(name).expanduser().exists():
-        try:
-            return SentenceTransformer(str(Path(name).expanduser()), device="cpu")
-        except Exception as e:
-            raise ModelUnavailable(f"Cannot load the embedding model at {name}: {e}") from e
-    try:
-        return SentenceTransformer(name, device="cpu", local_files_only=True)
-    except Exception as cached_error:  # not in the local cache (or broken there)
-        if _offline():
+    """Find the model first (folder, cache, hub), and import sentence-transformers
+    (PyTorch: ~10 s on two cores) only when there is a model to load."""
+    folder = local_model_folder(name)
+    if folder is not None:
+        if not folder.is_dir():
             raise ModelUnavailable(
-                f"Embedding model {name} is not cached and HF_HUB_OFFLINE is set: "
-                "run `sanad models pull` on a connected machine, or set SANAD_EMBEDDING_MODEL."
-            ) from cached_error
+                f"There is no model folder at {folder}: fix SANAD_EMBEDDING_MODEL "
+                "(a local folder or a model id), or set it to none for keyword-only search."
+            )
+        return _sentence_transformer(str(folder), f"Cannot load the embedding model at {folder}")
+    if is_cached(name):
+        return _sentence_transformer(
+            name, f"Cannot load the cached embedding model {name}", local_files_only=True
+        )
+    if _offline():
+        raise ModelUnavailable(
+            f"Embedding model {name} is not cached and HF_HUB_OFFLINE is set: "
+            "run `sanad models pull` on a connected machine, or set SANAD_EMBEDDING_MODEL "
+            "to a local folder (or to none for keyword-only search)."
+        )
     if not _hub_reachable(timeout):
         raise ModelUnavailable(
             f"Embedding model {name} is not cached and the model hub ({_hub_host()}) "
-            "cannot be reached: run `sanad models pull` when online, "
-            "or point SANAD_EMBEDDING_MODEL at a local folder."
+            "cannot be reached: run `sanad models pull` when online, set "
+            "SANAD_EMBEDDING_MODEL to a local folder, or to none for keyword-only search."
         )
+    return _sentence_transformer(name, f"Cannot download the embedding model {name}")
+
+
+def _sentence_transformer(name: str, failure: str, **kwargs: Any) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
     try:
-        return SentenceTransformer(name, device="cpu")
+        return SentenceTransformer(name, device="cpu", **kwargs)
     except Exception as e:
-        raise ModelUnavailable(f"Cannot download the embedding model {name}: {e}") from e
+        raise ModelUnavailable(f"{failure}: {e}") from e
+
+
+def local_model_folder(name: str) -> Path | None:
+    """The folder `name` points at, if it is a path rather than a hub id ("org/model")."""
+    path = Path(name).expanduser()
+    looks_like_path = (
+        name.startswith(("/", "./", "../", "~", "\\")) or path.exists() or name.count("/") > 1
+    )
+    return path if looks_like_path else None
+
+
+def is_cached(name: str) -> bool:
+    """Whether the hub cache holds a snapshot of model `name`, checked without loading it."""
+    from huggingface_hub import constants
+
+    repo = name if "/" in name else f"sentence-transformers/{name}"
+    snapshots = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots"
+    return snapshots.is_dir() and any(
+        (snapshot / marker).is_file()
+        for snapshot in snapshots.iterdir()
+        for marker in ("modules.json", "config.json")
+    )
 
 
 def pull_model(settings: Settings) -> Path:
@@ -153,8 +186,11 @@ def pull_model(settings: Settings) -> Path:
     name = settings.embedding_model
     if not settings.dense_enabled:
         raise ModelUnavailable("SANAD_EMBEDDING_MODEL is 'none': there is no model to pull.")
-    if Path(name).expanduser().exists():
-        return Path(name).expanduser()
+    folder = local_model_folder(name)
+    if folder is not None:
+        if not folder.is_dir():
+            raise ModelUnavailable(f"There is no model folder at {folder} to pull into.")
+        return folder
     if not _hub_reachable(settings.model_load_timeout):
         raise ModelUnavailable(
             f"The model hub ({_hub_host()}) cannot be reached: connect to the internet "

@@ -19,7 +19,7 @@ from retrieval.chunking import Chunk, chunk_paragraphs
 from retrieval.config import Settings
 from retrieval.corpus import Document, load_corpus
 from retrieval.embeddings import Embedder, load_embedder
-from retrieval.errors import ModelUnavailable, StoreUnavailable
+from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
@@ -31,6 +31,10 @@ __all__ = ["IndexView", "IngestReport", "SanadIndex"]
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
+
+
+#: The catalogue's record of the corpus setting the index was built under.
+_CORPUS_KEY = "corpus_setting"
 
 
 @dataclass
@@ -215,6 +219,7 @@ class SanadIndex:
                 )
                 self.ingest()
                 return
+            self._follow_corpus_setting()
             embedder = self.embedder
             if embedder is None:
                 return
@@ -231,6 +236,22 @@ class SanadIndex:
                 self.notify(f"Embedding the corpus's sentences for {embedder.name} (once)…")
                 evidence = self._build_evidence(view.chunks, embedder, progress=False)
                 self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
+
+    def _follow_corpus_setting(self) -> None:
+        """Re-index when SANAD_CORPUS_DIR names another folder than the index was built from."""
+        built_from = self.catalog.meta(_CORPUS_KEY)
+        wanted = self.settings.corpus_dir.expanduser().resolve()
+        if built_from == str(wanted):
+            return
+        if not wanted.is_dir():
+            raise CorpusError(
+                f"SANAD_CORPUS_DIR is {self.settings.corpus_dir}, which is not a folder "
+                f"(the index was built from {built_from or 'another folder'}): "
+                "fix the setting, or unset it for the bundled corpus."
+            )
+        if built_from is not None:
+            self.notify(f"The corpus folder changed (was {built_from}): re-indexing {wanted}…")
+        self.ingest()
 
     def ingest(
         self, path: Path | None = None, *, rebuild: bool = False, progress: bool = False
@@ -268,6 +289,9 @@ class SanadIndex:
             if source.is_dir():
                 report.removed = sorted(set(known) - {d.doc_id for d in docs})
                 self.catalog.remove_documents(report.removed)
+            # The setting in effect, not `source`: `sanad ingest FOLDER` is a choice the
+            # next question must keep; only a changed setting asks for re-indexing.
+            self.catalog.set_meta(_CORPUS_KEY, str(self.settings.corpus_dir.expanduser().resolve()))
             chunks = self.catalog.chunks()
             lexical = self._build_lexical(chunks)
             report.chunks = len(chunks)

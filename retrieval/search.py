@@ -108,7 +108,9 @@ def search(
     embedder = index.embedder
     if mode is None:
         mode = "hybrid" if embedder is not None else "lexical"
-    if mode != "lexical" and embedder is None:
+        if embedder is None and index.settings.dense_enabled:
+            notices.append(Notice("dense_unavailable"))  # configured, but it did not load
+    elif mode != "lexical" and embedder is None:
         notices.append(Notice("dense_unavailable"))
         mode = "lexical"
     timings = {"encode": 0.0, "dense": 0.0, "lexical": 0.0, "fuse": 0.0}
