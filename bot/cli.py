@@ -329,37 +329,15 @@ def ask(
 
 @app.command()
 def doctor() -> None:
-    """Show the settings in effect, the retrieval mode and what is indexed."""
+    """Show everything in effect (secrets hidden), what is reachable and what is indexed."""
+    from bot.doctor import doctor_report
+    from retrieval.index import SanadIndex
+
     with _user_errors():
-        settings = _settings()
-        typer.echo("settings:")
-        for name, value in settings.model_dump().items():
-            shown = "(set, hidden)" if _is_secret(settings, name) and value else value
-            typer.echo(f"  SANAD_{name.upper()} = {shown}")
-        index = _index(settings)
-        embedder = index.embedder
-        if embedder is not None:
-            typer.echo(f"mode: hybrid (model {embedder.name}, dimension {embedder.dim})")
-        else:
-            typer.echo(f"mode: lexical-only ({index.dense_note})")
-        typer.echo(
-            f"store: {index.store.location if embedder or settings.server_mode else 'not used'}"
-        )
-        counts = index.catalog.counts_by_language()
-        typer.echo(f"catalogue: {index.catalog.path}")
-        if not counts:
-            typer.echo("index: empty (built on the first search, or run `sanad ingest`)")
-        for lang, (docs, chunks) in counts.items():
-            typer.echo(f"  {lang}: {docs} documents, {chunks} chunks")
-        if embedder is not None:
-            index.store.open(embedder.name, embedder.dim)
-            typer.echo(f"vectors: {index.store.count()}")
-
-
-def _is_secret(settings: Settings, name: str) -> bool:
-    from pydantic import SecretStr
-
-    return isinstance(getattr(settings, name), SecretStr)
+        settings = _bot_settings()
+        # The model's fallback reason is part of the report: say it there, once.
+        index = SanadIndex(settings, notify=lambda _message: None)
+        doctor_report(settings, index, typer.echo)
 
 
 @models_app.command("pull")
