@@ -1,8 +1,18 @@
-"""`sanad chat`: the bot's conversation in a terminal — questions, /sources, /lang, follow-ups."""
+"""`sanad chat`: the bot's conversation in a terminal — questions, /sources, /lang, follow-ups.
+
+The prompt is read on the main thread, so Ctrl-C at the prompt leaves at once (and
+Ctrl-C during an answer returns to the prompt); each turn runs on one event loop.
+Everything printed is in the user's interface language: their /lang, else the
+terminal's locale when it is Dari/Persian or Arabic, else the language they ask in.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import html
+import os
+import re
+import textwrap
 from collections.abc import Callable
 
 from bot.config import BotSettings
@@ -16,12 +26,20 @@ from retrieval.index import SanadIndex
 
 __all__ = ["run_chat"]
 
-#: The terminal is one private chat with one user.
-_ME = Who(chat_id=0, user_id=0, private=True)
+_LINK_LINE = re.compile(r'\n<a href="([^"]+)">[^<]*</a>')
 _INVISIBLE = str.maketrans("", "", "\u200e\u200f\u2066\u2067\u2068\u2069")
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
+
+
+def _me() -> Who:
+    """The terminal is one private chat with one user, who speaks the locale's language."""
+    locale = next(
+        (os.environ[v] for v in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(v)), ""
+    )
+    code = locale.split(".")[0].split("_")[0].lower()
+    return Who(chat_id=0, user_id=0, private=True, client_lang=code or None)
 
 
 def _plain(markup: str) -> str:
@@ -29,61 +47,90 @@ def _plain(markup: str) -> str:
     return to_plain(markup).translate(_INVISIBLE)
 
 
-def run_chat(settings: BotSettings, read: Read = input, write: Write = print) -> None:
-    """Answer questions typed at the terminal until /quit or end of input."""
-    asyncio.run(_chat(settings, read, write))
+def wrap(message: str, width: int | None) -> str:
+    """Wrap at spaces to `width` columns (never inside a word); None leaves lines whole."""
+    if width is None or width < 20:
+        return message
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+        for line in message.split("\n")
+    )
 
 
-async def _chat(settings: BotSettings, read: Read, write: Write) -> None:
-    index = SanadIndex(settings, notify=lambda m: write(f"({m})"))
+def run_chat(
+    settings: BotSettings, read: Read = input, write: Write = print, width: int | None = None
+) -> None:
+    """Answer questions typed at the terminal until /quit, Ctrl-C or end of input."""
+    me = _me()
+    index = SanadIndex(settings, notify=lambda m: write(wrap(f"({m})", width)))
     conversation = Conversation.open(settings, Answerer(index))
-    loop = asyncio.get_running_loop()
-    write("Sanad — ask in Dari, Arabic or English. /sources, /lang fa|ar|en, /new, /quit")
     try:
-        while True:
-            try:
-                line = (await loop.run_in_executor(None, read, "› ")).strip()
-            except (EOFError, KeyboardInterrupt):
-                break
-            if line in {"/quit", "/exit"}:
-                break
-            if line:
-                write(await _turn(conversation, line))
+        with asyncio.Runner() as runner:
+            lang = runner.run(conversation.language(me))
+            write(wrap(_plain(text("chat_banner", lang)), width))
+            while True:
+                try:
+                    line = read("› ").strip()
+                except (EOFError, KeyboardInterrupt):
+                    write("")  # end the prompt's line: the shell's prompt starts on its own
+                    break
+                if line in {"/quit", "/exit"}:
+                    break
+                if not line:
+                    continue
+                try:
+                    reply = runner.run(_turn(conversation, me, line))
+                except KeyboardInterrupt:
+                    reply = text("chat_interrupted", runner.run(conversation.language(me)))
+                write(wrap(reply, width))
     finally:
         conversation.close()
         index.close()
 
 
-async def _turn(conversation: Conversation, line: str) -> str:
+async def _turn(conversation: Conversation, me: Who, line: str) -> str:
     """One line typed: a command or a question; returns what to print."""
-    lang = await conversation.language(_ME, None if line.startswith("/") else line)
+    is_command = line.startswith("/")
+    lang = await conversation.language(me, None if is_command else line)
+    if not is_command:
+        try:
+            record = await conversation.ask(me, line)
+        except SanadError as e:
+            return f"{text('search_unavailable', lang)}\n({e})"
+        return _plain(render_answer(record, lang))
     command, _, rest = line.partition(" ")
+    rest = rest.strip()
     if command == "/lang":
-        ok = await conversation.set_language(_ME, rest)
-        return text("lang_set" if ok else "lang_usage", rest if ok else lang)
+        ok = await conversation.set_language(me, rest)
+        return _plain(text("lang_set", rest) if ok else text("lang_usage", lang))
     if command == "/new":
-        await conversation.forget(_ME)
-        return text("forgotten", lang)
+        await conversation.forget(me)
+        return _plain(text("forgotten", lang))
     if command == "/help":
-        return _plain(text("help", lang))
+        return _plain(text("chat_help", lang))
     if command == "/about":
         return _plain(text("about", lang, **await conversation.about(lang)))
     if command == "/sources":
-        record = await conversation.last_answer(_ME)
-        if record is None:
-            return text("no_last_answer", lang)
-        only = int(rest) if rest.strip().isdigit() else None
-        if only is not None and record.citation(only) is None:
-            return text("no_such_source", lang, n=only)
-        return _passages(record, lang, only)
-    try:
-        record = await conversation.ask(_ME, line)
-    except SanadError as e:
-        return f"{text('search_unavailable', lang)}\n({e})"
-    return _plain(render_answer(record, lang))
+        return await _sources(conversation, me, lang, rest)
+    return _plain(text("chat_unknown_command", lang, command=command))
+
+
+async def _sources(conversation: Conversation, me: Who, lang: str, rest: str) -> str:
+    record = await conversation.last_answer(me)
+    if record is None:
+        return _plain(text("no_last_answer", lang))
+    only = int(rest) if rest.isdigit() else None
+    if rest and only is None:
+        return _plain(text("sources_usage", lang))
+    if only is not None and record.citation(only) is None:
+        return _plain(text("no_such_source", lang, n=only))
+    return _passages(record, lang, only)
 
 
 def _passages(record: AnswerRecord, lang: str, only: int | None) -> str:
     # The quoted span stands out between ‹ › in a terminal, where there is no bold.
     markup = render_passages(record, lang, only).replace("<b>", "‹").replace("</b>", "›")
-    return _plain(markup)
+    # The "open the source" link: the address itself, which a terminal can open.
+    markup = _LINK_LINE.sub(lambda m: "\n" + html.unescape(m[1]), markup)
+    head = text("sources_of", lang, question=record.question)
+    return _plain(f"{head}\n\n{markup}")

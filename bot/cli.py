@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     # Imported where used: `sanad --help` and keyword-only work never pay for
     # what they do not run (pydantic, bm25s, Chroma, LangChain, PyTorch).
     from bot.config import BotSettings
+    from retrieval.answer import Answer
+    from retrieval.catalog import DocumentRecord
     from retrieval.config import Settings
     from retrieval.evaluate import EvalQuestion
     from retrieval.index import SanadIndex
@@ -308,6 +310,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Answer a question from the sources, with numbered citations."""
+    from bot.sources import byline
+    from prompts import ui_language
     from retrieval.answer import Answerer
 
     with _user_errors():
@@ -321,10 +325,19 @@ def ask(
             typer.echo(f"({note})")
         if answer.citations:
             typer.echo("")
-        for c in answer.citations:
-            doc = c.result.document
-            where = ", ".join(x for x in (doc.publisher, doc.date) if x)
-            typer.echo(f"[{c.n}] {doc.title}" + (f" — {where}" if where else ""))
+        for numbers, doc in _documents_cited(answer):
+            where = byline(doc.author, doc.publisher, doc.date, ui_language(answer.language))
+            markers = "".join(f"[{n}]" for n in numbers)
+            typer.echo(f"{markers} {doc.title}" + (f" — {where}" if where else ""))
+
+
+def _documents_cited(answer: Answer) -> list[tuple[tuple[int, ...], DocumentRecord]]:
+    """Each cited document once, with every citation number pointing into it."""
+    by_doc: dict[str, tuple[list[int], DocumentRecord]] = {}
+    for c in answer.citations:
+        doc = c.result.document
+        by_doc.setdefault(doc.doc_id, ([], doc))[0].append(c.n)
+    return [(tuple(numbers), doc) for numbers, doc in by_doc.values()]
 
 
 @app.command()
@@ -380,11 +393,15 @@ def run() -> None:
 
 @app.command()
 def chat() -> None:
-    """Talk to Sanad in the terminal: questions, /sources [n], /lang fa|ar|en, /new, /quit."""
+    """Talk to Sanad in the terminal: questions, /sources [n], /lang fa|ar|en, /new, /about,
+    /help, /quit."""
+    import shutil
+
     from bot.chat import run_chat
 
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     with _user_errors():
-        run_chat(_bot_settings())
+        run_chat(_bot_settings(), width=width)
 
 
 def _bot_settings() -> BotSettings:

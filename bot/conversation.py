@@ -55,6 +55,7 @@ class Conversation:
         # SQLite writes wait on the disk: one thread of their own keeps them off the
         # event loop, in order, and never behind a slow answer.
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="sanad-store")
+        self._spoken: dict[str, str] = {}  # memory key → language of the last question
 
     @classmethod
     def open(cls, settings: BotSettings, answerer: Answerer) -> Conversation:
@@ -92,7 +93,8 @@ class Conversation:
             detected = detect_language(message)
             if detected != "und":
                 return ui_language(detected)
-        return "en"
+        # A command after questions: the language those questions were asked in.
+        return self._spoken.get(who.memory_key, "en")
 
     async def set_language(self, who: Who, lang: str) -> bool:
         """Remember the user's interface language; False if `lang` is not one we speak."""
@@ -109,19 +111,23 @@ class Conversation:
             question, history=history, executor=self.executor, on_draft=on_draft
         )
         record = AnswerRecord.from_answer(answer)
+        if answer.language != "und":
+            self._spoken[who.memory_key] = ui_language(answer.language)
         await self._io(self._keep, who, record, (answer.question, answer.answer))
         return record
 
     def _keep(self, who: Who, record: AnswerRecord, turn: tuple[str, str]) -> None:
         self.store.save_answer(record, chat_id=who.chat_id, user_id=who.user_id)
-        self.store.remember(who.memory_key, turn, record.id)
+        # /sources shows the last answer that has sources: a declined question after
+        # it leaves it in place.
+        self.store.remember(who.memory_key, turn, record.id if record.citations else None)
 
     async def answer_record(self, record_id: str) -> AnswerRecord | None:
         """A stored answer, for a button pressed under it (perhaps long ago)."""
         return await self._io(self.store.answer, record_id)
 
     async def last_answer(self, who: Who) -> AnswerRecord | None:
-        """The last answer in this conversation, if it cited something."""
+        """The last answer in this conversation that cited something."""
         record = await self._io(self.store.last_answer, who.memory_key)
         return record if record is not None and record.citations else None
 

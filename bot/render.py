@@ -12,6 +12,7 @@ import html
 import re
 import unicodedata
 
+from bot.sources import byline
 from bot.storage import AnswerRecord, CitedPassage
 from prompts import text
 
@@ -22,6 +23,7 @@ __all__ = [
     "render_answer",
     "render_passages",
     "source_line",
+    "source_list",
     "split_html",
     "to_plain",
     "ui_html",
@@ -103,17 +105,31 @@ def ui_html(key: str, lang: str, **values: object) -> str:
     return isolate(text(key, lang, **safe), _direction(lang), markup=True)
 
 
-def source_line(c: CitedPassage, lang: str) -> str:
-    """`[1] Title — publisher, date`, each field isolated, in the UI's direction."""
-    where = ", ".join(x for x in (c.publisher, c.date) if x)
+def source_line(c: CitedPassage, lang: str, numbers: tuple[int, ...] = ()) -> str:
+    """`[1] Title — author, publisher, date`, each field isolated, in the UI's direction.
+
+    `numbers`: every citation of this document when several passages share one line.
+    """
+    where = byline(c.author, c.publisher, c.date, lang)
     mark = RLM if _direction(lang) == "rtl" else LRM
     title = html.escape(FSI + c.title + PDI, quote=False)
     if c.url:
         title = f'<a href="{html.escape(c.url)}">{title}</a>'
-    line = f"{mark}{LRI}[{c.n}]{PDI} {title}"
+    markers = "".join(f"[{n}]" for n in numbers or (c.n,))
+    line = f"{mark}{LRI}{markers}{PDI} {title}"
     if where:
         line += " — " + html.escape(FSI + where + PDI, quote=False)
     return line
+
+
+def source_list(record: AnswerRecord, lang: str) -> str:
+    """One line per document cited: two passages of one document share `[1][2] Title`."""
+    by_doc: dict[str, list[CitedPassage]] = {}
+    for c in record.citations:
+        by_doc.setdefault(c.doc_id, []).append(c)
+    return "\n".join(
+        source_line(cited[0], lang, tuple(c.n for c in cited)) for cited in by_doc.values()
+    )
 
 
 def render_answer(record: AnswerRecord, ui_lang: str) -> str:
@@ -121,7 +137,7 @@ def render_answer(record: AnswerRecord, ui_lang: str) -> str:
     parts = [escape_text(record.answer, record.language)]
     parts += [f"<i>{escape_text(note, record.language)}</i>" for note in record.notes]
     if record.citations:
-        parts.append("\n".join(source_line(c, ui_lang) for c in record.citations))
+        parts.append(source_list(record, ui_lang))
     return "\n\n".join(parts)
 
 

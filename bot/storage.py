@@ -67,6 +67,7 @@ class CitedPassage:
     text: str
     quote_start: int
     quote_end: int
+    author: str = ""  # after quote_end: records stored before it had no author
 
 
 @dataclass
@@ -98,6 +99,7 @@ class AnswerRecord:
                     c.text,
                     c.quote_start,
                     c.quote_end,
+                    doc.author,
                 )
             )
         return cls(
