@@ -23,6 +23,7 @@ from prompts import text
 from retrieval.answer import Answerer
 from retrieval.errors import SanadError
 from retrieval.index import SanadIndex
+from retrieval.notices import Notice
 
 __all__ = ["run_chat"]
 
@@ -62,7 +63,12 @@ def run_chat(
 ) -> None:
     """Answer questions typed at the terminal until /quit, Ctrl-C or end of input."""
     me = _me()
-    index = SanadIndex(settings, notify=lambda m: write(wrap(f"({m})", width)))
+    lang = "en"  # until the conversation says otherwise: notices print in it
+
+    def notify(notice: Notice) -> None:
+        write(wrap(f"({notice.render(lang)})", width))
+
+    index = SanadIndex(settings, notify=notify)
     conversation = Conversation.open(settings, Answerer(index))
     try:
         with asyncio.Runner() as runner:
@@ -78,6 +84,8 @@ def run_chat(
                     break
                 if not line:
                     continue
+                if not line.startswith("/"):
+                    lang = runner.run(conversation.language(me, line))
                 try:
                     reply = runner.run(_turn(conversation, me, line))
                 except KeyboardInterrupt:

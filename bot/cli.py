@@ -117,7 +117,7 @@ def _settings() -> Settings:
 def _index(settings: Settings) -> SanadIndex:
     from retrieval.index import SanadIndex
 
-    return SanadIndex(settings, notify=_err)
+    return SanadIndex(settings, notify=lambda notice: _err(notice.render("en")))
 
 
 @app.command()

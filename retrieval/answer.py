@@ -23,6 +23,7 @@ from retrieval.errors import ModelUnavailable
 from retrieval.evidence import EvidenceScorer, ScoredSentence
 from retrieval.index import SanadIndex
 from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, OnDraft, Turn
+from retrieval.notices import notice
 from retrieval.question import Question, carries, prepare_question
 from retrieval.rerank import Reranker, load_reranker
 from retrieval.search import SearchResponse, SearchResult, search
@@ -144,12 +145,12 @@ class Answerer:
             try:
                 self.reranker = load_reranker(self.settings)
             except ModelUnavailable as e:
-                index.notify(f"{e} Ranking sentences without it.")
+                index.notify(notice("reranker_unavailable", reason=e))
         if llm is None and self.settings.llm_enabled:
             try:
                 self._llm = ChatLLM(self.settings)
             except LLMError as e:
-                index.notify(f"{e} Answering extractively.")
+                index.notify(notice("llm_unavailable", reason=e))
 
     @property
     def llm(self) -> ChatLLM | None:

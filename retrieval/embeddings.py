@@ -21,6 +21,7 @@ import numpy as np
 
 from retrieval.config import Settings
 from retrieval.errors import ModelUnavailable
+from retrieval.notices import Notify, notice
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -104,12 +105,15 @@ def _prompt_family(name: str) -> tuple[str, str]:
     return "", ""
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """Load the configured model, or raise `ModelUnavailable` within seconds."""
+def load_embedder(settings: Settings, status: Notify | None = None) -> Embedder:
+    """Load the configured model, or raise `ModelUnavailable` within seconds.
+
+    `status` hears one notice once the model is found, before the slow part (importing
+    PyTorch and reading the weights) begins.
+    """
     name = settings.embedding_model
     started = time.perf_counter()
-    _quiet_transformers()
-    model = _load(name, settings.model_load_timeout)
+    model = _load(name, settings.model_load_timeout, status or (lambda _line: None))
     log.info("loaded embedding model %s in %.1fs", name, time.perf_counter() - started)
     return Embedder(
         model,
@@ -120,7 +124,7 @@ def load_embedder(settings: Settings) -> Embedder:
     )
 
 
-def _load(name: str, timeout: float) -> SentenceTransformer:
+def _load(name: str, timeout: float, status: Notify) -> SentenceTransformer:
     """Find the model first (folder, cache, hub), and import sentence-transformers
     (PyTorch: ~10 s on two cores) only when there is a model to load."""
     folder = local_model_folder(name)
@@ -130,8 +134,10 @@ def _load(name: str, timeout: float) -> SentenceTransformer:
                 f"There is no model folder at {folder}: fix SANAD_EMBEDDING_MODEL "
                 "(a local folder or a model id), or set it to none for keyword-only search."
             )
+        status(notice("model_loading", model=folder))
         return _sentence_transformer(str(folder), f"Cannot load the embedding model at {folder}")
     if is_cached(name):
+        status(notice("model_loading", model=name))
         return _sentence_transformer(
             name, f"Cannot load the cached embedding model {name}", local_files_only=True
         )
@@ -147,10 +153,12 @@ def _load(name: str, timeout: float) -> SentenceTransformer:
             "cannot be reached: run `sanad models pull` when online, set "
             "SANAD_EMBEDDING_MODEL to a local folder, or to none for keyword-only search."
         )
+    status(notice("model_downloading", model=name))
     return _sentence_transformer(name, f"Cannot download the embedding model {name}")
 
 
 def _sentence_transformer(name: str, failure: str, **kwargs: Any) -> SentenceTransformer:
+    _quiet_transformers()
     from sentence_transformers import SentenceTransformer
 
     try:

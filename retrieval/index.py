@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,14 +22,13 @@ from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
+from retrieval.notices import Notify, notice
 from retrieval.sentences import SentenceEvidence
 from retrieval.store import VectorStore
 
 __all__ = ["IndexView", "IngestReport", "SanadIndex"]
 
 log = logging.getLogger(__name__)
-
-Notify = Callable[[str], None]
 
 
 #: The catalogue's record of the corpus setting the index was built under.
@@ -98,11 +96,11 @@ class SanadIndex:
         self, settings: Settings, *, embedder: Embedder | None = None, notify: Notify | None = None
     ) -> None:
         self.settings = settings
-        self.notify: Notify = notify or (lambda message: log.warning("%s", message))
+        self.notify: Notify = notify or (lambda message: log.warning("%s", message.render("en")))
         self.catalog = Catalog(settings.data_dir / "catalog.sqlite3")
         self._embedder = embedder
         self._embedder_tried = embedder is not None or not settings.dense_enabled
-        self.dense_note = "" if settings.dense_enabled else "lexical-only by configuration"
+        self.dense_note = "" if settings.dense_enabled else "SANAD_EMBEDDING_MODEL is none"
         self._store: VectorStore | None = None
         self._view: IndexView | None = None
         self._lock = threading.RLock()
@@ -115,10 +113,10 @@ class SanadIndex:
             if not self._embedder_tried:
                 self._embedder_tried = True
                 try:
-                    self._embedder = load_embedder(self.settings)
+                    self._embedder = load_embedder(self.settings, status=self.notify)
                 except ModelUnavailable as e:
                     self.dense_note = str(e)
-                    self.notify(f"{e} Running lexical-only.")
+                    self.notify(notice("model_fallback", reason=e))
             return self._embedder
 
     @property
@@ -214,9 +212,7 @@ class SanadIndex:
         """Build the index on first use, and fill in vectors the store lacks."""
         with self._lock:
             if self.is_empty():
-                self.notify(
-                    f"The index is empty: building it from {self.settings.corpus_dir} (first use)…"
-                )
+                self.notify(notice("index_building", folder=self.settings.corpus_dir))
                 self.ingest()
                 return
             self._follow_corpus_setting()
@@ -226,14 +222,14 @@ class SanadIndex:
             try:
                 self.store.open(embedder.name, embedder.dim)
                 if self.store.count() != len(self.chunks):
-                    self.notify("Embedding chunks the vector store does not have yet…")
+                    self.notify(notice("vectors_syncing"))
                     self._sync_vectors(embedder, progress=False)
             except StoreUnavailable as e:
                 # Search falls back to keywords; the vectors are synced once it is back.
-                self.notify(str(e))
+                self.notify(notice("store_unavailable", reason=e))
             view = self.view()
             if not view.evidence.has_vectors(embedder.name):
-                self.notify(f"Embedding the corpus's sentences for {embedder.name} (once)…")
+                self.notify(notice("sentences_embedding", model=embedder.name))
                 evidence = self._build_evidence(view.chunks, embedder, progress=False)
                 self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
 
@@ -250,7 +246,7 @@ class SanadIndex:
                 "fix the setting, or unset it for the bundled corpus."
             )
         if built_from is not None:
-            self.notify(f"The corpus folder changed (was {built_from}): re-indexing {wanted}…")
+            self.notify(notice("corpus_changed", was=built_from, now=wanted))
         self.ingest()
 
     def ingest(

@@ -11,27 +11,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from prompts import text as ui_text
 from prompts import ui_language
 from retrieval.errors import QueryError
 from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
+from retrieval.notices import Notice
 
 __all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "prepare_question"]
 
 #: What kind of fact a question asks for, when its wording says so.
 Asks = Literal["count", "time", "person", "place"] | None
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A remark for the asker: a key of `prompts/strings.toml` and its values."""
-
-    key: str
-    values: tuple[tuple[str, object], ...] = ()
-
-    def render(self, lang: str) -> str:
-        return ui_text(self.key, lang, **dict(self.values))
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,10 @@ def test_wrapping_breaks_at_spaces_only():
     assert all(len(line) <= 40 for line in wrapped.splitlines())
     assert wrapped.split() == long_line.split()
     assert wrap(long_line, None) == long_line
+
+
+def test_set_up_notices_speak_the_users_language(monkeypatch):
+    monkeypatch.setenv("LANG", "fa_AF.UTF-8")
+    printed = chat([ANSWERED_FA])
+    assert any(line.startswith("(نمایه خالی است: از ") for line in printed), printed
+    assert not any("The index is empty" in line for line in printed)

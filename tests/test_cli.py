@@ -83,8 +83,11 @@ def test_unreachable_chroma_server_is_one_line_and_exit_1(run, minilm_path):
     result = run("ingest", env=env)
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1
-    assert f"127.0.0.1:{port}" in lines[0]
+    assert lines[0].startswith("Loading the embedding model")  # the status line before it
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert f"127.0.0.1:{port}" in errors[0]
+    assert len(lines) == 2
 
 
 def test_ingest_reports_changes(run, corpus):
@@ -101,7 +104,7 @@ def test_doctor_shows_mode_counts_and_hides_secrets(run):
     run("ingest")
     result = run("doctor", env={"SANAD_CHROMA_TOKEN": "very-secret-token-value"})
     assert result.exit_code == 0
-    assert "lexical-only" in result.stdout
+    assert "retrieval: keyword-only (SANAD_EMBEDDING_MODEL is none)" in result.stdout
     assert "fa: 3 documents" in result.stdout
     assert "ar: 2 documents" in result.stdout
     assert "very-secret-token-value" not in result.output

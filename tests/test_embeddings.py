@@ -49,13 +49,13 @@ def test_uncached_hub_model_fails_within_seconds(tmp_path, monkeypatch, offline)
 def test_index_falls_back_to_lexical_with_one_clear_line(tmp_path):
     messages = []
     settings = load_settings(data_dir=tmp_path, embedding_model="example-org/not-cached-model")
-    index = SanadIndex(settings, notify=messages.append)
+    index = SanadIndex(settings, notify=lambda n: messages.append(n.render("en")))
     response = search(index, "پوتین درباره طالبان چه گفت؟")
     assert response.mode == "lexical"
     assert response.results
     model_lines = [m for m in messages if "not-cached-model" in m]
     assert len(model_lines) == 1
-    assert "lexical-only" in model_lines[0]
+    assert "keyword-only" in model_lines[0]
     assert "not-cached-model" in index.dense_note
 
 

@@ -192,3 +192,10 @@ def test_a_catalogue_from_before_recorded_migrations_is_upgraded(tmp_path, lexic
     assert index.catalog.meta("corpus_setting") == str(lexical_settings.corpus_dir.resolve())
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_loading_a_model_says_so_once_before_the_slow_part(tmp_path, minilm_path):
+    heard = []
+    settings = load_settings(data_dir=tmp_path / "d", embedding_model=minilm_path)
+    load_embedder(settings, status=heard.append)
+    assert [n.render("en") for n in heard] == [f"Loading the embedding model {minilm_path}…"]

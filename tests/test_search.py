@@ -33,7 +33,7 @@ def test_lexical_search_finds_the_passage(lexical_index, question, doc, evidence
 
 def test_empty_index_is_built_on_first_search(lexical_settings):
     messages = []
-    index = SanadIndex(lexical_settings, notify=messages.append)
+    index = SanadIndex(lexical_settings, notify=lambda n: messages.append(n.render("en")))
     assert index.is_empty()
     response = search(index, "پوتین درباره طالبان چه گفت؟")
     assert response.results

@@ -173,7 +173,7 @@ def test_an_unavailable_reranker_is_one_notice_and_changes_nothing(tmp_path):
         embedding_model="none",
         reranker_model=str(tmp_path / "no-such-model"),
     )
-    index = SanadIndex(settings, notify=notices.append)
+    index = SanadIndex(settings, notify=lambda n: notices.append(n.render("en")))
     answerer = Answerer(index)
     assert answerer.reranker is None
     assert len(notices) == 1
