@@ -199,3 +199,29 @@ def test_loading_a_model_says_so_once_before_the_slow_part(tmp_path, minilm_path
     settings = load_settings(data_dir=tmp_path / "d", embedding_model=minilm_path)
     load_embedder(settings, status=heard.append)
     assert [n.render("en") for n in heard] == [f"Loading the embedding model {minilm_path}…"]
+
+
+# -- set-up -------------------------------------------------------------------------------
+
+
+def test_set_up_runs_again_only_when_what_it_was_made_from_changes(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "scripts").mkdir()
+    for name in ("scripts/setup", "scripts/setup-stamp", "pyproject.toml"):
+        (tmp_path / name).write_bytes((root / name).read_bytes())
+    stamp = [str(tmp_path / "scripts" / "setup-stamp")]
+
+    def fresh() -> bool:
+        return subprocess.run(["bash", *stamp, "check"], check=False).returncode == 0
+
+    assert not fresh()  # no .venv: set up
+    sanad = tmp_path / ".venv" / "bin" / "sanad"
+    sanad.parent.mkdir(parents=True)
+    sanad.write_text("#!/bin/sh\n")
+    sanad.chmod(0o755)
+    assert not fresh()  # a .venv nobody recorded: set up
+    subprocess.run(["bash", *stamp, "write"], check=True)
+    assert fresh()
+    with (tmp_path / "pyproject.toml").open("a") as f:
+        f.write("\n# a new dependency\n")
+    assert not fresh()  # pyproject.toml changed: set up again
