@@ -23,7 +23,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     TypeHandler,
@@ -32,9 +31,10 @@ from telegram.ext import (
 )
 
 from bot import handlers
+from bot.buttons import button_handlers
 from bot.config import BotSettings
+from bot.context import Services
 from bot.conversation import Conversation
-from bot.handlers import Services
 from bot.limits import InFlight, QuestionRateLimit
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
@@ -111,7 +111,8 @@ def _add_handlers(app: Application) -> None:
             handlers.on_media,
         )
     )
-    app.add_handler(CallbackQueryHandler(handlers.on_button))
+    for handler in button_handlers():
+        app.add_handler(handler)
     app.add_error_handler(handlers.on_error)
 
 

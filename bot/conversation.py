@@ -122,9 +122,9 @@ class Conversation:
         # it leaves it in place.
         self.store.remember(who.memory_key, turn, record.id if record.citations else None)
 
-    async def answer_record(self, record_id: str) -> AnswerRecord | None:
-        """A stored answer, for a button pressed under it (perhaps long ago)."""
-        return await self._io(self.store.answer, record_id)
+    async def answer_record(self, record_id: str, chat_id: int) -> AnswerRecord | None:
+        """A stored answer given in chat `chat_id`, for a button pressed under it."""
+        return await self._io(self.store.answer, record_id, chat_id)
 
     async def last_answer(self, who: Who) -> AnswerRecord | None:
         """The last answer in this conversation that cited something."""

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.config import BotSettings
-from bot.conversation import Conversation, Who
-from bot.delivery import DraftStreamer, Place, send_html, typing
-from bot.limits import InFlight, QuestionRateLimit
-from bot.render import escape_text, render_answer, render_passages, ui_html, ui_text
+from bot.buttons import citation_data, sources_data, translate_data
+from bot.context import Services, interface_language, place_of, services, who_of
+from bot.delivery import DraftStreamer, send_html, typing
+from bot.render import render_answer, render_passages, ui_html, ui_text
 from bot.storage import AnswerRecord
 from bot.uploads import ingest_upload
 from retrieval.errors import SanadError
@@ -28,52 +26,15 @@ __all__ = ["Services", "services"]
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Services:
-    """What every handler needs, kept in `application.bot_data["sanad"]`."""
-
-    settings: BotSettings
-    conversation: Conversation
-    rate: QuestionRateLimit
-    in_flight: InFlight
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    found = context.application.bot_data["sanad"]
-    assert isinstance(found, Services)
-    return found
-
-
-def _who(update: Update) -> Who:
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None
-    return Who(
-        chat.id,
-        user.id if user else chat.id,
-        chat.type == ChatType.PRIVATE,
-        user.language_code if user else None,
-    )
-
-
-def _place(message: Message, *, quote: bool) -> Place:
-    """Reply in the message's forum topic, quoting it in groups."""
-    thread = message.message_thread_id if message.is_topic_message else None
-    return Place(message.chat_id, thread, message.message_id if quote else None)
-
-
-async def _lang(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str | None = None) -> str:
-    return await services(context).conversation.language(_who(update), text)
-
-
 async def _say(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values: object
 ) -> None:
     message = update.effective_message
     if message is None:
         return
-    lang = await _lang(update, context, message.text)
+    lang = await interface_language(update, context, message.text)
     private = message.chat.type == ChatType.PRIVATE
-    await send_html(context.bot, _place(message, quote=not private), ui_html(key, lang, **values))
+    await send_html(context.bot, place_of(message, quote=not private), ui_html(key, lang, **values))
 
 
 def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
@@ -118,7 +79,7 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if s.settings.may_use(user.id if user else None, chat.id if chat else None):
         return
     if _is_for_bot(update, context):
-        lang = await _lang(update, context)
+        lang = await interface_language(update, context)
         if update.callback_query is not None:
             await update.callback_query.answer(ui_text("not_allowed", lang), show_alert=True)
         else:
@@ -138,14 +99,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Describe the corpus and how answers are made."""
-    lang = await _lang(update, context)
+    lang = await interface_language(update, context)
     await _say(update, context, "about", **await services(context).conversation.about(lang))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the interface language: /lang fa|ar|en."""
     chosen = (context.args or [""])[0]
-    if await services(context).conversation.set_language(_who(update), chosen):
+    if await services(context).conversation.set_language(who_of(update), chosen):
         await _say(update, context, "lang_set")
     else:
         await _say(update, context, "lang_usage")
@@ -153,21 +114,21 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget this conversation's turns."""
-    await services(context).conversation.forget(_who(update))
+    await services(context).conversation.forget(who_of(update))
     await _say(update, context, "forgotten")
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show every passage the last answer cited."""
-    record = await services(context).conversation.last_answer(_who(update))
+    record = await services(context).conversation.last_answer(who_of(update))
     if record is None:
         await _say(update, context, "no_last_answer")
         return
     message = update.effective_message
     assert message is not None
     private = message.chat.type == ChatType.PRIVATE
-    markup = render_passages(record, await _lang(update, context))
-    await send_html(context.bot, _place(message, quote=not private), markup)
+    markup = render_passages(record, await interface_language(update, context))
+    await send_html(context.bot, place_of(message, quote=not private), markup)
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -197,14 +158,14 @@ async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An admin's .txt/.md/.html joins the corpus; anyone else is told who may."""
     s = services(context)
-    who = _who(update)
+    who = who_of(update)
     if not s.settings.is_admin(who.user_id):
         await _say(update, context, "upload_admin_only")
         return
     message = update.effective_message
     assert message is not None
     assert message.document is not None
-    async with typing(context.bot, _place(message, quote=False)):
+    async with typing(context.bot, place_of(message, quote=False)):
         key, values = await ingest_upload(s, context.bot, message.document)
     await _say(update, context, key, **values)
 
@@ -212,9 +173,11 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKeyboardMarkup | None:
     if not record.citations:
         return None
-    rows = [[InlineKeyboardButton(ui_text("sources_button", lang), callback_data=f"s:{record.id}")]]
+    rows = [
+        [InlineKeyboardButton(ui_text("sources_button", lang), callback_data=sources_data(record))]
+    ]
     numbers = [
-        InlineKeyboardButton(f"[{c.n}]", callback_data=f"c:{record.id}:{c.n}")
+        InlineKeyboardButton(f"[{c.n}]", callback_data=citation_data(record, c.n))
         for c in record.citations
     ]
     rows += [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
@@ -222,7 +185,8 @@ def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKey
         rows += [
             [
                 InlineKeyboardButton(
-                    ui_text("translate_button", lang, n=c.n), callback_data=f"t:{record.id}:{c.n}"
+                    ui_text("translate_button", lang, n=c.n),
+                    callback_data=translate_data(record, c.n),
                 )
             ]
             for c in record.citations
@@ -238,7 +202,7 @@ async def answer_question(
     s = services(context)
     message = update.effective_message
     assert message is not None
-    who = _who(update)
+    who = who_of(update)
     lang = await s.conversation.language(who, question)
     if not question.strip():
         await _say(update, context, "empty_question")
@@ -251,7 +215,7 @@ async def answer_question(
         if wait:
             await _say(update, context, "rate_limited", seconds=wait)
             return
-        place = _place(message, quote=not who.private)
+        place = place_of(message, quote=not who.private)
         llm = s.conversation.answerer.llm is not None
         streamer = (
             DraftStreamer(
@@ -284,32 +248,6 @@ async def answer_question(
             await send_html(context.bot, place, markup, keyboard)
     finally:
         s.in_flight.end(who.user_id)
-
-
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Sources, one citation, or a translation, for an answer stored earlier."""
-    query = update.callback_query
-    assert query is not None
-    s = services(context)
-    lang = await _lang(update, context)
-    kind, _, rest = (query.data or "").partition(":")
-    record_id, _, number = rest.partition(":")
-    record = await s.conversation.answer_record(record_id)
-    n = int(number) if number.isdigit() else None
-    if record is None or (n is not None and record.citation(n) is None):
-        await query.answer(ui_text("answer_gone", lang), show_alert=True)
-        return
-    await query.answer()
-    message = query.message
-    if not isinstance(message, Message):
-        return
-    place = _place(message, quote=True)
-    if kind == "t" and n is not None:
-        async with typing(context.bot, place):
-            translated = await s.conversation.translate(record, n, lang)
-        await send_html(context.bot, place, escape_text(translated, lang))
-        return
-    await send_html(context.bot, place, render_passages(record, lang, only=n))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

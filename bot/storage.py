@@ -170,9 +170,12 @@ class ChatStore:
             )
         return record.id
 
-    def answer(self, record_id: str) -> AnswerRecord | None:
+    def answer(self, record_id: str, chat_id: int) -> AnswerRecord | None:
+        """The answer `record_id`, if it was given in chat `chat_id`."""
         with self._tx() as cur:
-            row = cur.execute("SELECT body FROM answers WHERE id = ?", (record_id,)).fetchone()
+            row = cur.execute(
+                "SELECT body FROM answers WHERE id = ? AND chat_id = ?", (record_id, chat_id)
+            ).fetchone()
         return AnswerRecord.from_json(row[0], record_id) if row else None
 
     # -- conversation memory ----------------------------------------------------------
@@ -186,7 +189,11 @@ class ChatStore:
 
     def last_answer(self, key: str) -> AnswerRecord | None:
         row = self._memory(key)
-        return self.answer(row[1]) if row and row[1] else None
+        if not row or not row[1]:
+            return None
+        with self._tx() as cur:  # the memory key already names the chat
+            found = cur.execute("SELECT body FROM answers WHERE id = ?", (row[1],)).fetchone()
+        return AnswerRecord.from_json(found[0], row[1]) if found else None
 
     def _memory(self, key: str) -> tuple[str, str | None] | None:
         with self._tx() as cur:

@@ -12,7 +12,7 @@ from telegram import Bot, Document
 from retrieval.index import SanadIndex
 
 if TYPE_CHECKING:
-    from bot.handlers import Services
+    from bot.context import Services
 
 __all__ = ["SUFFIXES", "ingest_upload", "safe_name"]
 

@@ -162,3 +162,47 @@ async def test_follow_up_uses_the_remembered_question_and_new_forgets_it(api, mo
         sent = await api.wait_sent(USER, 4)
     assert "الدوحة" in sent[1]["text"]
     assert bare(sent[3]["text"]) == "لا تذكر المصادر المتاحة شيئاً عن هذا."
+
+
+async def test_a_button_shows_passages_only_in_the_chat_its_answer_was_given_in(api, monkeypatch):
+    stranger = 777
+    async with running(api, bot_settings(api, monkeypatch)):
+        api.push(api.private_text(USER, FA_QUESTION, lang="fa"))
+        [answer] = await api.wait_sent(USER)
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        # The same button data, replayed from the stranger's own chat and from a group.
+        elsewhere = {"message_id": 5, "date": 0, "chat": {"id": stranger, "type": "private"}}
+        group = {"message_id": 6, "date": 0, "chat": {"id": -100123, "type": "supergroup"}}
+        api.push(api.press(stranger, elsewhere, data))
+        api.push(api.press(stranger, group, data))
+        await api.wait_for(lambda: len(api.calls("answerCallbackQuery")) == 2)
+        await api.settle()
+    alerts = api.calls("answerCallbackQuery")
+    assert all(call.params["show_alert"] in ("true", True) for call in alerts)
+    assert api.sent(stranger) == []
+    assert api.sent(-100123) == []
+
+
+@pytest.mark.parametrize(
+    "data", ["x:AAAAAAAAAAA:1", "c:{id}:-1", "c:{id}:1:extra", "c:{id}:0", "s:{id}:1"]
+)
+async def test_malformed_button_data_gets_an_alert_and_nothing_else(api, monkeypatch, data):
+    async with running(api, bot_settings(api, monkeypatch)):
+        api.push(api.private_text(USER, FA_QUESTION, lang="fa"))
+        [answer] = await api.wait_sent(USER)
+        record_id = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"][2:]
+        api.push(api.press(USER, public(answer), data.format(id=record_id)))
+        await api.wait_for(lambda: api.calls("answerCallbackQuery"))
+        await api.settle()
+    [call] = api.calls("answerCallbackQuery")
+    assert call.params["show_alert"] in ("true", True)
+    assert len(api.sent(USER)) == 1  # the answer only: no passages
+
+
+async def test_a_button_without_its_message_is_still_answered(api, monkeypatch):
+    async with running(api, bot_settings(api, monkeypatch)):
+        update = api.press(USER, {}, "s:AAAAAAAAAAA")
+        del update["callback_query"]["message"]
+        api.push(update)
+        await api.wait_for(lambda: api.calls("answerCallbackQuery"))
+    assert api.calls("answerCallbackQuery")[0].params["show_alert"] in ("true", True)

@@ -24,7 +24,7 @@ def test_answer_records_survive_reopening(tmp_path):
     store = ChatStore(tmp_path / "chat.sqlite3")
     record_id = store.save_answer(_record(), chat_id=1, user_id=1)
     store.close()
-    again = ChatStore(tmp_path / "chat.sqlite3").answer(record_id)
+    again = ChatStore(tmp_path / "chat.sqlite3").answer(record_id, 1)
     assert again is not None
     assert again.citations[0].text == "متن"
     assert len(record_id) <= 16
