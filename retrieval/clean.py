@@ -132,6 +132,10 @@ class Paragraph:
         return self.furniture is None
 
 
+#: A line's text without the white space (and byte-order mark) around it.
+_TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
+
+
 def split_paragraphs(text: str) -> list[Paragraph]:
     """Split `text` into paragraphs (non-blank lines) and mark the furniture."""
     paras = list(_lines(text))
@@ -147,11 +151,12 @@ def split_paragraphs(text: str) -> list[Paragraph]:
 def _lines(text: str) -> list[Paragraph]:
     out = []
     for match in re.finditer(r"[^\n]+", text):
-        line = match.group()
-        stripped = line.strip()
+        # A byte-order mark stays in the text (offsets count it) but never in a paragraph.
+        trimmed = _TRIMMED.fullmatch(match.group())
+        stripped = trimmed.group(1) if trimmed else ""
         if not stripped:
             continue
-        start = match.start() + (len(line) - len(line.lstrip()))
+        start = match.start() + (trimmed.start(1) if trimmed else 0)
         out.append(Paragraph(start, start + len(stripped), stripped))
     return out
 

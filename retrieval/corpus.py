@@ -132,7 +132,9 @@ def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
 
 def _load_document(file: Path, meta: dict[str, Any]) -> Document:
     raw = file.read_bytes()
-    decoded = raw.decode("utf-8-sig")
+    # Plain UTF-8: a byte-order mark stays as U+FEFF, so offsets are offsets into the
+    # file's text as read (utf-8-sig would shift every one of them by one).
+    decoded = raw.decode("utf-8")
     text = _html_text(decoded) if file.suffix.lower() in {".html", ".htm"} else decoded
     paragraphs = split_paragraphs(text)
     kept = "\n".join(p.text for p in paragraphs if p.kept)

@@ -95,3 +95,19 @@ def test_a_single_file_is_added_without_touching_the_rest(lexical_settings, corp
     assert report.added == ["extra"]
     assert report.removed == []
     assert len(index.catalog.documents()) == 6
+
+
+def test_offsets_of_a_file_with_a_byte_order_mark_point_into_its_text(tmp_path):
+    from retrieval.config import load_settings
+    from retrieval.index import SanadIndex
+
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    body = "جنگ بین طالبان و داعش در ژانویه ۲۰۱۵ آغاز شد.\n\nپاراگراف دوم درباره کابل است.\n"
+    (folder / "a.txt").write_bytes(b"\xef\xbb\xbf" + body.encode())
+    index = SanadIndex(load_settings(data_dir=tmp_path / "d", embedding_model="none"))
+    index.ingest(folder)
+    original = (folder / "a.txt").read_bytes().decode("utf-8")
+    for chunk in index.chunks:
+        assert original[chunk.start : chunk.end] == chunk.text
+        assert not chunk.text.startswith("\ufeff")
