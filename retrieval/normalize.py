@@ -52,11 +52,16 @@ def search_key(text: str) -> str:
     >>> search_key("می‌رسید") == search_key("میرسید") == search_key("می رسید")
     True
     """
-    key = unicodedata.normalize("NFKC", text)
+    # Zero-width characters go first: between a letter and its mark they would stop
+    # NFKC from composing or reordering them, and a second pass would then change
+    # the key (search_key must be idempotent).
+    key = _ZERO_WIDTH.sub("", text)
+    key = unicodedata.normalize("NFKC", key)
     key = _STRIP.sub("", key)
     key = key.translate(_LETTERS)
-    key = _ZERO_WIDTH.sub("", key)
-    key = _SPACES.sub(" ", key).strip().casefold()
+    key = _SPACES.sub(" ", key).strip()
+    # casefold can undo NFKC ("ǰ" → "ǰ"): normalize once more after it.
+    key = unicodedata.normalize("NFKC", key.casefold())
     key = _PREFIX_GAP.sub(r"\1", key)
     return _SUFFIX_GAP.sub(r"\1", key)
 
