@@ -36,6 +36,7 @@ from bot.config import BotSettings
 from bot.context import Services
 from bot.conversation import Conversation
 from bot.limits import InFlight, QuestionRateLimit
+from bot.logs import also_redact
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
 from retrieval.errors import ConfigError
@@ -167,6 +168,7 @@ async def _start_receiving(updater: Updater, settings: BotSettings) -> None:
     """Long polling, or a webhook with a secret token when TELEGRAM_WEBHOOK_URL is set."""
     if settings.telegram_webhook_url:
         url = settings.telegram_webhook_url
+        also_redact(settings.webhook_secret)  # made up for this run when not configured
         await updater.start_webhook(
             listen=settings.telegram_webhook_listen,
             port=settings.telegram_webhook_port,

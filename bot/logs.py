@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
-__all__ = ["RedactSecrets", "configure_logging", "secrets_of"]
+__all__ = ["RedactSecrets", "also_redact", "configure_logging", "secrets_of"]
 
 # Telegram bot tokens look like 123456789:AA…; they can also appear inside URLs
 # that a library logs, before we know the configured value.
@@ -22,6 +22,10 @@ class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def add(self, secret: str) -> None:
+        if len(secret) >= 4 and secret not in self.secrets:
+            self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -61,3 +65,11 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     for noisy in ("httpx", "httpcore", "chromadb", "sentence_transformers", "urllib3", "bm25s"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return redactor
+
+
+def also_redact(secret: str) -> None:
+    """Redact `secret` from now on too: for secrets made up at run time (a webhook's)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactSecrets):
+                found.add(secret)

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from bot.application import build_application, serve
 from bot.cli import app
+from bot.logs import configure_logging, secrets_of
 from tests.bot_harness import TOKEN, bot_settings
 from tests.fake_telegram import bare
 
@@ -165,3 +166,27 @@ def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tm
     assert TOKEN not in out + err
     assert TOKEN.split(":")[1] not in out + err
     assert "***" in err  # there was something to redact
+
+
+async def test_a_made_up_webhook_secret_never_reaches_the_debug_log(api, monkeypatch, capfd):
+    port = _free_port()
+    settings = bot_settings(
+        api,
+        monkeypatch,
+        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
+        TELEGRAM_WEBHOOK_PORT=str(port),
+    )
+    configure_logging("DEBUG", secrets_of(settings))
+    try:
+        stop = asyncio.Event()
+        task = asyncio.create_task(serve(build_application(settings), settings, stop))
+        await api.wait_for(lambda: api.calls("setWebhook"))
+        secret = api.calls("setWebhook")[0].params["secret_token"]
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    finally:
+        configure_logging("WARNING")
+    logged = capfd.readouterr().err
+    assert "setWebhook" in logged  # the call and its parameters were logged at DEBUG …
+    assert len(secret) >= 32
+    assert secret not in logged  # … without the secret made up for this run
