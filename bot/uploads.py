@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Bot, Document
 
+from retrieval.corpus import read_document
 from retrieval.index import SanadIndex
 
 if TYPE_CHECKING:
@@ -54,21 +55,23 @@ async def ingest_upload(services: Services, bot: Bot, document: Document) -> Rep
 def _ingest(index: SanadIndex, target: Path, data: bytes) -> Report:
     """Save and index one upload (in a worker thread: this may embed passages)."""
     shown: dict[str, object] = {"name": target.name}
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return "upload_unreadable", shown
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
+    # Checked aside, under a hidden name no ingest reads: a rejected upload changes
+    # nothing (an empty re-upload must not remove the file it would have replaced).
+    partial = target.with_name(f".{target.stem}.partial{target.suffix}")
     partial.write_bytes(data)
+    try:
+        readable = any(p.kept for p in read_document(partial).paragraphs)
+    except UnicodeDecodeError:
+        partial.unlink()
+        return "upload_unreadable", shown
+    if not readable:
+        partial.unlink()
+        return "upload_no_text", shown
     partial.replace(target)
     index.ensure_ready()
     report = index.ingest(target)
     chunks = sum(1 for c in index.chunks if c.doc_id == target.stem)
-    if chunks == 0:
-        target.unlink()
-        index.ingest()  # takes the empty document out again
-        return "upload_no_text", shown
     values: dict[str, object] = {**shown, "chunks": chunks, "total": len(index.chunks)}
     if target.stem in report.added:
         return "upload_report", values

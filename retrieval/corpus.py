@@ -22,7 +22,7 @@ from retrieval.clean import Paragraph, split_paragraphs
 from retrieval.errors import CorpusError
 from retrieval.language import detect_language
 
-__all__ = ["SUFFIXES", "Document", "load_corpus", "read_manifest"]
+__all__ = ["SUFFIXES", "Document", "load_corpus", "read_document", "read_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
             return {}, [f"ignored {file}: 'documents' must be a table keyed by file name"]
         return {k: v for k, v in docs.items() if isinstance(v, dict)}, []
     return {}, []
+
+
+def read_document(file: Path) -> Document:
+    """One source text, read and cleaned as an ingest would (without a manifest)."""
+    return _load_document(file, {})
 
 
 def _load_document(file: Path, meta: dict[str, Any]) -> Document:

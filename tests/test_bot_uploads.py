@@ -97,3 +97,22 @@ def test_upload_names_cannot_escape_the_uploads_folder():
     assert safe_name("..\\..\\win.md") == "win.md"
     assert safe_name(".hidden.TXT") == "hidden.txt"
     assert safe_name("گزارش هرات.txt") == "گزارش_هرات.txt"
+
+
+async def test_a_rejected_re_upload_changes_nothing(api, monkeypatch):
+    settings = bot_settings(api, monkeypatch, SANAD_ADMIN_IDS=str(ADMIN))
+    async with running(api, settings):
+        api.push(_document(api, ADMIN, "herat saffron.txt", SAFFRON.encode()))
+        await api.wait_sent(ADMIN)
+        api.push(_document(api, ADMIN, "herat saffron.txt", b"  \n\n -- \n"))
+        rejected = (await api.wait_sent(ADMIN, 2))[1]
+        api.push(_document(api, ADMIN, "herat saffron.txt", "café".encode("latin-1")))
+        unreadable = (await api.wait_sent(ADMIN, 3))[2]
+        api.push(api.private_text(ADMIN, "How many tonnes of saffron did Ghoryan farmers harvest?"))
+        answer = (await api.wait_sent(ADMIN, 4))[3]
+    assert "has no text" in bare(rejected["text"])
+    assert "not UTF-8" in bare(unreadable["text"])
+    assert "42 tonnes" in answer["text"]  # the earlier upload is still there and indexed
+    uploads = settings.data_dir / "uploads"
+    assert sorted(p.name for p in uploads.iterdir()) == ["herat_saffron.txt"]
+    assert (uploads / "herat_saffron.txt").read_bytes() == SAFFRON.encode()
