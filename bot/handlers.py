@@ -20,6 +20,7 @@ from bot.render import render_answer, render_passages, ui_html, ui_text
 from bot.storage import AnswerRecord
 from bot.uploads import ingest_upload
 from retrieval.errors import SanadError
+from retrieval.question import has_words
 
 __all__ = ["Services", "services"]
 
@@ -204,7 +205,7 @@ async def answer_question(
     assert message is not None
     who = who_of(update)
     lang = await s.conversation.language(who, question)
-    if not question.strip():
+    if not has_words(question):  # also invisible marks or emoji alone
         await _say(update, context, "empty_question")
         return
     if not s.in_flight.begin(who.user_id):

@@ -17,7 +17,7 @@ from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
 from retrieval.notices import Notice
 
-__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "prepare_question"]
+__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "has_words", "prepare_question"]
 
 #: What kind of fact a question asks for, when its wording says so.
 Asks = Literal["count", "time", "person", "place"] | None
@@ -37,10 +37,18 @@ class Question:
         return ui_language(self.language) if self.language != "und" else "en"
 
 
+_WORDLIKE = re.compile(r"[^\W_]")
+
+
+def has_words(text: str) -> bool:
+    """Whether `text` has a letter or digit: invisible marks and emoji alone are empty."""
+    return bool(_WORDLIKE.search(text))
+
+
 def prepare_question(raw: str, max_chars: int) -> Question:
     """Strip the question, refuse an empty one, cut an overlong one with a notice."""
     text = raw.strip()
-    if not text:
+    if not has_words(text):
         raise QueryError("The question is empty: type a question in Dari, Arabic or English.")
     notices: tuple[Notice, ...] = ()
     if len(text) > max_chars:

@@ -206,3 +206,11 @@ async def test_a_button_without_its_message_is_still_answered(api, monkeypatch):
         api.push(update)
         await api.wait_for(lambda: api.calls("answerCallbackQuery"))
     assert api.calls("answerCallbackQuery")[0].params["show_alert"] in ("true", True)
+
+
+@pytest.mark.parametrize("typed", ["\u200c\u200f\u200c", "🙂👍🏽", "\u2066 \u2069"])
+async def test_invisible_or_emoji_only_messages_are_empty_questions(api, monkeypatch, typed):
+    async with running(api, bot_settings(api, monkeypatch)):
+        api.push(api.private_text(USER, typed, lang="fa"))
+        [reply] = await api.wait_sent(USER)
+    assert bare(reply["text"]) == "پیام خالی است. لطفاً پرسش خود را بنویسید."
