@@ -84,23 +84,21 @@ def run_chat(
                     break
                 if not line:
                     continue
-                if not line.startswith("/"):
-                    lang = runner.run(conversation.language(me, line))
+                question = None if line.startswith("/") else line
+                lang = runner.run(conversation.language(me, question))
                 try:
-                    reply = runner.run(_turn(conversation, me, line))
+                    reply = runner.run(_turn(conversation, me, line, lang))
                 except KeyboardInterrupt:
-                    reply = text("chat_interrupted", runner.run(conversation.language(me)))
+                    reply = text("chat_interrupted", lang)
                 write(wrap(reply, width))
     finally:
         conversation.close()
         index.close()
 
 
-async def _turn(conversation: Conversation, me: Who, line: str) -> str:
-    """One line typed: a command or a question; returns what to print."""
-    is_command = line.startswith("/")
-    lang = await conversation.language(me, None if is_command else line)
-    if not is_command:
+async def _turn(conversation: Conversation, me: Who, line: str, lang: str) -> str:
+    """One line typed, a command or a question, answered in `lang`: what to print."""
+    if not line.startswith("/"):
         try:
             record = await conversation.ask(me, line)
         except SanadError as e:
