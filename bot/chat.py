@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bot.config import BotSettings
 from bot.conversation import Conversation, Who
-from bot.render import render_answer, render_passages, to_plain
+from bot.render import render_answer, render_passages, to_terminal
 from bot.storage import AnswerRecord
 from prompts import text
 from retrieval.answer import Answerer
@@ -28,7 +28,6 @@ from retrieval.notices import Notice
 __all__ = ["run_chat"]
 
 _LINK_LINE = re.compile(r'\n<a href="([^"]+)">[^<]*</a>')
-_INVISIBLE = str.maketrans("", "", "\u200e\u200f\u2066\u2067\u2068\u2069")
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
@@ -41,11 +40,6 @@ def _me() -> Who:
     )
     code = locale.split(".")[0].split("_")[0].lower()
     return Who(chat_id=0, user_id=0, private=True, client_lang=code or None)
-
-
-def _plain(markup: str) -> str:
-    # Terminals reorder (or not) on their own; isolates would only show as boxes.
-    return to_plain(markup).translate(_INVISIBLE)
 
 
 def wrap(message: str, width: int | None) -> str:
@@ -73,7 +67,7 @@ def run_chat(
     try:
         with asyncio.Runner() as runner:
             lang = runner.run(conversation.language(me))
-            write(wrap(_plain(text("chat_banner", lang)), width))
+            write(wrap(to_terminal(text("chat_banner", lang)), width))
             while True:
                 try:
                     line = read("› ").strip()
@@ -103,33 +97,33 @@ async def _turn(conversation: Conversation, me: Who, line: str, lang: str) -> st
             record = await conversation.ask(me, line)
         except SanadError as e:
             return f"{text('search_unavailable', lang)}\n({e})"
-        return _plain(render_answer(record, lang))
+        return to_terminal(render_answer(record, lang))
     command, _, rest = line.partition(" ")
     rest = rest.strip()
     if command == "/lang":
         ok = await conversation.set_language(me, rest)
-        return _plain(text("lang_set", rest) if ok else text("lang_usage", lang))
+        return to_terminal(text("lang_set", rest) if ok else text("lang_usage", lang))
     if command == "/new":
         await conversation.forget(me)
-        return _plain(text("forgotten", lang))
+        return to_terminal(text("forgotten", lang))
     if command == "/help":
-        return _plain(text("chat_help", lang))
+        return to_terminal(text("chat_help", lang))
     if command == "/about":
-        return _plain(text("about", lang, **await conversation.about(lang)))
+        return to_terminal(text("about", lang, **await conversation.about(lang)))
     if command == "/sources":
         return await _sources(conversation, me, lang, rest)
-    return _plain(text("chat_unknown_command", lang, command=command))
+    return to_terminal(text("chat_unknown_command", lang, command=command))
 
 
 async def _sources(conversation: Conversation, me: Who, lang: str, rest: str) -> str:
     record = await conversation.last_answer(me)
     if record is None:
-        return _plain(text("no_last_answer", lang))
+        return to_terminal(text("no_last_answer", lang))
     only = int(rest) if rest.isdigit() else None
     if rest and only is None:
-        return _plain(text("sources_usage", lang))
+        return to_terminal(text("sources_usage", lang))
     if only is not None and record.citation(only) is None:
-        return _plain(text("no_such_source", lang, n=only))
+        return to_terminal(text("no_such_source", lang, n=only))
     return _passages(record, lang, only)
 
 
@@ -139,4 +133,4 @@ def _passages(record: AnswerRecord, lang: str, only: int | None) -> str:
     # The "open the source" link: the address itself, which a terminal can open.
     markup = _LINK_LINE.sub(lambda m: "\n" + html.unescape(m[1]), markup)
     head = text("sources_of", lang, question=record.question)
-    return _plain(f"{head}\n\n{markup}")
+    return to_terminal(f"{head}\n\n{markup}")

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     # Imported where used: `sanad --help` and keyword-only work never pay for
     # what they do not run (pydantic, bm25s, Chroma, LangChain, PyTorch).
     from bot.config import BotSettings
-    from retrieval.answer import Answer
-    from retrieval.catalog import DocumentRecord
     from retrieval.config import Settings
     from retrieval.evaluate import EvalQuestion
     from retrieval.index import SanadIndex
@@ -310,7 +308,8 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Answer a question from the sources, with numbered citations."""
-    from bot.sources import byline
+    from bot.render import source_list, to_terminal
+    from bot.storage import AnswerRecord
     from prompts import ui_language
     from retrieval.answer import Answerer
 
@@ -325,19 +324,8 @@ def ask(
             typer.echo(f"({note})")
         if answer.citations:
             typer.echo("")
-        for numbers, doc in _documents_cited(answer):
-            where = byline(doc.author, doc.publisher, doc.date, ui_language(answer.language))
-            markers = "".join(f"[{n}]" for n in numbers)
-            typer.echo(f"{markers} {doc.title}" + (f" — {where}" if where else ""))
-
-
-def _documents_cited(answer: Answer) -> list[tuple[tuple[int, ...], DocumentRecord]]:
-    """Each cited document once, with every citation number pointing into it."""
-    by_doc: dict[str, tuple[list[int], DocumentRecord]] = {}
-    for c in answer.citations:
-        doc = c.result.document
-        by_doc.setdefault(doc.doc_id, ([], doc))[0].append(c.n)
-    return [(tuple(numbers), doc) for numbers, doc in by_doc.values()]
+            record = AnswerRecord.from_answer(answer)
+            typer.echo(to_terminal(source_list(record, ui_language(answer.language))))
 
 
 @app.command()

@@ -26,6 +26,7 @@ __all__ = [
     "source_list",
     "split_html",
     "to_plain",
+    "to_terminal",
     "ui_html",
     "ui_text",
     "utf16_len",
@@ -251,3 +252,12 @@ def split_html(markup: str, limit: int = MAX_MESSAGE) -> list[str]:
 def to_plain(markup: str) -> str:
     """The visible text of Telegram HTML (for a plain-text resend or the terminal)."""
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+_DIRECTION_MARKS = str.maketrans("", "", LRM + RLM + LRI + RLI + FSI + PDI)
+
+
+def to_terminal(markup: str) -> str:
+    """The visible text without direction marks: terminals reorder (or not) on their
+    own, and isolates would only show as boxes."""
+    return to_plain(markup).translate(_DIRECTION_MARKS)

@@ -225,3 +225,11 @@ def test_set_up_runs_again_only_when_what_it_was_made_from_changes(tmp_path):
     with (tmp_path / "pyproject.toml").open("a") as f:
         f.write("\n# a new dependency\n")
     assert not fresh()  # pyproject.toml changed: set up again
+
+
+def test_ask_lists_each_cited_document_once_in_the_askers_language():
+    result = run("ask", "روابط طالبان و پاکستان پس از سقوط کابل چگونه است؟")
+    assert result.exit_code == 0
+    assert result.stdout.rstrip().endswith(
+        "[1][2] روابط طالبان و پاکستان پس از فرار غنی یا سقوط کابل — مهرالدین مشید، 2021"
+    )
