@@ -7,7 +7,6 @@ timeout to each endpoint in use: the Chroma server, the LLM endpoint, the Bot AP
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from pydantic import SecretStr
 
 from bot.config import BotSettings
 from retrieval.index import SanadIndex
+from retrieval.reach import connect_error
 
 __all__ = ["Check", "doctor_report", "probe"]
 
@@ -41,15 +41,8 @@ class Check:
 
 def probe(what: str, url: str, default_port: int) -> Check:
     """Open (and close) a TCP connection to the host of `url`."""
-    parts = urlsplit(url if "//" in url else f"//{url}")
-    host = parts.hostname or ""
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else default_port)
-        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT):
-            return Check(what, _public(url), True)
-    except (OSError, ValueError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        return Check(what, _public(url), False, reason or type(e).__name__)
+    error = connect_error(url, default_port=default_port, timeout=PROBE_TIMEOUT)
+    return Check(what, _public(url), error is None, error or "")
 
 
 def _public(url: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ import numpy as np
 from retrieval.config import Settings
 from retrieval.errors import ModelUnavailable
 from retrieval.notices import Notify, notice
+from retrieval.reach import connect_error
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -227,13 +227,8 @@ def _hub_host() -> str:
 
 
 def _hub_reachable(timeout: float) -> bool:
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
-    try:
-        with socket.create_connection((_hub_host(), port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    return connect_error(endpoint, timeout=timeout) is None
 
 
 def _quiet_transformers() -> None:
