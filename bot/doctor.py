@@ -114,7 +114,7 @@ def doctor_report(settings: BotSettings, index: SanadIndex, echo: Echo) -> None:
     for check in _checks(settings):
         echo(check.line())
 
-    _index_lines(settings, index, echo)
+    _index_lines(index, echo)
 
 
 def _checks(settings: BotSettings) -> list[Check]:
@@ -129,10 +129,10 @@ def _checks(settings: BotSettings) -> list[Check]:
     return checks
 
 
-def _index_lines(settings: BotSettings, index: SanadIndex, echo: Echo) -> None:
+def _index_lines(index: SanadIndex, echo: Echo) -> None:
     echo("index:")
-    built_from = index.catalog.meta("corpus_setting")
-    wanted = settings.corpus_dir.expanduser().resolve()
+    built_from = index.built_from
+    wanted = index.corpus_setting
     echo(f"  catalogue: {index.catalog.path}")
     echo(f"  built from: {built_from or '(nothing yet)'}")
     if built_from is not None and built_from != str(wanted):

@@ -233,10 +233,20 @@ class SanadIndex:
                 evidence = self._build_evidence(view.chunks, embedder, progress=False)
                 self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
 
+    @property
+    def corpus_setting(self) -> Path:
+        """SANAD_CORPUS_DIR, resolved: the folder the index should hold."""
+        return self.settings.corpus_dir.expanduser().resolve()
+
+    @property
+    def built_from(self) -> str | None:
+        """The corpus setting the index was last built under (None: not recorded yet)."""
+        return self.catalog.meta(_CORPUS_KEY)
+
     def _follow_corpus_setting(self) -> None:
         """Re-index when SANAD_CORPUS_DIR names another folder than the index was built from."""
-        built_from = self.catalog.meta(_CORPUS_KEY)
-        wanted = self.settings.corpus_dir.expanduser().resolve()
+        built_from = self.built_from
+        wanted = self.corpus_setting
         if built_from == str(wanted):
             return
         if not wanted.is_dir():
@@ -287,7 +297,7 @@ class SanadIndex:
                 self.catalog.remove_documents(report.removed)
             # The setting in effect, not `source`: `sanad ingest FOLDER` is a choice the
             # next question must keep; only a changed setting asks for re-indexing.
-            self.catalog.set_meta(_CORPUS_KEY, str(self.settings.corpus_dir.expanduser().resolve()))
+            self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             chunks = self.catalog.chunks()
             lexical = self._build_lexical(chunks)
             report.chunks = len(chunks)
