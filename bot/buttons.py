@@ -40,14 +40,17 @@ def translate_data(record: AnswerRecord, n: int) -> str:
 
 
 async def _pressed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, n: int | None
-) -> tuple[AnswerRecord, Message, str] | None:
-    """The answer a button belongs to, if it may be shown here; else alert and None."""
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[AnswerRecord, Message, str, int | None] | None:
+    """The answer a button belongs to and the source number it names (if any), when
+    they may be shown here; else an alert and None."""
     query = update.callback_query
     if query is None:
         return None
     lang = await interface_language(update, context)
-    record_id = context.match["id"] if context.match is not None else ""
+    found = context.match.groupdict() if context.match is not None else {}
+    record_id = found.get("id") or ""
+    n = int(found["n"]) if found.get("n") else None
     message = query.message
     if not isinstance(message, Message):  # too old for Telegram to send, or inline
         await query.answer(ui_text("answer_gone", lang), show_alert=True)
@@ -62,34 +65,26 @@ async def _pressed(
         await query.answer(ui_text("answer_gone", lang), show_alert=True)
         return None
     await query.answer()
-    return record, message, lang
+    return record, message, lang, n
 
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every cited passage of the answer, its quote in bold."""
-    pressed = await _pressed(update, context, None)
+    """Every cited passage of the answer (or the one a number button names)."""
+    pressed = await _pressed(update, context)
     if pressed is not None:
-        record, message, lang = pressed
-        await send_html(context.bot, place_of(message, quote=True), render_passages(record, lang))
-
-
-async def on_citation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """One cited passage."""
-    n = int(context.match["n"]) if context.match is not None else 0
-    pressed = await _pressed(update, context, n)
-    if pressed is not None:
-        record, message, lang = pressed
+        record, message, lang, n = pressed
         markup = render_passages(record, lang, only=n)
         await send_html(context.bot, place_of(message, quote=True), markup)
 
 
 async def on_translate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """One cited passage, translated into the interface language (LLM mode)."""
-    n = int(context.match["n"]) if context.match is not None else 0
-    pressed = await _pressed(update, context, n)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
-    record, message, lang = pressed
+    record, message, lang, n = pressed
+    if n is None:  # the pattern always names a source
+        return
     place = place_of(message, quote=True)
     async with typing(context.bot, place):
         translated = await services(context).conversation.translate(record, n, lang)
@@ -108,7 +103,7 @@ def button_handlers() -> list[CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, No
     """One handler per button kind, then the catch-all; register them in this order."""
     return [
         CallbackQueryHandler(on_sources, pattern=SOURCES),
-        CallbackQueryHandler(on_citation, pattern=CITATION),
+        CallbackQueryHandler(on_sources, pattern=CITATION),
         CallbackQueryHandler(on_translate, pattern=TRANSLATE),
         CallbackQueryHandler(on_unknown),
     ]

@@ -21,9 +21,13 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self.secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
 
     def add(self, secret: str) -> None:
+        """Redact `secret` too (too short to be one: ignored); longest first, so that a
+        secret containing another is replaced whole."""
         if len(secret) >= 4 and secret not in self.secrets:
             self.secrets = sorted([*self.secrets, secret], key=len, reverse=True)
 
