@@ -79,14 +79,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
-    port = _free_port()
-    settings = bot_settings(
+def _webhook_settings(api, monkeypatch, port: int, **extra: str):
+    """Settings for webhook mode on `port` of loopback, at path /tg/hook."""
+    return bot_settings(
         api,
         monkeypatch,
         TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
         TELEGRAM_WEBHOOK_PORT=str(port),
-        TELEGRAM_WEBHOOK_SECRET="s3cret-webhook-value",
+        **extra,
+    )
+
+
+async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
+    port = _free_port()
+    settings = _webhook_settings(
+        api, monkeypatch, port, TELEGRAM_WEBHOOK_SECRET="s3cret-webhook-value"
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(build_application(settings), settings, stop))
@@ -169,13 +176,7 @@ def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tm
 
 
 async def test_a_made_up_webhook_secret_never_reaches_the_debug_log(api, monkeypatch, capfd):
-    port = _free_port()
-    settings = bot_settings(
-        api,
-        monkeypatch,
-        TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
-        TELEGRAM_WEBHOOK_PORT=str(port),
-    )
+    settings = _webhook_settings(api, monkeypatch, _free_port())
     configure_logging("DEBUG", secrets_of(settings))
     try:
         stop = asyncio.Event()
