@@ -19,8 +19,8 @@ from bot.delivery import DraftStreamer, send_html, typing
 from bot.render import render_answer, render_passages, ui_html, ui_text
 from bot.storage import AnswerRecord
 from bot.uploads import ingest_upload
+from retrieval.clean import has_words
 from retrieval.errors import SanadError
-from retrieval.question import has_words
 
 __all__ = ["Services", "services"]
 

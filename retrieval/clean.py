@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from retrieval.normalize import search_key, shingles
 
-__all__ = ["Paragraph", "split_paragraphs"]
+__all__ = ["Paragraph", "has_words", "split_paragraphs"]
 
 _TEASER_END = re.compile(r"(…|\.\.\.)\s*$")
 _HAS_WORD = re.compile(r"[^\W_]", re.UNICODE)
@@ -136,6 +136,12 @@ class Paragraph:
 _TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
 
 
+def has_words(text: str) -> bool:
+    """Whether `text` has a letter or digit: punctuation, invisible marks and emoji alone
+    do not make a paragraph, nor a question."""
+    return bool(_HAS_WORD.search(text))
+
+
 def split_paragraphs(text: str) -> list[Paragraph]:
     """Split `text` into paragraphs (non-blank lines) and mark the furniture."""
     paras = list(_lines(text))
@@ -163,7 +169,7 @@ def _lines(text: str) -> list[Paragraph]:
 
 def _line_reason(line: str) -> str | None:
     """Furniture that a single line shows by itself."""
-    if not _HAS_WORD.search(line):
+    if not has_words(line):
         return "punctuation"
     if _URL_ONLY.match(line) or _SINCE.match(line) or _SOURCE_LABEL.match(line):
         return "link"

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from prompts import ui_language
+from retrieval.clean import has_words
 from retrieval.errors import QueryError
 from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
 from retrieval.notices import Notice
 
-__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "has_words", "prepare_question"]
+__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "prepare_question"]
 
 #: What kind of fact a question asks for, when its wording says so.
 Asks = Literal["count", "time", "person", "place"] | None
@@ -35,14 +36,6 @@ class Question:
     def reply_language(self) -> str:
         """The interface language answers to this question are written in."""
         return ui_language(self.language) if self.language != "und" else "en"
-
-
-_WORDLIKE = re.compile(r"[^\W_]")
-
-
-def has_words(text: str) -> bool:
-    """Whether `text` has a letter or digit: invisible marks and emoji alone are empty."""
-    return bool(_WORDLIKE.search(text))
 
 
 def prepare_question(raw: str, max_chars: int) -> Question:
