@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.config import Settings
+from retrieval.embeddings import is_cached, local_model_folder
 from retrieval.errors import ModelUnavailable
 
 if TYPE_CHECKING:
@@ -45,19 +45,27 @@ def load_reranker(settings: Settings) -> Reranker:
     name = settings.reranker_model
     if not name:
         raise ModelUnavailable("No reranker is configured (SANAD_RERANKER_MODEL).")
+    hint = (
+        "run `sanad models pull` for it on a connected machine, point "
+        "SANAD_RERANKER_MODEL at a local folder, or unset it."
+    )
+    # Found first, as the embedding model is: PyTorch is imported only for a model
+    # that is there.
+    folder = local_model_folder(name)
+    if folder is not None and not folder.is_dir():
+        raise ModelUnavailable(f"Reranker {name} cannot be loaded (no such folder): {hint}")
+    if folder is None and not is_cached(name):
+        raise ModelUnavailable(f"Reranker {name} cannot be loaded (not cached): {hint}")
     from sentence_transformers import CrossEncoder
 
-    local = Path(name).expanduser()
     try:
-        if local.exists():
-            model = CrossEncoder(str(local), device="cpu")
+        if folder is not None:
+            model = CrossEncoder(str(folder), device="cpu")
         else:
             model = CrossEncoder(name, device="cpu", local_files_only=True)
     except Exception as e:
         raise ModelUnavailable(
-            f"Reranker {name} cannot be loaded ({type(e).__name__}): "
-            "run `sanad models pull` for it on a connected machine, point "
-            "SANAD_RERANKER_MODEL at a local folder, or unset it."
+            f"Reranker {name} cannot be loaded ({type(e).__name__}): {hint}"
         ) from e
     log.info("loaded reranker %s", name)
     return Reranker(model, name)
