@@ -128,7 +128,7 @@ class Conversation:
 
     async def last_answer(self, who: Who) -> AnswerRecord | None:
         """The last answer in this conversation that cited something."""
-        record = await self._io(self.store.last_answer, who.memory_key)
+        record = await self._io(self.store.last_answer, who.memory_key, who.chat_id)
         return record if record is not None and record.citations else None
 
     async def forget(self, who: Who) -> None:

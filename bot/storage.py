@@ -187,13 +187,10 @@ class ChatStore:
             return []
         return [(q, a) for q, a in json.loads(row[0])]
 
-    def last_answer(self, key: str) -> AnswerRecord | None:
+    def last_answer(self, key: str, chat_id: int) -> AnswerRecord | None:
+        """The last answer with sources remembered under `key`, given in chat `chat_id`."""
         row = self._memory(key)
-        if not row or not row[1]:
-            return None
-        with self._tx() as cur:  # the memory key already names the chat
-            found = cur.execute("SELECT body FROM answers WHERE id = ?", (row[1],)).fetchone()
-        return AnswerRecord.from_json(found[0], row[1]) if found else None
+        return self.answer(row[1], chat_id) if row and row[1] else None
 
     def _memory(self, key: str) -> tuple[str, str | None] | None:
         with self._tx() as cur:

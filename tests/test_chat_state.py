@@ -42,13 +42,13 @@ def test_memory_keeps_only_the_last_turns(tmp_path):
 def test_memory_expires(tmp_path, monkeypatch):
     store = ChatStore(tmp_path / "chat.sqlite3", memory_hours=1)
     store.remember("k", ("q", "a"), store.save_answer(_record(), chat_id=1, user_id=1))
-    assert store.last_answer("k") is not None
+    assert store.last_answer("k", 1) is not None
     import bot.storage
 
     real = bot.storage.time.time
     monkeypatch.setattr(bot.storage.time, "time", lambda: real() + 3601)
     assert store.history("k") == []
-    assert store.last_answer("k") is None
+    assert store.last_answer("k", 1) is None
 
 
 def test_rate_limit_is_a_sliding_minute():
