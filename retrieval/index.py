@@ -104,6 +104,9 @@ class SanadIndex:
         self._store: VectorStore | None = None
         self._view: IndexView | None = None
         self._lock = threading.RLock()
+        # Settings are fixed for the life of this object: the corpus setting is checked
+        # against the catalogue once, not on every question.
+        self._corpus_followed = False
 
     # -- parts, opened on first use ---------------------------------------------------
 
@@ -245,9 +248,12 @@ class SanadIndex:
 
     def _follow_corpus_setting(self) -> None:
         """Re-index when SANAD_CORPUS_DIR names another folder than the index was built from."""
+        if self._corpus_followed:
+            return
         built_from = self.built_from
         wanted = self.corpus_setting
         if built_from == str(wanted):
+            self._corpus_followed = True
             return
         if not wanted.is_dir():
             raise CorpusError(
@@ -298,6 +304,7 @@ class SanadIndex:
             # The setting in effect, not `source`: `sanad ingest FOLDER` is a choice the
             # next question must keep; only a changed setting asks for re-indexing.
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
+            self._corpus_followed = True
             chunks = self.catalog.chunks()
             lexical = self._build_lexical(chunks)
             report.chunks = len(chunks)
