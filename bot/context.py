@@ -6,7 +6,7 @@ buttons) can live in a module of its own without importing the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -15,7 +15,7 @@ from telegram.ext import ContextTypes
 from bot.config import BotSettings
 from bot.conversation import Conversation, Who
 from bot.delivery import Place
-from bot.limits import InFlight, QuestionRateLimit
+from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
 
 __all__ = ["Services", "interface_language", "place_of", "services", "who_of"]
 
@@ -28,6 +28,7 @@ class Services:
     conversation: Conversation
     rate: QuestionRateLimit
     in_flight: InFlight
+    refusals: RefusalNotices = field(default_factory=RefusalNotices)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -209,12 +209,14 @@ async def answer_question(
         await _say(update, context, "empty_question")
         return
     if not s.in_flight.begin(who.user_id):
-        await _say(update, context, "busy")
+        if s.refusals.may_tell(who.user_id):
+            await _say(update, context, "busy")
         return
     try:
         wait = s.rate.wait_seconds(who.user_id)
         if wait:
-            await _say(update, context, "rate_limited", seconds=wait)
+            if s.refusals.may_tell(who.user_id):
+                await _say(update, context, "rate_limited", seconds=wait)
             return
         place = place_of(message, quote=not who.private)
         llm = s.conversation.answerer.llm is not None

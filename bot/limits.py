@@ -7,7 +7,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-__all__ = ["InFlight", "QuestionRateLimit"]
+__all__ = ["InFlight", "QuestionRateLimit", "RefusalNotices"]
 
 
 class QuestionRateLimit:
@@ -45,3 +45,28 @@ class InFlight:
 
     def end(self, user_id: int) -> None:
         self._busy.discard(user_id)
+
+
+class RefusalNotices:
+    """At most one "busy" or "rate limited" notice per user per window.
+
+    A flood of refused messages would otherwise get a flood of replies, and under
+    Telegram's flood control other users' answers would wait behind them. The
+    first refusal in a window is explained; the rest are dropped silently.
+    """
+
+    def __init__(self, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._told: dict[int, float] = {}
+
+    def may_tell(self, user_id: int) -> bool:
+        """True (and remember it) if `user_id` has not been told within the window."""
+        now = self.clock()
+        if len(self._told) > 10_000:  # forget users told long ago
+            self._told = {u: t for u, t in self._told.items() if now - t < self.window}
+        told = self._told.get(user_id)
+        if told is not None and now - told < self.window:
+            return False
+        self._told[user_id] = now
+        return True

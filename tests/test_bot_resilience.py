@@ -134,3 +134,18 @@ async def test_allowlist_refuses_others_politely(api, monkeypatch):
     assert "[1]" in answer["text"]  # admins are always allowed
     assert group_refusal["text"].startswith("Sorry, this bot is only available to approved users")
     assert len(api.sent(-100777)) == 1
+
+
+async def test_a_flood_of_refused_messages_gets_one_notice(api, monkeypatch):
+    settings = bot_settings(api, monkeypatch, SANAD_QUESTIONS_PER_MINUTE="2")
+    async with running(api, settings):
+        for _ in range(30):
+            api.push(api.private_text(USER, QUESTION, lang="en"))
+        api.push(api.private_text(USER + 1, QUESTION, lang="en"))
+        await api.wait_sent(USER + 1)
+        await api.wait_for(lambda: sum("[1]" in m["text"] for m in api.sent(USER)) >= 1)
+        await api.settle()
+    texts = [m["text"] for m in api.sent(USER)]
+    refusals = [t for t in texts if "[1]" not in t]
+    assert 1 <= sum("[1]" in t for t in texts) <= 2
+    assert len(refusals) == 1  # one "busy" or "wait" notice, not 28

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import BotSettings, load_bot_settings
-from bot.limits import InFlight, QuestionRateLimit
+from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
 from bot.storage import AnswerRecord, ChatStore, CitedPassage
 from retrieval.errors import ConfigError
 
@@ -60,6 +60,18 @@ def test_rate_limit_is_a_sliding_minute():
     assert limit.wait_seconds(2) == 0  # per user
     now[0] = 60.5
     assert limit.wait_seconds(1) == 0
+
+
+def test_one_refusal_notice_per_user_per_window():
+    now = [0.0]
+    notices = RefusalNotices(60, clock=lambda: now[0])
+    assert notices.may_tell(1)
+    assert not notices.may_tell(1)
+    assert notices.may_tell(2)  # per user
+    now[0] = 59
+    assert not notices.may_tell(1)
+    now[0] = 60
+    assert notices.may_tell(1)  # a new window, a new notice
 
 
 def test_one_in_flight():
