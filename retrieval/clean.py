@@ -16,6 +16,7 @@ Dari, Persian and Arabic carry (see `data/corpus/` and its README):
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from retrieval.normalize import search_key, shingles
@@ -223,33 +224,54 @@ def _mark_teaser_blocks(paras: list[Paragraph], reasons: list[str | None]) -> No
     teasers = [i for i, r in enumerate(reasons) if r == "teaser"]
     if len(teasers) < 2:
         return
-    head = [i for i in teasers if all(short[:i])]
+    long_at = [i for i, s in enumerate(short) if not s]
+    first_long = long_at[0] if long_at else len(paras)
+    last_long = long_at[-1] if long_at else -1
+    head = [i for i in teasers if i <= first_long]
     if len(head) >= 2:
         end = head[-1]
         while end + 1 < len(paras) and reasons[end + 1] == "punctuation":
             end += 1
         for i in range(end + 1):
             reasons[i] = reasons[i] or "teaser list"
-    tail = [i for i in teasers if all(short[i:])]
+    tail = [i for i in teasers if i > last_long]
     if len(tail) >= 2:
         for i in range(tail[0], len(paras)):
             reasons[i] = reasons[i] or "teaser list"
 
 
+#: A word run shared by more paragraphs than this is boilerplate: only the first of
+#: them are compared through it, which keeps duplicate marking near linear.
+_POSTING_CAP = 64
+
+
 def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
-    """A paragraph whose word sequence mostly stands in a longer (or earlier) one."""
+    """A paragraph whose word sequence mostly stands in a longer (or earlier) one.
+
+    Candidates come from an inverted index of 5-word runs, so each paragraph is
+    compared only with those that share its runs, not with every other one.
+    """
     live = [i for i, r in enumerate(reasons) if r is None]
     grams = {i: shingles(paras[i].text, 5) for i in live}
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i in live:
+        for gram in grams[i]:
+            if len(postings[gram]) < _POSTING_CAP:
+                postings[gram].append(i)
     for i in live:
         mine = grams[i]
         if not mine:
             continue
-        for j in live:
-            if i == j or reasons[j] is not None:
+        shared: Counter[int] = Counter()
+        for gram in mine:
+            shared.update(postings[gram])
+        need = 0.8 * len(mine)
+        for j, count in sorted(shared.items()):
+            if count < need or i == j or reasons[j] is not None:
                 continue
             longer = len(paras[j].text) > len(paras[i].text) or (
                 len(paras[j].text) == len(paras[i].text) and j < i
             )
-            if longer and len(mine & grams[j]) >= 0.8 * len(mine):
+            if longer:
                 reasons[i] = "duplicate"
                 break

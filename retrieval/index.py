@@ -112,6 +112,8 @@ class SanadIndex:
 
     @property
     def embedder(self) -> Embedder | None:
+        if self._embedder_tried:  # settled: no need to wait for an ingest's lock
+            return self._embedder
         with self._lock:
             if not self._embedder_tried:
                 self._embedder_tried = True
@@ -128,6 +130,8 @@ class SanadIndex:
 
     @property
     def store(self) -> VectorStore:
+        if self._store is not None:
+            return self._store
         with self._lock:
             if self._store is None:
                 self._store = VectorStore(self.settings)
@@ -212,29 +216,41 @@ class SanadIndex:
         return not self.chunks
 
     def ensure_ready(self) -> None:
-        """Build the index on first use, and fill in vectors the store lacks."""
-        with self._lock:
-            if self.is_empty():
-                self.notify(notice("index_building", folder=self.settings.corpus_dir))
-                self.ingest()
-                return
-            self._follow_corpus_setting()
-            embedder = self.embedder
-            if embedder is None:
-                return
-            try:
-                self.store.open(embedder.name, embedder.dim)
-                if self.store.count() != len(self.chunks):
-                    self.notify(notice("vectors_syncing"))
-                    self._sync_vectors(embedder, progress=False)
-            except StoreUnavailable as e:
-                # Search falls back to keywords; the vectors are synced once it is back.
-                self.notify(notice("store_unavailable", reason=e))
-            view = self.view()
-            if not view.evidence.has_vectors(embedder.name):
-                self.notify(notice("sentences_embedding", model=embedder.name))
-                evidence = self._build_evidence(view.chunks, embedder, progress=False)
-                self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
+        """Build the index on first use, and fill in vectors the store lacks.
+
+        While another thread holds the index (an ingest), a search does not wait:
+        it reads the view in place until the ingest swaps in the new one.
+        """
+        free = self._lock.acquire(blocking=self._view is None)
+        if not free:
+            return
+        try:
+            self._prepare()
+        finally:
+            self._lock.release()
+
+    def _prepare(self) -> None:
+        if self.is_empty():
+            self.notify(notice("index_building", folder=self.settings.corpus_dir))
+            self.ingest()
+            return
+        self._follow_corpus_setting()
+        embedder = self.embedder
+        if embedder is None:
+            return
+        try:
+            self.store.open(embedder.name, embedder.dim)
+            if self.store.count() != len(self.chunks):
+                self.notify(notice("vectors_syncing"))
+                self._sync_vectors(embedder, progress=False)
+        except StoreUnavailable as e:
+            # Search falls back to keywords; the vectors are synced once it is back.
+            self.notify(notice("store_unavailable", reason=e))
+        view = self.view()
+        if not view.evidence.has_vectors(embedder.name):
+            self.notify(notice("sentences_embedding", model=embedder.name))
+            evidence = self._build_evidence(view.chunks, embedder, progress=False)
+            self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
 
     @property
     def corpus_setting(self) -> Path:

@@ -1,9 +1,15 @@
 """Ingest is incremental: same corpus, same index; changes replace, deletions remove."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from retrieval.errors import CorpusError
 from retrieval.index import SanadIndex
+from retrieval.normalize import tokenize
+from retrieval.search import search
+from tests.fake_embedder import FakeEmbedder
 
 
 def test_first_ingest_adds_everything_and_a_second_changes_nothing(lexical_settings, corpus):
@@ -111,3 +117,69 @@ def test_offsets_of_a_file_with_a_byte_order_mark_point_into_its_text(tmp_path):
     for chunk in index.chunks:
         assert original[chunk.start : chunk.end] == chunk.text
         assert not chunk.text.startswith("\ufeff")
+
+
+class _HeldEmbedder(FakeEmbedder):
+    """Embeds as the fake does, but an ingest's passages wait until `go` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.waiting = threading.Event()
+
+    def embed_documents(self, texts, *, progress=False):
+        if any("زعفران" in t for t in texts):  # the new document's passages
+            self.waiting.set()
+            assert self.go.wait(30)
+        return super().embed_documents(texts, progress=progress)
+
+
+def test_searches_are_answered_while_an_ingest_runs(lexical_settings, corpus):
+    embedder = _HeldEmbedder()
+    index = SanadIndex(lexical_settings, embedder=embedder)
+    index.ingest(corpus)
+    (corpus / "saffron.txt").write_text("زعفران هرات\n\nزعفران هرات به هند صادر می‌شود.\n")
+    ingest = threading.Thread(target=index.ingest, args=(corpus,))
+    ingest.start()
+    try:
+        assert embedder.waiting.wait(30)  # the ingest holds the index now
+        found = ThreadPoolExecutor(1).submit(search, index, "نشست سازمان شانگهای", k=3)
+        results = found.result(timeout=20).results  # the old index answers meanwhile
+        assert results
+        assert all(r.chunk.doc_id != "saffron" for r in results)
+    finally:
+        embedder.go.set()
+        ingest.join()
+    assert search(index, "زعفران هرات", k=1).results[0].chunk.doc_id == "saffron"
+
+
+def test_searches_racing_ingests_see_one_consistent_index(lexical_settings, corpus):
+    index = SanadIndex(lexical_settings)
+    index.ingest(corpus)
+    extra = corpus / "saffron.txt"
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def keep_searching() -> None:
+        while not stop.is_set():
+            try:
+                asked = set(tokenize("زعفران هرات صادرات"))
+                for r in search(index, "زعفران هرات صادرات", k=5).results:
+                    assert asked & set(tokenize(r.chunk.text)), r.chunk.text[:80]
+            except BaseException as e:  # noqa: BLE001 (collected for the assertion below)
+                failures.append(e)
+                return
+
+    searchers = [threading.Thread(target=keep_searching) for _ in range(3)]
+    for t in searchers:
+        t.start()
+    for i in range(15):
+        if i % 2:
+            extra.unlink()
+        else:
+            extra.write_text(f"زعفران هرات\n\nصادرات زعفران هرات در سال {1400 + i} بیشتر شد.\n")
+        index.ingest(corpus)
+    stop.set()
+    for t in searchers:
+        t.join()
+    assert not failures, failures[0]

@@ -46,3 +46,36 @@ def test_language_detection_never_raises(text):
 def test_the_cases_found_by_the_probe():
     for text in ("a\u200d\u0301", "\u0611\ufeff\u0618"):
         assert search_key(search_key(text)) == search_key(text)
+
+
+def _duplicates_by_comparing_every_pair(texts: list[str]) -> list[bool]:
+    """The definition, pair by pair: what the indexed marking must agree with."""
+    from retrieval.normalize import shingles
+
+    grams = [shingles(t, 5) for t in texts]
+    marked = [False] * len(texts)
+    for i, mine in enumerate(grams):
+        for j, theirs in enumerate(grams):
+            if i == j or marked[j] or not mine:
+                continue
+            longer = len(texts[j]) > len(texts[i]) or (len(texts[j]) == len(texts[i]) and j < i)
+            if longer and len(mine & theirs) >= 0.8 * len(mine):
+                marked[i] = True
+                break
+    return marked
+
+
+_WORDS = ["کابل", "هرات", "طالبان", "نشست", "گفت", "الدولة", "أعلن", "the", "talks", "in"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=14), max_size=25))
+def test_duplicate_paragraphs_are_marked_as_comparing_every_pair_would(lines):
+    from retrieval.clean import split_paragraphs
+
+    texts = [" ".join(words) + " ." for words in lines]
+    # Lines marked for another reason (a button word alone) are not compared.
+    live = [p for p in split_paragraphs("\n".join(texts)) if p.furniture in {None, "duplicate"}]
+    assert [p.furniture == "duplicate" for p in live] == _duplicates_by_comparing_every_pair(
+        [p.text for p in live]
+    )
