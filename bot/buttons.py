@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.context import interface_language, place_of, services
 from bot.delivery import send_html, typing
-from bot.render import escape_text, render_passages, ui_text
+from bot.render import escape_text, render_passages, ui_html, ui_text
 from bot.storage import AnswerRecord
 
 __all__ = ["button_handlers", "citation_data", "sources_data", "translate_data"]
@@ -74,7 +74,8 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if pressed is not None:
         record, message, lang, n = pressed
         markup = render_passages(record, lang, only=n)
-        await send_html(context.bot, place_of(message, quote=True), markup)
+        more = ui_html("reply_cut", lang)
+        await send_html(context.bot, place_of(message, quote=True), markup, more=more)
 
 
 async def on_translate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

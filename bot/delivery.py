@@ -21,7 +21,16 @@ from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
 from bot.render import MAX_MESSAGE, split_html, to_plain
 
-__all__ = ["DraftStreamer", "Place", "edit_html", "send_html", "typing", "with_retries"]
+__all__ = [
+    "MAX_PARTS",
+    "DraftStreamer",
+    "Place",
+    "edit_html",
+    "send_html",
+    "split_parts",
+    "typing",
+    "with_retries",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +85,35 @@ def _html_rejected(error: BadRequest) -> bool:
     )
 
 
+#: A reply is at most this many messages: what does not fit ends in `more`.
+MAX_PARTS = 4
+#: Markup longer than this is split in a worker thread, off the event loop.
+_SPLIT_INLINE_CHARS = 8_000
+
+
+async def split_parts(markup: str, more: str = "…") -> list[str]:
+    """`markup` in messages within Telegram's limit, at most `MAX_PARTS` of them: when
+    it takes more, the last says `more` (HTML: how to see the rest)."""
+    if len(markup) > _SPLIT_INLINE_CHARS:
+        parts = await asyncio.to_thread(split_html, markup)
+    else:
+        parts = split_html(markup)
+    if len(parts) > MAX_PARTS:
+        parts = [*parts[: MAX_PARTS - 1], more]
+    return parts
+
+
 async def send_html(
-    bot: Bot, place: Place, markup: str, keyboard: InlineKeyboardMarkup | None = None
+    bot: Bot,
+    place: Place,
+    markup: str,
+    keyboard: InlineKeyboardMarkup | None = None,
+    *,
+    more: str = "…",
 ) -> list[Message]:
-    """Send `markup` in as many messages as it takes; the keyboard goes on the last."""
-    return await _send_parts(bot, place, split_html(markup), keyboard)
+    """Send `markup` in as many messages as it takes (at most `MAX_PARTS`); the keyboard
+    goes on the last."""
+    return await _send_parts(bot, place, await split_parts(markup, more), keyboard)
 
 
 async def _send_parts(
@@ -126,7 +159,7 @@ async def edit_html(
     bot: Bot, place: Place, message_id: int, markup: str, keyboard: InlineKeyboardMarkup | None
 ) -> None:
     """Replace a message's text with `markup`; what does not fit follows in new messages."""
-    first, *rest = split_html(markup)
+    first, *rest = await split_parts(markup)
 
     async def edit(body: str, parse_mode: str | None) -> object:
         return await bot.edit_message_text(

@@ -120,16 +120,22 @@ async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Show every passage the last answer cited."""
+    """Show every passage the last answer cited, or only passage N: /sources N."""
     record = await services(context).conversation.last_answer(who_of(update))
     if record is None:
         await _say(update, context, "no_last_answer")
         return
     message = update.effective_message
     assert message is not None
+    chosen = (context.args or [""])[0]
+    only = int(chosen) if chosen.isascii() and chosen.isdigit() else None
+    if only is not None and record.citation(only) is None:
+        only = None  # a number the answer does not cite: show them all
     private = message.chat.type == ChatType.PRIVATE
-    markup = render_passages(record, await interface_language(update, context))
-    await send_html(context.bot, place_of(message, quote=not private), markup)
+    lang = await interface_language(update, context)
+    markup = render_passages(record, lang, only=only)
+    more = ui_html("reply_cut", lang)
+    await send_html(context.bot, place_of(message, quote=not private), markup, more=more)
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

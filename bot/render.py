@@ -90,9 +90,19 @@ def _direction(lang: str) -> str:
     return "rtl" if lang in {"fa", "ar", "ps", "ur"} else "ltr"
 
 
+#: Control characters (C0 but tab and newline, DEL, C1): an uploaded file may hold
+#: them, and Telegram must never be sent them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(plain: str) -> str:
+    """`plain` without control characters (a carriage return becomes a line break)."""
+    return _CONTROL.sub("", plain.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def escape_text(plain: str, lang: str) -> str:
-    """Plain text → escaped, isolated HTML text."""
-    return html.escape(isolate(plain, _direction(lang)), quote=False)
+    """Plain text → escaped, isolated HTML text, control characters left out."""
+    return html.escape(isolate(printable(plain), _direction(lang)), quote=False)
 
 
 def ui_text(key: str, lang: str, **values: object) -> str:
@@ -113,13 +123,13 @@ def source_line(c: CitedPassage, lang: str, numbers: tuple[int, ...] = ()) -> st
     """
     where = byline(c.author, c.publisher, c.date, lang)
     mark = RLM if _direction(lang) == "rtl" else LRM
-    title = html.escape(FSI + c.title + PDI, quote=False)
+    title = html.escape(FSI + printable(c.title) + PDI, quote=False)
     if c.url:
         title = f'<a href="{html.escape(c.url)}">{title}</a>'
     markers = "".join(f"[{n}]" for n in numbers or (c.n,))
     line = f"{mark}{LRI}{markers}{PDI} {title}"
     if where:
-        line += " — " + html.escape(FSI + where + PDI, quote=False)
+        line += " — " + html.escape(FSI + printable(where) + PDI, quote=False)
     return line
 
 
@@ -230,21 +240,28 @@ def split_html(markup: str, limit: int = MAX_MESSAGE) -> list[str]:
             current.append(m.group(0))
             continue
         units = _units(m.group(3))
-        while units:
-            need = sum(n for _, n in units)
-            if size + need <= limit:
-                current.append("".join(p for p, _ in units))
-                size += need
+        pos, remaining = 0, sum(n for _, n in units)
+        while pos < len(units):
+            if size + remaining <= limit:
+                current.append("".join(p for p, _ in units[pos:]))
+                size += remaining
                 break
-            keep = _cut(units, limit - size)
+            room = limit - size
+            # Every unit is at least one UTF-16 unit long: no more than `room` can fit,
+            # so each cut looks at a window of the text, never at all of what is left.
+            keep = _cut(units[pos : pos + room], room)
             if keep == 0 and size == 0:
                 keep = 1  # a single unit larger than the limit cannot happen; stay safe
-            current.append("".join(p for p, _ in units[:keep]))
-            size += sum(n for _, n in units[:keep])
+            taken = units[pos : pos + keep]
+            current.append("".join(p for p, _ in taken))
+            used = sum(n for _, n in taken)
+            size += used
+            remaining -= used
+            pos += keep
             flush()
-            units = units[keep:]
-            while units and units[0][0] in " \n":
-                units = units[1:]
+            while pos < len(units) and units[pos][0] in " \n":
+                remaining -= units[pos][1]
+                pos += 1
     flush()
     return messages or [""]
 

@@ -21,6 +21,7 @@ __all__ = [
     "Sentence",
     "chunk_paragraphs",
     "estimate_tokens",
+    "max_chunk_chars",
     "split_sentences",
 ]
 
@@ -35,6 +36,10 @@ _SENTENCE_END = re.compile(r"(?:(?<!\d)\.(?!\d)|[!?؟؛…])+[\"'»”’)\]]*(?
 # Calibrated on the bundled corpus against the EmbeddingGemma and e5 tokenizers
 # (see benchmarks/token_ratio.py): about 1.5 subword tokens per word or symbol.
 _TOKENS_PER_PIECE = 1.5
+#: Prose has about 4 characters a token; text with very long "words" (a run without
+#: white space, a base64 blob) is counted at no fewer tokens than one per 6 characters,
+#: so that no chunk grows without bound whatever the text.
+_MAX_CHARS_PER_TOKEN = 6
 _PIECE = re.compile(r"\w+|[^\w\s]")
 
 
@@ -44,7 +49,13 @@ def estimate_tokens(text: str) -> int:
     Chunk boundaries (and so chunk ids) must not change with the embedding model,
     or switching to lexical-only would re-chunk the corpus.
     """
-    return math.ceil(len(_PIECE.findall(text)) * _TOKENS_PER_PIECE)
+    pieces = len(_PIECE.findall(text)) * _TOKENS_PER_PIECE
+    return math.ceil(max(pieces, len(text) / _MAX_CHARS_PER_TOKEN))
+
+
+def max_chunk_chars(max_tokens: int) -> int:
+    """The hard bound on a chunk's length for a `max_tokens` setting."""
+    return max_tokens * _MAX_CHARS_PER_TOKEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +133,17 @@ def _sentence(text: str, start: int, end: int, offset: int) -> Iterator[Sentence
 
 
 def _split_long(original: str, sentence: Sentence, max_tokens: int) -> list[Sentence]:
-    """Break a sentence longer than `max_tokens` at commas, else between words."""
+    """Break a sentence longer than `max_tokens` at commas, else between words, else
+    (a run without white space) every few hundred characters."""
     if sentence.tokens <= max_tokens:
         return [sentence]
     text = original[sentence.start : sentence.end]
-    cuts = [m.end() for m in re.finditer(r"[،,;:]\s+", text)] or [
-        m.end() for m in re.finditer(r"\s+", text)
-    ]
+    step = max(1, max_tokens * _MAX_CHARS_PER_TOKEN // 2)
+    cuts = (
+        [m.end() for m in re.finditer(r"[،,;:]\s+", text)]
+        or [m.end() for m in re.finditer(r"\s+", text)]
+        or list(range(step, len(text), step))
+    )
     pieces: list[Sentence] = []
     begin = 0
     last_good = None
@@ -182,13 +197,16 @@ def chunk_paragraphs(
 def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[tuple[int, int]]:
     groups: list[list[Sentence]] = []
     current: list[Sentence] = []
+    max_chars = max_chunk_chars(max_tokens)
     for s in sentences:
         size = sum(x.tokens for x in current)
-        if current and size + s.tokens > max_tokens and size >= min_tokens // 2:
+        full = size + s.tokens > max_tokens and size >= min_tokens // 2
+        if current and (full or s.end - current[0].start > max_chars):
             groups.append(current)
             # One sentence of overlap, unless it would crowd out the new sentence.
             overlap = current[-1]
-            current = [overlap] if overlap.tokens + s.tokens <= max_tokens else []
+            fits = overlap.tokens + s.tokens <= max_tokens and s.end - overlap.start <= max_chars
+            current = [overlap] if fits else []
         current.append(s)
     if current:
         tail = sum(x.tokens for x in current)
@@ -203,4 +221,5 @@ def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[
 
 def _fits(previous: list[Sentence], tail: list[Sentence], max_tokens: int) -> bool:
     merged = {(s.start, s.end): s.tokens for s in previous + tail}
-    return sum(merged.values()) <= max_tokens
+    span = tail[-1].end - previous[0].start
+    return sum(merged.values()) <= max_tokens and span <= max_chunk_chars(max_tokens)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from retrieval.chunking import SENTENCE_CLOSERS
 from retrieval.evidence import ScoredSentence
+from retrieval.normalize import search_key
 
 __all__ = ["QUOTE_MARGIN", "Quote", "pick_quotes"]
 
@@ -73,6 +74,7 @@ def pick_quotes(
     quotes: list[Quote] = []
     used = 0
     seen: set[tuple[str, int]] = set()
+    said: set[str] = set()  # a sentence repeated in the text is still quoted once
     for s in scored:
         if len(quotes) == max_quotes or s.score < lowest:
             break
@@ -83,6 +85,10 @@ def pick_quotes(
         quote = _trim(s, max(120, min(max_chars - used, max_chars // 2)), relevance)
         if quotes and used + len(quote.text) > max_chars:
             continue
+        key = search_key(quote.text)
+        if key in said:
+            continue
+        said.add(key)
         seen.add(place)
         quotes.append(quote)
         used += len(quote.text)

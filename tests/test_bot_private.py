@@ -123,8 +123,14 @@ async def test_sources_command_shows_the_last_answers_passages(api, monkeypatch)
         api.push(api.private_text(USER, FA_QUESTION, lang="fa"))
         await api.wait_sent(USER)
         api.push(api.private_text(USER, "/sources", lang="fa"))
-        sent = await api.wait_sent(USER, 2)
+        await api.wait_sent(USER, 2)
+        api.push(api.private_text(USER, "/sources 1", lang="fa"))
+        api.push(api.private_text(USER, "/sources 99", lang="fa"))
+        sent = await api.wait_sent(USER, 4)
     assert "<blockquote expandable>" in sent[1]["html"]
+    assert sent[2]["html"].count("<blockquote") == 1  # only passage [1]
+    assert bare(sent[2]["text"]).startswith("[1]")
+    assert sent[3]["html"] == sent[1]["html"]  # a number not cited: all of them
 
 
 async def test_sticker_gets_text_only_reply_in_users_language(api, monkeypatch):

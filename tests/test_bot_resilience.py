@@ -149,3 +149,30 @@ async def test_a_flood_of_refused_messages_gets_one_notice(api, monkeypatch):
     refusals = [t for t in texts if "[1]" not in t]
     assert 1 <= sum("[1]" in t for t in texts) <= 2
     assert len(refusals) == 1  # one "busy" or "wait" notice, not 28
+
+
+async def test_a_very_long_reply_is_capped_with_a_way_to_see_more(api, monkeypatch, tmp_path):
+    corpus = tmp_path / "long"
+    corpus.mkdir()
+    lines = [f"Line {i} of the ledger lists {i * 3} sacks." for i in range(1200)]
+    for i, country in ((0, "Spain"), (400, "Italy"), (800, "India")):
+        lines[i] = f"Saffron from Herat is sold in {country}."
+    text = "Herat saffron\n\n" + " ".join(lines) + "\n"
+    (corpus / "ledger.txt").write_text(text, encoding="utf-8")
+    settings = bot_settings(
+        api,
+        monkeypatch,
+        SANAD_CORPUS_DIR=str(corpus),
+        SANAD_CHUNK_MIN_TOKENS="2000",
+        SANAD_CHUNK_MAX_TOKENS="4000",
+    )
+    async with running(api, settings):
+        api.push(api.private_text(USER, "Where is saffron from Herat sold, per the ledger?"))
+        [answer] = await api.wait_sent(USER)
+        sources = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        api.push(api.press(USER, public(answer), sources))
+        await api.wait_for(lambda: len(api.sent(USER)) >= 5)
+        await api.settle()
+    parts = api.sent(USER)[1:]
+    assert len(parts) == 4  # three parts of passages, then how to see the rest
+    assert bare(parts[-1]["text"]).startswith("… The rest is too long to show here")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.uploads import safe_name
 from tests.bot_harness import bot_settings, running
-from tests.fake_telegram import bare
+from tests.fake_telegram import bare, public
 
 ADMIN, USER = 9001, 4242
 SAFFRON = (
@@ -116,3 +116,22 @@ async def test_a_rejected_re_upload_changes_nothing(api, monkeypatch):
     uploads = settings.data_dir / "uploads"
     assert sorted(p.name for p in uploads.iterdir()) == ["herat_saffron.txt"]
     assert (uploads / "herat_saffron.txt").read_bytes() == SAFFRON.encode()
+
+
+async def test_control_characters_and_repeats_in_an_upload_stay_out_of_replies(api, monkeypatch):
+    said = "The Herat Saffron Union exported 42 tonnes to Spain."
+    text = (
+        f"Saffron\x00 harvest in Herat\n\nFarmers in\x07 Ghoryan\x1b worked. {said} {said} {said}"
+    )
+    settings = bot_settings(api, monkeypatch, SANAD_ADMIN_IDS=str(ADMIN))
+    async with running(api, settings):
+        api.push(_document(api, ADMIN, "saffron.txt", text.encode()))
+        await api.wait_sent(ADMIN)
+        api.push(api.private_text(ADMIN, "How many tonnes did the Herat Saffron Union export?"))
+        [_, answer] = await api.wait_sent(ADMIN, 2)
+        sources = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        api.push(api.press(ADMIN, public(answer), sources))
+        await api.wait_sent(ADMIN, 3)
+    for call in api.calls("sendMessage"):
+        assert not any(ch in call.params["text"] for ch in "\x00\x07\x1b")
+    assert bare(answer["text"]).count("exported 42 tonnes") == 1  # quoted once, not thrice

@@ -79,3 +79,95 @@ def test_duplicate_paragraphs_are_marked_as_comparing_every_pair_would(lines):
     assert [p.furniture == "duplicate" for p in live] == _duplicates_by_comparing_every_pair(
         [p.text for p in live]
     )
+
+
+_RUNS = st.text(alphabet="ابپتکگی\u200cx", min_size=200, max_size=3000)  # no white space
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(text_strategy, _RUNS), min_size=1, max_size=8),
+    st.booleans(),
+    st.integers(min_value=20, max_value=120),
+)
+def test_every_chunk_is_its_slice_of_the_file_and_bounded(pieces, bom, max_tokens):
+    """What a user checks a citation against: the file's own characters, in a passage of
+    bounded size whatever the text (runs without white space included)."""
+    import tempfile
+    from pathlib import Path
+
+    from retrieval.chunking import chunk_paragraphs, max_chunk_chars
+    from retrieval.corpus import read_document
+
+    raw = ("\ufeff" if bom else "") + "\n".join(pieces)
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / "doc.txt"
+        file.write_bytes(raw.encode("utf-8", "surrogatepass"))
+        try:
+            doc = read_document(file)
+        except UnicodeDecodeError:
+            return  # lone surrogates are not UTF-8: refused, as uploads are
+        original = file.read_bytes().decode("utf-8")
+    chunks = chunk_paragraphs(
+        doc.text, doc.paragraphs, doc_id="d", lang="fa", min_tokens=10, max_tokens=max_tokens
+    )
+    for c in chunks:
+        assert original[c.start : c.end] == c.text
+        assert len(c.text) <= max_chunk_chars(max_tokens)
+
+
+_MARKUP_PIECE = st.one_of(
+    st.text(alphabet=_HARD + "<>&\"'", max_size=300),
+    st.text(alphabet="ابپت", min_size=500, max_size=5000),  # no break at all
+    st.just("\n\n"),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["", "b", "i", "blockquote"]), _MARKUP_PIECE), max_size=12),
+    st.integers(min_value=30, max_value=4096),
+)
+def test_split_messages_fit_the_limit_and_are_valid_html(pieces, limit):
+    """Whatever a passage holds, each message is valid Telegram HTML within the limit,
+    and together they show all of it (less the white space a cut falls on)."""
+    from bot.render import escape_text, split_html, to_plain, utf16_len
+    from tests.fake_telegram import parse_html
+
+    markup = "".join(
+        f"<{tag}>{escape_text(text, 'fa')}</{tag}>" if tag else escape_text(text, "fa")
+        for tag, text in pieces
+    )
+    parts = split_html(markup, limit)
+    shown = ""
+    for part in parts:
+        text, _, error = parse_html(part)
+        assert error is None
+        assert utf16_len(text) <= limit
+        shown += text
+    assert "".join(shown.split()) == "".join(to_plain(markup).split())
+
+
+_CONTROLS = "\x00\x01\x07\x08\x0b\x0c\x1b\x7f\x85\x9f"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(text_strategy, st.text(alphabet=_HARD + _CONTROLS + "<>&", max_size=60)))
+def test_escaped_text_reads_back_as_the_text_without_control_characters(text):
+    """Escaping round-trips; NUL, BEL and their kind never reach Telegram."""
+    import unicodedata
+
+    from bot.render import escape_text, printable
+    from tests.fake_telegram import parse_html
+
+    markup = escape_text(text, "fa")
+    visible, _, error = parse_html(markup)
+    assert error is None
+    assert all(unicodedata.category(ch) != "Cc" for ch in visible if ch not in "\n\t")
+    marks = str.maketrans("", "", "\u200e\u200f\u2066\u2067\u2068\u2069")
+    assert visible.translate(marks) == printable(text).translate(marks)
+    assert printable(text).translate(marks) == "".join(
+        ch
+        for ch in text.replace("\r\n", "\n").replace("\r", "\n")
+        if unicodedata.category(ch) != "Cc" or ch in "\n\t"
+    ).translate(marks)
