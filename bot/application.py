@@ -24,6 +24,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     TypeHandler,
     Updater,
@@ -33,7 +34,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.buttons import button_handlers
 from bot.config import BotSettings
-from bot.context import Services
+from bot.context import Services, services
 from bot.conversation import Conversation
 from bot.limits import InFlight, QuestionRateLimit
 from bot.logs import also_redact
@@ -91,7 +92,18 @@ def build_application(
         InFlight(),
     )
     _add_handlers(app)
+    job_queue = app.job_queue
+    assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+    interval = settings.purge_minutes * 60
+    job_queue.run_repeating(_purge, interval=interval, first=interval, name="purge")
     return app
+
+
+async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep chat.sqlite3 from growing: old answers and expired memory go on a schedule."""
+    gone = await services(context).conversation.purge()
+    if gone:
+        log.info("Purged %d old answers and conversations from the chat store", gone)
 
 
 def _add_handlers(app: Application) -> None:

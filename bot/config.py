@@ -62,6 +62,12 @@ class BotSettings(Settings):
     memory_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     worker_threads: int = Field(default=4, ge=1, le=64)
     max_upload_bytes: int = Field(default=5_000_000, ge=1_000, le=20_000_000)
+    purge_minutes: float = Field(
+        default=60.0,
+        ge=0.01,
+        le=7 * 24 * 60,
+        description="How often old answers and expired memory are purged from chat.sqlite3.",
+    )
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_ids", mode="before")
     @classmethod

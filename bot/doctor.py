@@ -109,12 +109,27 @@ def doctor_report(settings: BotSettings, index: SanadIndex, echo: Echo) -> None:
         f"to {settings.max_upload_bytes:,} bytes, {settings.worker_threads} answer threads"
     )
     echo(f"  memory: last {settings.memory_turns} turns, for {settings.memory_hours:g} hours")
+    echo(_chat_store_line(settings))
 
     echo("reachable:")
     for check in _checks(settings):
         echo(check.line())
 
     _index_lines(index, echo)
+
+
+def _chat_store_line(settings: BotSettings) -> str:
+    """Where answers and memory live, how big the file is, how often it is purged."""
+    from bot.storage import ANSWER_DAYS, SCHEMA_FILE
+
+    path = settings.data_dir / SCHEMA_FILE
+    files = [path, path.with_name(path.name + "-wal")]
+    size = sum(f.stat().st_size for f in files if f.exists())
+    shown = f"{size / 1_000_000:.1f} MB" if path.exists() else "not created yet"
+    return (
+        f"  chat store: {path} ({shown}); answers kept {ANSWER_DAYS} days, "
+        f"purged every {settings.purge_minutes:g} minutes"
+    )
 
 
 def _checks(settings: BotSettings) -> list[Check]:

@@ -18,35 +18,62 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from retrieval.answer import Answer
+from retrieval.errors import ConfigError
 from retrieval.llm import Turn
 
 __all__ = ["AnswerRecord", "ChatStore", "CitedPassage"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS answers (
-    id TEXT PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    user_id INTEGER,
-    created REAL NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS answers_by_age ON answers(created);
-CREATE TABLE IF NOT EXISTS memory (
-    key TEXT PRIMARY KEY,
-    turns TEXT NOT NULL,
-    last_answer TEXT,
-    updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS languages (
-    user_id INTEGER PRIMARY KEY,
-    lang TEXT NOT NULL
-);
-"""
+#: The schema, one step per release that changed it; the number of steps applied is
+#: kept in SQLite's `user_version`. Append; never edit a step that shipped.
+_MIGRATIONS = (
+    """
+    CREATE TABLE IF NOT EXISTS answers (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER,
+        created REAL NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS answers_by_age ON answers(created);
+    CREATE TABLE IF NOT EXISTS memory (
+        key TEXT PRIMARY KEY,
+        turns TEXT NOT NULL,
+        last_answer TEXT,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS languages (
+        user_id INTEGER PRIMARY KEY,
+        lang TEXT NOT NULL
+    );
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS memory_by_age ON memory(updated);
+    """,
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+SCHEMA_FILE = "chat.sqlite3"
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Apply the steps this file has not seen yet (a file from before recorded
+    versions, with its tables already there, counts as step 1)."""
+    applied = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if applied > SCHEMA_VERSION:
+        raise ConfigError(
+            f"{SCHEMA_FILE} was written by a newer Sanad (schema {applied}, this one knows "
+            f"{SCHEMA_VERSION}): upgrade Sanad, or point SANAD_DATA_DIR elsewhere."
+        )
+    if applied == 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone():
+        applied = 1
+    for number, step in enumerate(_MIGRATIONS[applied:], start=applied + 1):
+        db.executescript(f"BEGIN;\n{step}\nPRAGMA user_version = {number};\nCOMMIT;")
+
 
 #: Answers older than this are dropped; their buttons then say so.
 ANSWER_DAYS = 90
@@ -120,10 +147,18 @@ class AnswerRecord:
 
     @classmethod
     def from_json(cls, raw: str, record_id: str) -> AnswerRecord:
+        """A stored record; fields a newer or older Sanad wrote but this one does not
+        know are left out, so that stored answers survive upgrades both ways."""
         data: dict[str, Any] = json.loads(raw)
-        data["citations"] = [CitedPassage(**c) for c in data.get("citations", [])]
+        cited = [_known(CitedPassage, c) for c in data.get("citations", [])]
+        data["citations"] = [CitedPassage(**c) for c in cited]
         data["id"] = record_id
-        return cls(**data)
+        return cls(**_known(cls, data))
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 class ChatStore:
@@ -138,10 +173,23 @@ class ChatStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "DELETE FROM answers WHERE created < ?", (time.time() - ANSWER_DAYS * 86400,)
-        )
+        _migrate(self._db)
+        self.purge()
+
+    def purge(self) -> int:
+        """Drop answers older than `ANSWER_DAYS` and expired conversation memory (run at
+        start and then on a schedule); return how many rows went."""
+        now = time.time()
+        with self._tx() as cur:
+            answers = cur.execute(
+                "DELETE FROM answers WHERE created < ?", (now - ANSWER_DAYS * 86400,)
+            )
+            gone = answers.rowcount
+            memory = cur.execute(
+                "DELETE FROM memory WHERE updated < ?", (now - self.memory_seconds,)
+            )
+            gone += memory.rowcount
+        return gone
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Cursor]:

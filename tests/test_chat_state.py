@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.config import BotSettings, load_bot_settings
 from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
-from bot.storage import AnswerRecord, ChatStore, CitedPassage
+from bot.storage import SCHEMA_VERSION, AnswerRecord, ChatStore, CitedPassage
 from retrieval.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,3 +127,58 @@ def test_allowlists_let_admins_listed_users_and_listed_groups_in(monkeypatch):
     assert s.may_use(9, 9)
     assert not s.may_use(5, 5)
     assert not s.may_use(5, -200)
+
+
+def test_a_chat_store_from_before_recorded_versions_is_upgraded_keeping_its_answers(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    old = sqlite3.connect(path)  # the schema as the first release wrote it, unversioned
+    old.executescript(
+        "CREATE TABLE answers (id TEXT PRIMARY KEY, chat_id INTEGER NOT NULL, user_id INTEGER,"
+        " created REAL NOT NULL, body TEXT NOT NULL);"
+        "CREATE TABLE memory (key TEXT PRIMARY KEY, turns TEXT NOT NULL, last_answer TEXT,"
+        " updated REAL NOT NULL);"
+        "CREATE TABLE languages (user_id INTEGER PRIMARY KEY, lang TEXT NOT NULL);"
+    )
+    body = json.loads(_record().to_json())
+    del body["citations"][0]["author"]  # written before passages had an author
+    body["citations"][0]["added_later"] = "a field a newer Sanad wrote"
+    old.execute("INSERT INTO answers VALUES ('abc', 1, 1, ?, ?)", (time.time(), json.dumps(body)))
+    old.commit()
+    old.close()
+    store = ChatStore(path)
+    record = store.answer("abc", 1)
+    assert record is not None
+    assert record.citations[0].text == "متن"
+    assert record.citations[0].author == ""
+    version = store._db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == SCHEMA_VERSION
+    store.close()
+    assert ChatStore(path).answer("abc", 1) is not None  # and again, already upgraded
+
+
+def test_a_chat_store_from_a_newer_sanad_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ConfigError, match="newer Sanad"):
+        ChatStore(path)
+
+
+async def test_old_answers_and_memory_are_purged_on_a_schedule(api, monkeypatch):
+    from tests.bot_harness import bot_settings, running
+
+    settings = bot_settings(api, monkeypatch, SANAD_PURGE_MINUTES="0.01", SANAD_MEMORY_HOURS="1")
+    store = ChatStore(settings.data_dir / "chat.sqlite3")
+    kept = store.save_answer(_record(), chat_id=1, user_id=1)
+    old = store.save_answer(_record(), chat_id=1, user_id=1)
+    store.remember("stale", ("q", "a"), None)
+    long_ago = time.time() - 100 * 86400
+    store._db.execute("UPDATE answers SET created = ? WHERE id = ?", (long_ago, old))
+    store._db.execute("UPDATE memory SET updated = ?", (long_ago,))
+    store.close()
+    async with running(api, settings) as app:
+        live = app.bot_data["sanad"].conversation.store
+        live._db.execute("UPDATE answers SET created = ? WHERE id = ?", (long_ago, kept))
+        await api.wait_for(lambda: live.answer(kept, 1) is None)  # purged while running
+        rows = live._db.execute("SELECT COUNT(*) FROM memory").fetchone()[0]
+    assert rows == 0

@@ -90,3 +90,18 @@ def test_doctor_says_a_changed_corpus_setting_will_reindex(tmp_path):
     result = doctor({"SANAD_CORPUS_DIR": str(other)})
     assert "built from: " in result.stdout
     assert f"SANAD_CORPUS_DIR is now {other}: the next question re-indexes" in result.stdout
+
+
+def test_doctor_gives_the_chat_stores_size_and_purge_schedule(tmp_path):
+    from bot.storage import ChatStore
+
+    data = tmp_path / "data"
+    store = ChatStore(data / "chat.sqlite3")
+    for i in range(300):
+        store.remember(f"k{i}", ("q" * 2000, "a" * 2000), None)
+    store.close()
+    out = doctor({"SANAD_DATA_DIR": str(data), "SANAD_PURGE_MINUTES": "30"}).output
+    line = next(line for line in out.splitlines() if "chat store:" in line)
+    size = float(line.split("(")[1].split(" MB")[0])
+    assert size >= 1.0  # 300 × 4 KB of memory
+    assert "answers kept 90 days, purged every 30 minutes" in line
