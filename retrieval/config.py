@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, ge=1, le=65535)
     chroma_ssl: bool = False
     chroma_token: SecretStr | None = None
+    chroma_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a Chroma server request may take before search falls back "
+        "to keywords (large ingests may need more).",
+    )
     collection: str = Field(
         default="sanad", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"
     )

@@ -194,6 +194,9 @@ def _connect(settings: Settings) -> Any:
     if settings.chroma_token is not None:
         headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
     try:
+        # chromadb's client makes its first request while it is built, without a
+        # timeout: a hung server is found here first, with one.
+        _heartbeat(settings, headers)
         client = chromadb.HttpClient(
             host=str(settings.chroma_host),
             port=settings.chroma_port,
@@ -201,10 +204,36 @@ def _connect(settings: Settings) -> Any:
             headers=headers,
             settings=chroma_settings,
         )
-        client.heartbeat()
     except Exception as e:
         raise _unreachable(settings) from e
+    _bound_requests(client, settings.chroma_timeout)
     return client
+
+
+def _heartbeat(settings: Settings, headers: dict[str, str]) -> None:
+    import httpx
+
+    scheme = "https" if settings.chroma_ssl else "http"
+    url = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat"
+    httpx.get(url, headers=headers, timeout=settings.chroma_timeout).raise_for_status()
+
+
+def _bound_requests(client: Any, seconds: float) -> None:
+    """Give the client's HTTP session a timeout.
+
+    chromadb builds its `httpx.Client` with `timeout=None` and has no setting for it
+    (chroma-core/chroma#1227, #5805): a server that accepts connections and then hangs
+    would hold every search, and the threads running them, forever.
+    """
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise StoreError(
+            "This chromadb version's HTTP client has changed: Sanad cannot bound its "
+            "requests. Install the chromadb version pyproject.toml names."
+        )
+    session.timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
 
 
 def _unreachable(settings: Settings) -> StoreUnavailable:

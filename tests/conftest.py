@@ -6,6 +6,9 @@ import ipaddress
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,3 +139,59 @@ def api() -> Iterator[Any]:
     server = FakeBotAPI(TOKEN).start()
     yield server
     server.stop()
+
+
+class ChromaServer:
+    def __init__(self, port: int, proc: subprocess.Popen) -> None:
+        self.port, self.proc = port, proc
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = free_port()
+    log = (tmp_path / "chroma.log").open("w")
+    proc = subprocess.Popen(
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()}")
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield ChromaServer(port, proc)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (released again for the caller to use)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 from typer.testing import CliRunner
 
 from bot.application import build_application, serve
@@ -191,3 +192,55 @@ async def test_a_made_up_webhook_secret_never_reaches_the_debug_log(api, monkeyp
     assert "setWebhook" in logged  # the call and its parameters were logged at DEBUG …
     assert len(secret) >= 32
     assert secret not in logged  # … without the secret made up for this run
+
+
+@pytest.mark.server
+def test_a_hung_chroma_server_neither_stops_answers_nor_shutdown(
+    api, tmp_path, chroma_server, minilm_path
+):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.root,
+        "SANAD_DATA_DIR": str(tmp_path / "data"),
+        "SANAD_EMBEDDING_MODEL": minilm_path,
+        "SANAD_CHROMA_HOST": "127.0.0.1",
+        "SANAD_CHROMA_PORT": str(chroma_server.port),
+        "SANAD_CHROMA_TIMEOUT": "2",
+        "HF_HUB_OFFLINE": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    users = (USER, USER + 1, USER + 2)
+    try:
+        deadline = time.monotonic() + 120
+        while not api.calls("getUpdates"):  # indexed into the server, then polling
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        chroma_server.proc.send_signal(signal.SIGSTOP)
+        for user in users:
+            api.push(api.private_text(user, QUESTION, lang="en"))
+        deadline = time.monotonic() + 60
+        while not all(api.sent(u) for u in users):
+            assert time.monotonic() < deadline, "a hung Chroma server held the answers"
+            time.sleep(0.1)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+        stopped_in = time.monotonic() - started
+    finally:
+        chroma_server.proc.send_signal(signal.SIGCONT)
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert stopped_in < 15
+    for user in users:
+        [answer] = api.sent(user)
+        assert "[1]" in answer["text"]
+        assert "تنها با واژه‌ها جستجو شد" in answer["text"]  # the fallback is said

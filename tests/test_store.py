@@ -1,11 +1,9 @@
 """The vector store: model bookkeeping, and a real `chroma run` server on loopback."""
 
-import shutil
+import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -59,46 +57,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def chroma_server(tmp_path):
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [
-            exe,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()}")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield ChromaServer(port, proc)
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
 def _client_settings(tmp_path, minilm, server):
     return load_settings(
         data_dir=tmp_path / "client",
@@ -106,15 +64,6 @@ def _client_settings(tmp_path, minilm, server):
         chroma_host="127.0.0.1",
         chroma_port=server.port,
     )
-
-
-class ChromaServer:
-    def __init__(self, port: int, proc: subprocess.Popen) -> None:
-        self.port, self.proc = port, proc
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 @pytest.mark.server
@@ -148,4 +97,27 @@ def test_search_falls_back_to_keywords_when_the_server_goes_away(chroma_server, 
     assert response.mode == "lexical"
     assert any(f"127.0.0.1:{chroma_server.port}" in n.render("en") for n in response.notices)
     assert response.results[0].chunk.doc_id == "002_c21b3274f8c0af60"
+    index.close()
+
+
+@pytest.mark.server
+def test_a_hung_server_costs_one_timeout_then_keywords_and_recovers(
+    chroma_server, tmp_path, minilm
+):
+    settings = _client_settings(tmp_path, minilm, chroma_server).model_copy(
+        update={"chroma_timeout": 1.5}
+    )
+    index = SanadIndex(settings, embedder=minilm)
+    index.ingest()
+    question = "پوتین در نشست سازمان شانگهای درباره طالبان چه گفت؟"
+    chroma_server.proc.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+    try:
+        hung = ThreadPoolExecutor(1).submit(search, index, question, k=3)
+        response = hung.result(timeout=30)  # without a timeout this waits forever
+        assert response.mode == "lexical"
+        assert any(n.key == "store_fallback" for n in response.notices)
+        assert response.results[0].chunk.doc_id == "002_c21b3274f8c0af60"
+    finally:
+        chroma_server.proc.send_signal(signal.SIGCONT)
+    assert search(index, question, k=3).mode == "hybrid"  # back with the server
     index.close()
