@@ -107,16 +107,26 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _add_handlers(app: Application) -> None:
-    private = filters.ChatType.PRIVATE
+    """Handlers for new messages in private chats and groups.
+
+    An edited message is not answered again (the user sends the question anew), and
+    channel posts are not questions: a channel speaks for its owners, and an answer
+    there would be posted to every subscriber.
+    """
+    new = filters.UpdateType.MESSAGE  # not edits, not channel posts
+    private = new & filters.ChatType.PRIVATE
     app.add_handler(TypeHandler(Update, handlers.guard), group=-1)
-    app.add_handler(CommandHandler("start", handlers.start))
-    app.add_handler(CommandHandler("help", handlers.help_command))
-    app.add_handler(CommandHandler("ask", handlers.ask))
-    app.add_handler(CommandHandler("sources", handlers.sources))
-    app.add_handler(CommandHandler("lang", handlers.language))
-    app.add_handler(CommandHandler("new", handlers.new))
-    app.add_handler(CommandHandler("about", handlers.about))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    for name, callback in (
+        ("start", handlers.start),
+        ("help", handlers.help_command),
+        ("ask", handlers.ask),
+        ("sources", handlers.sources),
+        ("lang", handlers.language),
+        ("new", handlers.new),
+        ("about", handlers.about),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=new))
+    app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.on_text))
     app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.on_document))
     app.add_handler(
         MessageHandler(

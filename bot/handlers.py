@@ -61,7 +61,7 @@ def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
 def _is_for_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     if update.callback_query is not None:
         return True
-    message = update.effective_message
+    message = update.message  # edits and channel posts are never answered
     if message is None:
         return False
     if message.chat.type == ChatType.PRIVATE:

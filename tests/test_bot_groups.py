@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.bot_harness import bot_settings, running
-from tests.fake_telegram import BOT_USERNAME, bare
+from tests.fake_telegram import BOT_USERNAME, _entities, bare
 
 GROUP = -1001234567890
 ALICE, BOB = 501, 502
@@ -67,3 +69,32 @@ async def test_group_memory_is_per_user(api, monkeypatch):
         sent = await api.wait_sent(GROUP, 3)
     assert sent[1]["text"].startswith("There is no answer with sources")  # Bob asked nothing
     assert "<blockquote expandable>" in sent[2]["html"]
+
+
+async def test_an_edited_question_is_not_answered_again(api, monkeypatch):
+    async with running(api, bot_settings(api, monkeypatch)):
+        asked = api.private_text(ALICE, QUESTION, lang="fa")
+        api.push(asked)
+        await api.wait_sent(ALICE)
+        edited = {"edited_message": {**asked["message"], "edit_date": int(time.time())}}
+        edited["edited_message"]["text"] = QUESTION + " دقیقاً"
+        api.push(edited)
+        api.push(api.private_text(ALICE, "/help", lang="fa"))  # handled after the edit
+        await api.wait_sent(ALICE, 2)
+        await api.settle()
+    texts = [m["text"] for m in api.sent(ALICE)]
+    assert len(texts) == 2
+    assert "/sources" in texts[1]
+
+
+async def test_channel_posts_are_not_questions(api, monkeypatch):
+    channel = {"id": -1009876, "type": "channel", "title": "News"}
+    async with running(api, bot_settings(api, monkeypatch)):
+        for text in (f"/ask {QUESTION}", f"@{BOT_USERNAME} {QUESTION}", "/start"):
+            post = api.message(channel, ALICE, text=text, **_entities(text))
+            del post["message"]["from"]
+            api.push({"channel_post": post["message"]})
+        api.push(api.group_text(GROUP, ALICE, f"/ask {QUESTION}"))  # groups still are
+        await api.wait_sent(GROUP)
+        await api.settle()
+    assert api.sent(channel["id"]) == []
