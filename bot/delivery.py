@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from typing import TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
@@ -24,6 +25,7 @@ from bot.render import MAX_MESSAGE, split_html, to_plain
 __all__ = [
     "MAX_PARTS",
     "DraftStreamer",
+    "MaybeDelivered",
     "Place",
     "edit_html",
     "send_html",
@@ -60,20 +62,41 @@ class Place:
         return ReplyParameters(self.reply_to, allow_sending_without_reply=True)
 
 
-async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
-    """Await `call()`, retrying timeouts and network errors with exponential backoff."""
+async def with_retries(call: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
+    """Await `call()`, retrying timeouts and network errors with exponential backoff.
+
+    A request that is not `idempotent` (a new message) is sent again only when
+    Telegram cannot have acted on it: the connection was never made, or Telegram
+    answered with an error. When the request went out and no answer came back (a
+    read timeout, a dropped connection), it may have been delivered; the Bot API has
+    no way to ask, so it is not sent twice (`MaybeDelivered`).
+    """
     for attempt in range(ATTEMPTS):
         try:
             return await call()
         except BadRequest:
             raise  # our request is wrong: sending it again won't help
         except (TimedOut, NetworkError) as e:
+            if not idempotent and not _surely_unsent(e):
+                raise MaybeDelivered(str(e)) from e
             if attempt == ATTEMPTS - 1:
                 raise
             pause = BACKOFF * 2**attempt
             log.warning("Telegram request failed (%s); retrying in %.1f s", type(e).__name__, pause)
             await asyncio.sleep(pause)
     raise AssertionError("unreachable")
+
+
+class MaybeDelivered(NetworkError):
+    """A new message went out and no answer came back: it may be in the chat already."""
+
+
+def _surely_unsent(error: TelegramError) -> bool:
+    """Whether Telegram cannot have acted on the request that failed with `error`."""
+    cause = error.__cause__
+    if cause is None:
+        return True  # Telegram (or its proxy) answered with an error status
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _html_rejected(error: BadRequest) -> bool:
@@ -140,19 +163,24 @@ async def _send_parts(
                 link_preview_options=_NO_PREVIEW,
             )
 
-        sent.append(await _html_or_plain(send, part))
+        try:
+            sent.append(await _html_or_plain(send, part, idempotent=False))
+        except MaybeDelivered as e:
+            log.warning("A message may have reached Telegram (%s); not sending it twice", e)
     return sent
 
 
-async def _html_or_plain(call: Callable[[str, str | None], Awaitable[T]], part: str) -> T:
+async def _html_or_plain(
+    call: Callable[[str, str | None], Awaitable[T]], part: str, *, idempotent: bool = True
+) -> T:
     """`call(part, HTML)`, or `call(its plain text, None)` if Telegram refuses the HTML."""
     try:
-        return await with_retries(lambda: call(part, ParseMode.HTML))
+        return await with_retries(lambda: call(part, ParseMode.HTML), idempotent=idempotent)
     except BadRequest as e:
         if not _html_rejected(e):
             raise
         log.warning("Telegram refused the HTML (%s); resending as plain text", e.message)
-        return await with_retries(lambda: call(to_plain(part), None))
+        return await with_retries(lambda: call(to_plain(part), None), idempotent=idempotent)
 
 
 async def edit_html(

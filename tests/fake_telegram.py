@@ -16,6 +16,7 @@ import asyncio
 import html
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -110,6 +111,11 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
+
+
+#: A `fail_next` status: Telegram acts on the request, then the connection drops
+#: before its answer arrives (so the bot cannot know the message went out).
+DROP = 0
 
 
 @dataclass
@@ -290,6 +296,11 @@ class FakeBotAPI:
                     fake.history.append(Call(method, params, time.monotonic()))
                     planned = fake.failures[method]
                     failure = planned.pop(0) if planned else None
+                if failure is not None and failure.status == DROP:
+                    fake._dispatch(method, params)  # accepted and delivered…
+                    self.close_connection = True  # …but the answer never comes back
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return None
                 if failure is not None:
                     if failure.delay:
                         time.sleep(failure.delay)

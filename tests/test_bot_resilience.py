@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import httpx
+import pytest
+from telegram.error import NetworkError, TimedOut
+
 from tests.bot_harness import TOKEN, bot_settings, running
-from tests.fake_telegram import bare, parse_html, public, utf16
+from tests.fake_telegram import DROP, bare, parse_html, public, utf16
 
 USER = 4242
 QUESTION = "پوتین در نشست سازمان شانگهای در آستانه درباره طالبان چه گفت؟"
@@ -176,3 +180,51 @@ async def test_a_very_long_reply_is_capped_with_a_way_to_see_more(api, monkeypat
     parts = api.sent(USER)[1:]
     assert len(parts) == 4  # three parts of passages, then how to see the rest
     assert bare(parts[-1]["text"]).startswith("… The rest is too long to show here")
+
+
+async def test_a_message_delivered_before_the_connection_dropped_is_not_sent_twice(
+    api, monkeypatch
+):
+    api.fail_next("sendMessage", DROP)
+    async with running(api, bot_settings(api, monkeypatch)):
+        api.push(api.private_text(USER, QUESTION, lang="fa"))
+        await api.wait_sent(USER)
+        api.push(api.private_text(USER, "/help", lang="fa"))  # the next reply still goes out
+        await api.wait_sent(USER, 2)
+        await api.settle()
+    texts = [m["text"] for m in api.sent(USER)]
+    assert len(texts) == 2
+    assert "[1]" in texts[0]  # the answer once, and no "sorry" after it
+    assert "/sources" in texts[1]
+
+
+async def test_a_new_message_is_resent_only_when_telegram_cannot_have_it():
+    from bot.delivery import MaybeDelivered, with_retries
+
+    def failing(cause: Exception | None, calls: list[int]):
+        async def call() -> str:
+            calls.append(1)
+            if len(calls) == 1:
+                error = TimedOut() if isinstance(cause, httpx.TimeoutException) else None
+                error = error or NetworkError("Bad Gateway" if cause is None else str(cause))
+                raise error from cause
+            return "sent"
+
+        return call
+
+    for cause, resent in (
+        (None, True),  # Telegram answered 502: it did not act on the request
+        (httpx.ConnectError("refused"), True),  # never reached Telegram
+        (httpx.ConnectTimeout("slow"), True),
+        (httpx.ReadTimeout("no answer"), False),  # sent; the answer never came
+        (httpx.RemoteProtocolError("dropped"), False),
+    ):
+        calls: list[int] = []
+        if resent:
+            assert await with_retries(failing(cause, calls), idempotent=False) == "sent"
+        else:
+            with pytest.raises(MaybeDelivered):
+                await with_retries(failing(cause, calls), idempotent=False)
+        assert len(calls) == (2 if resent else 1), cause
+        idempotent: list[int] = []  # an edit is safe to repeat, whatever happened
+        assert await with_retries(failing(cause, idempotent)) == "sent"
