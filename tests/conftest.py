@@ -22,6 +22,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 from retrieval.config import BUNDLED_CORPUS_DIR, Settings, load_settings
+from tests.ports import free_port
 
 
 class NetworkBlocked(OSError):
@@ -188,10 +189,3 @@ def chroma_server(tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (released again for the caller to use)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -84,18 +84,15 @@ async def test_unexpected_error_is_logged_and_user_told_briefly(api, monkeypatch
     assert TOKEN not in caplog.text
 
 
-async def test_long_reply_is_split_under_telegrams_limit(api, monkeypatch, tmp_path):
-    # One very long passage: pressing "Sources" shows far more than 4,096 characters.
+async def _sources_pressed(
+    api, monkeypatch, tmp_path, files: dict[str, str], question: str, *, at_least: int
+) -> list[dict]:
+    """Ask over a corpus of very long passages and press "Sources": the messages sent
+    after the answer (once there are `at_least` of them and the bot has settled)."""
     corpus = tmp_path / "long"
     corpus.mkdir()
-    sentences = [
-        f"Report {i} on saffron exports from Herat notes that growers in district {i} "
-        f"sold <{i * 7}> kilograms & more to traders this season."
-        for i in range(120)
-    ]
-    sentences[40] = "The largest buyer was the Zaranj cooperative, which paid growers in advance."
-    (corpus / "saffron.txt").write_text("Herat saffron\n\n" + " ".join(sentences), encoding="utf-8")
-    (corpus / "weather.txt").write_text("Kabul weather\n\nIt rained in Kabul.", encoding="utf-8")
+    for name, text in files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
     settings = bot_settings(
         api,
         monkeypatch,
@@ -104,13 +101,29 @@ async def test_long_reply_is_split_under_telegrams_limit(api, monkeypatch, tmp_p
         SANAD_CHUNK_MAX_TOKENS="4000",
     )
     async with running(api, settings):
-        api.push(api.private_text(USER, "Which cooperative was the largest buyer of saffron?"))
+        api.push(api.private_text(USER, question))
         [answer] = await api.wait_sent(USER)
         sources = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         api.push(api.press(USER, public(answer), sources))
-        await api.wait_for(lambda: len(api.sent(USER)) >= 3)
+        await api.wait_for(lambda: len(api.sent(USER)) >= at_least + 1)
         await api.settle()
-    parts = api.sent(USER)[1:]
+    return api.sent(USER)[1:]
+
+
+async def test_long_reply_is_split_under_telegrams_limit(api, monkeypatch, tmp_path):
+    # One very long passage: pressing "Sources" shows far more than 4,096 characters.
+    sentences = [
+        f"Report {i} on saffron exports from Herat notes that growers in district {i} "
+        f"sold <{i * 7}> kilograms & more to traders this season."
+        for i in range(120)
+    ]
+    sentences[40] = "The largest buyer was the Zaranj cooperative, which paid growers in advance."
+    files = {
+        "saffron.txt": "Herat saffron\n\n" + " ".join(sentences),
+        "weather.txt": "Kabul weather\n\nIt rained in Kabul.",
+    }
+    question = "Which cooperative was the largest buyer of saffron?"
+    parts = await _sources_pressed(api, monkeypatch, tmp_path, files, question, at_least=2)
     assert len(parts) >= 3
     shown = ""
     for part in parts:
@@ -156,28 +169,12 @@ async def test_a_flood_of_refused_messages_gets_one_notice(api, monkeypatch):
 
 
 async def test_a_very_long_reply_is_capped_with_a_way_to_see_more(api, monkeypatch, tmp_path):
-    corpus = tmp_path / "long"
-    corpus.mkdir()
     lines = [f"Line {i} of the ledger lists {i * 3} sacks." for i in range(1200)]
     for i, country in ((0, "Spain"), (400, "Italy"), (800, "India")):
         lines[i] = f"Saffron from Herat is sold in {country}."
-    text = "Herat saffron\n\n" + " ".join(lines) + "\n"
-    (corpus / "ledger.txt").write_text(text, encoding="utf-8")
-    settings = bot_settings(
-        api,
-        monkeypatch,
-        SANAD_CORPUS_DIR=str(corpus),
-        SANAD_CHUNK_MIN_TOKENS="2000",
-        SANAD_CHUNK_MAX_TOKENS="4000",
-    )
-    async with running(api, settings):
-        api.push(api.private_text(USER, "Where is saffron from Herat sold, per the ledger?"))
-        [answer] = await api.wait_sent(USER)
-        sources = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        api.push(api.press(USER, public(answer), sources))
-        await api.wait_for(lambda: len(api.sent(USER)) >= 5)
-        await api.settle()
-    parts = api.sent(USER)[1:]
+    files = {"ledger.txt": "Herat saffron\n\n" + " ".join(lines) + "\n"}
+    question = "Where is saffron from Herat sold, per the ledger?"
+    parts = await _sources_pressed(api, monkeypatch, tmp_path, files, question, at_least=4)
     assert len(parts) == 4  # three parts of passages, then how to see the rest
     assert bare(parts[-1]["text"]).startswith("… The rest is too long to show here")
 

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -20,7 +21,8 @@ from bot.application import build_application, serve
 from bot.cli import app
 from bot.logs import configure_logging, secrets_of
 from tests.bot_harness import TOKEN, bot_settings
-from tests.fake_telegram import bare
+from tests.fake_telegram import FakeBotAPI, bare
+from tests.ports import free_port
 
 USER = 4242
 QUESTION = "پوتین در نشست سازمان شانگهای در آستانه درباره طالبان چه گفت؟"
@@ -40,7 +42,7 @@ def test_run_with_a_wrong_token_or_unreachable_api_says_what_to_check(api, monke
     assert result.exit_code == 2
     assert "refused the bot token" in result.output
     assert "not-the-token" not in result.output
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{free_port()}")
     result = CliRunner().invoke(app, ["run"])
     assert result.exit_code == 1
     assert "cannot reach the Bot API at http://127.0.0.1:" in result.output
@@ -74,12 +76,6 @@ def test_chat_answers_shows_sources_switches_language_and_forgets():
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _webhook_settings(api, monkeypatch, port: int, **extra: str):
     """Settings for webhook mode on `port` of loopback, at path /tg/hook."""
     return bot_settings(
@@ -92,7 +88,7 @@ def _webhook_settings(api, monkeypatch, port: int, **extra: str):
 
 
 async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
-    port = _free_port()
+    port = free_port()
     settings = _webhook_settings(
         api, monkeypatch, port, TELEGRAM_WEBHOOK_SECRET="s3cret-webhook-value"
     )
@@ -137,28 +133,43 @@ async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
         await asyncio.wait_for(task, 30)
 
 
-def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": api.root,
-        "SANAD_DATA_DIR": str(tmp_path / "data"),
-        "SANAD_EMBEDDING_MODEL": "none",
-        "SANAD_LOG_LEVEL": "DEBUG",  # the noisiest: PTB logs its URLs at this level
-    }
+def _start_sanad_run(
+    api: FakeBotAPI, tmp_path: Path, env: dict[str, str], deadline: float
+) -> subprocess.Popen[str]:
+    """`sanad run` as a user starts it, with `env` as its only Sanad settings besides the
+    token and the fake Bot API; returned once it polls (by `deadline`)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
-        env=env,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.root,
+            "SANAD_DATA_DIR": str(tmp_path / "data"),
+            **env,
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
         while not api.calls("getUpdates"):
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
+    except BaseException:
+        process.kill()
+        raise
+    return process
+
+
+def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tmp_path):
+    deadline = time.monotonic() + 60
+    env = {
+        "SANAD_EMBEDDING_MODEL": "none",
+        "SANAD_LOG_LEVEL": "DEBUG",  # the noisiest: PTB logs its URLs at this level
+    }
+    process = _start_sanad_run(api, tmp_path, env, deadline)
+    try:
         api.push(api.private_text(USER, QUESTION, lang="fa"))
         while not api.sent(USER):
             assert time.monotonic() < deadline
@@ -177,7 +188,7 @@ def test_sigterm_shuts_down_cleanly_and_the_token_never_reaches_the_logs(api, tm
 
 
 async def test_a_made_up_webhook_secret_never_reaches_the_debug_log(api, monkeypatch, capfd):
-    settings = _webhook_settings(api, monkeypatch, _free_port())
+    settings = _webhook_settings(api, monkeypatch, free_port())
     configure_logging("DEBUG", secrets_of(settings))
     try:
         stop = asyncio.Event()
@@ -199,30 +210,16 @@ def test_a_hung_chroma_server_neither_stops_answers_nor_shutdown(
     api, tmp_path, chroma_server, minilm_path
 ):
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": api.root,
-        "SANAD_DATA_DIR": str(tmp_path / "data"),
         "SANAD_EMBEDDING_MODEL": minilm_path,
         "SANAD_CHROMA_HOST": "127.0.0.1",
         "SANAD_CHROMA_PORT": str(chroma_server.port),
         "SANAD_CHROMA_TIMEOUT": "2",
         "HF_HUB_OFFLINE": "1",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Indexed into the server first, then polling.
+    process = _start_sanad_run(api, tmp_path, env, time.monotonic() + 120)
     users = (USER, USER + 1, USER + 2)
     try:
-        deadline = time.monotonic() + 120
-        while not api.calls("getUpdates"):  # indexed into the server, then polling
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
         chroma_server.proc.send_signal(signal.SIGSTOP)
         for user in users:
             api.push(api.private_text(user, QUESTION, lang="en"))

@@ -1,12 +1,12 @@
 """The `sanad` command line, as a user runs it."""
 
 import json
-import socket
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -72,9 +72,7 @@ def test_invalid_setting_names_the_variable(run):
 
 
 def test_unreachable_chroma_server_is_one_line_and_exit_1(run, minilm_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         "SANAD_CHROMA_HOST": "127.0.0.1",
         "SANAD_CHROMA_PORT": str(port),

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from tests.ports import free_port
 
 TOKEN = "123456:very-secret-bot-token"
 
@@ -30,9 +31,7 @@ def listening() -> Iterator[int]:
 
 @pytest.fixture
 def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # released again: nothing listens there
+    return free_port()  # released again: nothing listens there
 
 
 def test_doctor_shows_the_bot_set_up_with_secrets_hidden(listening):

@@ -1,7 +1,6 @@
 """The vector store: model bookkeeping, and a real `chroma run` server on loopback."""
 
 import signal
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +11,7 @@ from retrieval.errors import ModelMismatch, StoreUnavailable
 from retrieval.index import SanadIndex
 from retrieval.search import search
 from retrieval.store import VectorStore
+from tests.ports import free_port
 
 
 def test_store_records_the_model_and_refuses_another(dense_settings, minilm, corpus):
@@ -41,7 +41,7 @@ def test_vectors_missing_from_the_store_are_filled_in(dense_settings, minilm, co
 
 
 def test_unreachable_server_names_host_and_port(tmp_path):
-    port = _free_port()
+    port = free_port()
     settings = load_settings(
         data_dir=tmp_path / "d", embedding_model="none", chroma_host="127.0.0.1", chroma_port=port
     )
@@ -49,12 +49,6 @@ def test_unreachable_server_names_host_and_port(tmp_path):
     with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{port}"):
         VectorStore(settings)
     assert time.monotonic() - started < 10
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _client_settings(tmp_path, minilm, server):
