@@ -120,9 +120,9 @@ def doctor_report(settings: BotSettings, index: SanadIndex, echo: Echo) -> None:
 
 def _chat_store_line(settings: BotSettings) -> str:
     """Where answers and memory live, how big the file is, how often it is purged."""
-    from bot.storage import ANSWER_DAYS, SCHEMA_FILE
+    from bot.storage import ANSWER_DAYS, CHAT_STORE_FILE
 
-    path = settings.data_dir / SCHEMA_FILE
+    path = settings.data_dir / CHAT_STORE_FILE
     files = [path, path.with_name(path.name + "-wal")]
     size = sum(f.stat().st_size for f in files if f.exists())
     shown = f"{size / 1_000_000:.1f} MB" if path.exists() else "not created yet"

@@ -25,11 +25,12 @@ from typing import Any
 from retrieval.answer import Answer
 from retrieval.errors import ConfigError
 from retrieval.llm import Turn
+from retrieval.migrations import applied_steps, migrate
 
 __all__ = ["AnswerRecord", "ChatStore", "CitedPassage"]
 
-#: The schema, one step per release that changed it; the number of steps applied is
-#: kept in SQLite's `user_version`. Append; never edit a step that shipped.
+#: The schema, as recorded migrations (`retrieval.migrations`): append; never edit a
+#: step that shipped.
 _MIGRATIONS = (
     """
     CREATE TABLE IF NOT EXISTS answers (
@@ -57,22 +58,23 @@ _MIGRATIONS = (
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
-SCHEMA_FILE = "chat.sqlite3"
+CHAT_STORE_FILE = "chat.sqlite3"
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Apply the steps this file has not seen yet (a file from before recorded
-    versions, with its tables already there, counts as step 1)."""
-    applied = int(db.execute("PRAGMA user_version").fetchone()[0])
+    """Bring the file to this version's schema; refuse one written by a newer Sanad."""
+    applied = applied_steps(db)
     if applied > SCHEMA_VERSION:
         raise ConfigError(
-            f"{SCHEMA_FILE} was written by a newer Sanad (schema {applied}, this one knows "
-            f"{SCHEMA_VERSION}): upgrade Sanad, or point SANAD_DATA_DIR elsewhere."
+            f"{CHAT_STORE_FILE} was written by a newer Sanad (schema {applied}, this one "
+            f"knows {SCHEMA_VERSION}): upgrade Sanad, or point SANAD_DATA_DIR elsewhere."
         )
-    if applied == 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone():
-        applied = 1
-    for number, step in enumerate(_MIGRATIONS[applied:], start=applied + 1):
-        db.executescript(f"BEGIN;\n{step}\nPRAGMA user_version = {number};\nCOMMIT;")
+    migrate(db, _MIGRATIONS, unversioned=_unversioned)
+
+
+def _unversioned(db: sqlite3.Connection) -> int:
+    """A file from before recorded versions, with its tables already there, is at step 1."""
+    return 1 if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone() else 0
 
 
 #: Answers older than this are dropped; their buttons then say so.

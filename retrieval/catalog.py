@@ -15,11 +15,12 @@ from pathlib import Path
 
 from retrieval.chunking import Chunk
 from retrieval.corpus import Document
+from retrieval.migrations import migrate
 
 __all__ = ["Catalog", "ChunkRecord", "DocumentRecord"]
 
-#: The schema, as recorded migrations: each runs once, in order, and the number of
-#: those applied is kept in SQLite's `user_version`. Append; never edit one that shipped.
+#: The schema, as recorded migrations (`retrieval.migrations`): append; never edit one
+#: that shipped.
 _MIGRATIONS = (
     """
     CREATE TABLE IF NOT EXISTS documents (
@@ -73,7 +74,7 @@ class Catalog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            _migrate(db)
+            migrate(db, _MIGRATIONS, unversioned=_unversioned)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -152,13 +153,7 @@ class Catalog:
         return {lang: (docs.get(lang, 0), chunks.get(lang, 0)) for lang in sorted(docs | chunks)}
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Apply the migrations this catalogue has not seen yet."""
-    applied = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if applied == 0:
-        # Catalogues from before recorded migrations: count what their schema shows.
-        columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-        applied = 0 if not columns else 2 if "title_given" in columns else 1
-    for number, step in enumerate(_MIGRATIONS[applied:], start=applied + 1):
-        db.executescript(step)
-        db.execute(f"PRAGMA user_version = {number}")
+def _unversioned(db: sqlite3.Connection) -> int:
+    """Catalogues from before recorded migrations: count what their schema shows."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    return 0 if not columns else 2 if "title_given" in columns else 1
