@@ -14,8 +14,8 @@ from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.context import interface_language, place_of, services
-from bot.delivery import send_html, typing
-from bot.render import escape_text, render_passages, ui_html, ui_text
+from bot.delivery import send_html, send_passages, typing
+from bot.render import escape_text, ui_text
 from bot.storage import AnswerRecord
 
 __all__ = ["button_handlers", "citation_data", "sources_data", "translate_data"]
@@ -73,9 +73,7 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     pressed = await _pressed(update, context)
     if pressed is not None:
         record, message, lang, n = pressed
-        markup = render_passages(record, lang, only=n)
-        more = ui_html("reply_cut", lang)
-        await send_html(context.bot, place_of(message, quote=True), markup, more=more)
+        await send_passages(context.bot, place_of(message, quote=True), record, lang, n)
 
 
 async def on_translate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -20,7 +20,8 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Rep
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
-from bot.render import MAX_MESSAGE, split_html, to_plain
+from bot.render import MAX_MESSAGE, render_passages, split_html, to_plain, ui_html
+from bot.storage import AnswerRecord
 
 __all__ = [
     "MAX_PARTS",
@@ -29,6 +30,7 @@ __all__ = [
     "Place",
     "edit_html",
     "send_html",
+    "send_passages",
     "split_parts",
     "typing",
     "with_retries",
@@ -137,6 +139,14 @@ async def send_html(
     """Send `markup` in as many messages as it takes (at most `MAX_PARTS`); the keyboard
     goes on the last."""
     return await _send_parts(bot, place, await split_parts(markup, more), keyboard)
+
+
+async def send_passages(
+    bot: Bot, place: Place, record: AnswerRecord, lang: str, only: int | None = None
+) -> list[Message]:
+    """An answer's cited passages (or passage `only`), capped with how to see the rest."""
+    markup = render_passages(record, lang, only=only)
+    return await send_html(bot, place, markup, more=ui_html("reply_cut", lang))
 
 
 async def _send_parts(

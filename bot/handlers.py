@@ -15,8 +15,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.buttons import citation_data, sources_data, translate_data
 from bot.context import Services, interface_language, place_of, services, who_of
-from bot.delivery import DraftStreamer, send_html, typing
-from bot.render import render_answer, render_passages, ui_html, ui_text
+from bot.delivery import DraftStreamer, send_html, send_passages, typing
+from bot.render import render_answer, ui_html, ui_text
 from bot.storage import AnswerRecord
 from bot.uploads import ingest_upload
 from retrieval.clean import has_words
@@ -36,6 +36,14 @@ async def _say(
     lang = await interface_language(update, context, message.text)
     private = message.chat.type == ChatType.PRIVATE
     await send_html(context.bot, place_of(message, quote=not private), ui_html(key, lang, **values))
+
+
+async def _refuse(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values: object
+) -> None:
+    """Say why a question is refused, at most once per user per window (`RefusalNotices`)."""
+    if services(context).refusals.may_tell(who_of(update).user_id):
+        await _say(update, context, key, **values)
 
 
 def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
@@ -133,9 +141,7 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         only = None  # a number the answer does not cite: show them all
     private = message.chat.type == ChatType.PRIVATE
     lang = await interface_language(update, context)
-    markup = render_passages(record, lang, only=only)
-    more = ui_html("reply_cut", lang)
-    await send_html(context.bot, place_of(message, quote=not private), markup, more=more)
+    await send_passages(context.bot, place_of(message, quote=not private), record, lang, only)
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,14 +221,12 @@ async def answer_question(
         await _say(update, context, "empty_question")
         return
     if not s.in_flight.begin(who.user_id):
-        if s.refusals.may_tell(who.user_id):
-            await _say(update, context, "busy")
+        await _refuse(update, context, "busy")
         return
     try:
         wait = s.rate.wait_seconds(who.user_id)
         if wait:
-            if s.refusals.may_tell(who.user_id):
-                await _say(update, context, "rate_limited", seconds=wait)
+            await _refuse(update, context, "rate_limited", seconds=wait)
             return
         place = place_of(message, quote=not who.private)
         llm = s.conversation.answerer.llm is not None
