@@ -107,6 +107,7 @@ class SanadIndex:
         # Settings are fixed for the life of this object: the corpus setting is checked
         # against the catalogue once, not on every question.
         self._corpus_followed = False
+        self._vectors_in_step = False  # the store holds a vector for every chunk
 
     # -- parts, opened on first use ---------------------------------------------------
 
@@ -239,10 +240,14 @@ class SanadIndex:
         if embedder is None:
             return
         try:
-            self.store.open(embedder.name, embedder.dim)
-            if self.store.count() != len(self.chunks):
-                self.notify(notice("vectors_syncing"))
-                self._sync_vectors(embedder, progress=False)
+            # Checked until it holds once (then ingests keep it so): not a store request
+            # on every question, which a hung Chroma server would make a timeout each.
+            if not self._vectors_in_step:
+                self.store.open(embedder.name, embedder.dim)
+                if self.store.count() != len(self.chunks):
+                    self.notify(notice("vectors_syncing"))
+                    self._sync_vectors(embedder, progress=False)
+                self._vectors_in_step = True
         except StoreUnavailable as e:
             # Search falls back to keywords; the vectors are synced once it is back.
             self.notify(notice("store_unavailable", reason=e))
@@ -300,6 +305,7 @@ class SanadIndex:
                 warnings += more
             report = IngestReport(warnings=warnings)
             embedder = self.embedder
+            self._vectors_in_step = False  # until the vectors are synced below
             if rebuild:
                 self.catalog.clear()
                 if embedder is not None or self.settings.server_mode:
@@ -334,6 +340,7 @@ class SanadIndex:
             self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
             if embedder is not None:
                 report.embedded = self._sync_vectors(embedder, progress=progress)
+                self._vectors_in_step = True
             report.mode = self.mode
             return report
 
