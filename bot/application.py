@@ -6,7 +6,9 @@
 
 Long polling by default; a webhook (with a secret token) when
 `TELEGRAM_WEBHOOK_URL` is set. Answers are computed in a bounded thread pool,
-so a slow one never holds up other chats.
+so a slow one never holds up other chats. Each update is kept on disk until it is
+handled, so a question or upload received before a crash is handled after the
+restart (`bot.inbox`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from bot.buttons import button_handlers
 from bot.config import BotSettings
 from bot.context import Services, services
 from bot.conversation import Conversation
+from bot.inbox import DurableUpdateQueue, InboxUpdateProcessor, handle_unhandled
 from bot.limits import InFlight, QuestionRateLimit
 from bot.logs import also_redact
 from prompts import UI_LANGUAGES, text
@@ -70,6 +73,8 @@ def build_application(
     root = settings.telegram_api_base_url
     if answerer is None:
         answerer = Answerer(index or SanadIndex(settings))
+    conversation = Conversation.open(settings, answerer)
+    store = conversation.store
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -77,7 +82,9 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         # Honours 429 retry_after and keeps under Telegram's per-chat and global limits.
         .rate_limiter(AIORateLimiter(max_retries=5))
-        .concurrent_updates(256)
+        # Every update is on disk before it is confirmed to Telegram (bot/inbox.py).
+        .update_queue(DurableUpdateQueue(store))
+        .concurrent_updates(InboxUpdateProcessor(256, store))
         .connect_timeout(10)
         .read_timeout(30)
         .write_timeout(30)
@@ -87,7 +94,7 @@ def build_application(
     )
     app.bot_data["sanad"] = Services(
         settings,
-        Conversation.open(settings, answerer),
+        conversation,
         QuestionRateLimit(settings.questions_per_minute),
         InFlight(),
     )
@@ -172,6 +179,7 @@ async def serve(
         async with app:  # initialize (getMe) … shutdown
             await _post_init(app)
             await app.start()
+            await handle_unhandled(app, app.bot_data["sanad"].conversation.store)
             updater = app.updater
             assert updater is not None
             await _start_receiving(updater, settings)

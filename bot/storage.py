@@ -55,6 +55,17 @@ _MIGRATIONS = (
     """
     CREATE INDEX IF NOT EXISTS memory_by_age ON memory(updated);
     """,
+    # Telegram updates as they arrive, before Telegram is told they arrived (see bot/inbox.py).
+    """
+    CREATE TABLE IF NOT EXISTS inbox (
+        update_id INTEGER PRIMARY KEY,
+        received REAL NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        done REAL
+    );
+    CREATE INDEX IF NOT EXISTS inbox_by_done ON inbox(done);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -79,6 +90,9 @@ def _unversioned(db: sqlite3.Connection) -> int:
 
 #: Answers older than this are dropped; their buttons then say so.
 ANSWER_DAYS = 90
+#: Handled updates are remembered this long, so that one Telegram delivers again (it keeps
+#: unconfirmed updates for 24 hours) is not handled twice.
+HANDLED_UPDATE_DAYS = 2
 
 
 @dataclass(frozen=True)
@@ -179,8 +193,9 @@ class ChatStore:
         self.purge()
 
     def purge(self) -> int:
-        """Drop answers older than `ANSWER_DAYS` and expired conversation memory (run at
-        start and then on a schedule); return how many rows went."""
+        """Drop answers older than `ANSWER_DAYS`, expired conversation memory and the ids of
+        long-handled updates (run at start and then on a schedule); return how many rows
+        went."""
         now = time.time()
         with self._tx() as cur:
             answers = cur.execute(
@@ -191,6 +206,10 @@ class ChatStore:
                 "DELETE FROM memory WHERE updated < ?", (now - self.memory_seconds,)
             )
             gone += memory.rowcount
+            handled = cur.execute(
+                "DELETE FROM inbox WHERE done < ?", (now - HANDLED_UPDATE_DAYS * 86400,)
+            )
+            gone += handled.rowcount
         return gone
 
     @contextmanager
@@ -281,3 +300,32 @@ class ChatStore:
                 "ON CONFLICT(user_id) DO UPDATE SET lang = excluded.lang",
                 (user_id, lang),
             )
+
+    # -- inbox: updates received and not yet handled ------------------------------------
+
+    def receive(self, update_id: int, body: str) -> bool:
+        """Keep an update until it is handled; False if it was seen before (delivered
+        again after a restart, or already handled), and must not be handled again."""
+        with self._tx() as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO inbox (update_id, received, body) VALUES (?, ?, ?)",
+                (update_id, time.time(), body),
+            )
+            return cur.rowcount == 1
+
+    def handled(self, update_id: int) -> None:
+        """The update was handled: forget its content, remember its id for a while."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE inbox SET done = ?, body = '' WHERE update_id = ?", (time.time(), update_id)
+            )
+
+    def unhandled(self) -> list[tuple[int, str, int]]:
+        """Updates received but never handled (the process stopped first), oldest first,
+        each counted as one more attempt: (update id, body, attempts before this one)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT update_id, body, attempts FROM inbox WHERE done IS NULL ORDER BY update_id"
+            ).fetchall()
+            cur.execute("UPDATE inbox SET attempts = attempts + 1 WHERE done IS NULL")
+        return [(int(i), str(body), int(n)) for i, body, n in rows]

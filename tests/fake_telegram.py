@@ -166,6 +166,13 @@ class FakeBotAPI:
             self._cond.notify_all()
         return update
 
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Offer `update` again under its own id, as Telegram does with one never confirmed."""
+        with self._cond:
+            self.updates.append(update)
+            self.updates.sort(key=lambda u: int(u["update_id"]))
+            self._cond.notify_all()
+
     def fail_next(
         self,
         method: str,

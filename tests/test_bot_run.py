@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -21,8 +22,10 @@ from bot.application import build_application, serve
 from bot.cli import app
 from bot.logs import configure_logging, secrets_of
 from tests.bot_harness import TOKEN, bot_settings
+from tests.fake_llm import FakeLLMServer
 from tests.fake_telegram import FakeBotAPI, bare
 from tests.ports import free_port
+from tests.test_answer_llm import GOOD
 
 USER = 4242
 QUESTION = "پوتین در نشست سازمان شانگهای در آستانه درباره طالبان چه گفت؟"
@@ -241,3 +244,57 @@ def test_a_hung_chroma_server_neither_stops_answers_nor_shutdown(
         [answer] = api.sent(user)
         assert "[1]" in answer["text"]
         assert "تنها با واژه‌ها جستجو شد" in answer["text"]  # the fallback is said
+
+
+def test_a_question_waiting_when_sanad_is_killed_is_answered_after_restart_once(api, tmp_path):
+    """SIGKILL while an answer is being written, after Telegram was told the question
+    arrived: the next start answers it, and the one after does not answer it again."""
+    llm = FakeLLMServer().start()
+    env = {
+        "SANAD_EMBEDDING_MODEL": "none",
+        "SANAD_LLM_MODEL": "openai:test-model",
+        "SANAD_LLM_BASE_URL": llm.base_url,
+        "SANAD_LLM_TIMEOUT": "120",
+    }
+    deadline = time.monotonic() + 120
+    try:
+        llm.enqueue(f"{GOOD} [1].", delay=60)  # the model is still writing when Sanad dies
+        process = _start_sanad_run(api, tmp_path, env, deadline)
+        try:
+            [update] = [api.push(api.private_text(USER, QUESTION, lang="fa"))]
+            while not (llm.history and _confirmed(api, update["update_id"])):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            process.kill()
+            process.communicate()
+        assert not api.updates  # Telegram no longer holds the question
+
+        llm.replies.clear()
+        llm.enqueue(f"{GOOD} [1].")
+        for _start in range(2):  # the restart answers; the one after stays quiet
+            polled = len(api.calls("getUpdates"))
+            process = _start_sanad_run(api, tmp_path, env, deadline)
+            try:
+                while len(api.calls("getUpdates")) < polled + 3 or not _answers(api):
+                    assert time.monotonic() < deadline, "the question was lost"
+                    time.sleep(0.05)
+                time.sleep(1.0)  # room for a second answer, were one coming
+            finally:
+                process.send_signal(signal.SIGTERM)
+                _, err = process.communicate(timeout=30)
+            assert process.returncode == 0, err
+    finally:
+        llm.stop()
+    [answer] = _answers(api)
+    assert GOOD.split()[0] in answer["text"]
+    assert len(llm.history) == 2  # asked once before the kill, once after
+
+
+def _confirmed(api: FakeBotAPI, update_id: int) -> bool:
+    """Whether the bot has told Telegram it has update `update_id` (a later offset)."""
+    return any(int(c.params.get("offset") or 0) > update_id for c in api.calls("getUpdates"))
+
+
+def _answers(api: FakeBotAPI) -> list[dict[str, Any]]:
+    return [m for m in api.sent(USER) if "[1]" in m["text"]]

@@ -182,3 +182,21 @@ async def test_old_answers_and_memory_are_purged_on_a_schedule(api, monkeypatch)
         await api.wait_for(lambda: live.answer(kept, 1) is None)  # purged while running
         rows = live._db.execute("SELECT COUNT(*) FROM memory").fetchone()[0]
     assert rows == 0
+
+
+def test_the_inbox_forgets_a_handled_update_but_keeps_its_id_for_two_days(tmp_path):
+    store = ChatStore(tmp_path / "chat.sqlite3")
+    assert store.receive(7, '{"update_id": 7, "text": "private words"}')
+    assert store.receive(8, '{"update_id": 8}')
+    assert not store.receive(7, "{}")  # offered again: not handled twice
+    store.handled(7)
+    assert [i for i, _, _ in store.unhandled()] == [8]
+    assert (
+        "private words"
+        not in store._db.execute("SELECT group_concat(body) FROM inbox").fetchone()[0]
+    )
+    store._db.execute("UPDATE inbox SET done = ? WHERE update_id = 7", (time.time() - 3 * 86400,))
+    store.purge()
+    assert store.receive(7, "{}")  # long forgotten: a new update may reuse the id
+    assert [(i, n) for i, _, n in store.unhandled()] == [(7, 0), (8, 1)]  # attempts counted
+    store.close()
