@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Callable
 
 from bot.config import BotSettings
-from bot.conversation import Conversation, Who
+from bot.conversation import Conversation, Who, chosen_passage
 from bot.render import render_answer, render_passages, to_terminal
 from bot.storage import AnswerRecord
 from prompts import text
@@ -119,11 +119,10 @@ async def _sources(conversation: Conversation, me: Who, lang: str, rest: str) ->
     record = await conversation.last_answer(me)
     if record is None:
         return to_terminal(text("no_last_answer", lang))
-    only = int(rest) if rest.isdigit() else None
-    if rest and only is None:
-        return to_terminal(text("sources_usage", lang))
-    if only is not None and record.citation(only) is None:
-        return to_terminal(text("no_such_source", lang, n=only))
+    only, refusal = chosen_passage(record, rest)
+    if refusal is not None:
+        key, values = refusal
+        return to_terminal(text(key, lang, **values))
     return _passages(record, lang, only)
 
 

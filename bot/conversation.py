@@ -21,11 +21,29 @@ from retrieval.answer import Answerer
 from retrieval.language import detect_language
 from retrieval.llm import LLMError
 
-__all__ = ["Conversation", "Who"]
+__all__ = ["Conversation", "Who", "chosen_passage"]
 
 Draft = Callable[[str], None]
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+#: A message to give instead: a string key of prompts/strings.toml and its values.
+Refusal = tuple[str, dict[str, object]]
+
+
+def chosen_passage(record: AnswerRecord, argument: str) -> tuple[int | None, Refusal | None]:
+    """What `/sources <argument>` asks of `record`: every passage (None) or passage N,
+    in any digits (`2`, `۲`, `٢`); or why not, when N is not a number the answer cites."""
+    argument = argument.strip()
+    if not argument:
+        return None, None
+    if not argument.isdecimal():
+        return None, ("sources_usage", {})
+    n = int(argument)
+    if record.citation(n) is None:
+        return None, ("no_such_source", {"n": n})
+    return n, None
 
 
 @dataclass(frozen=True)

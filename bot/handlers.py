@@ -15,6 +15,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.buttons import citation_data, sources_data, translate_data
 from bot.context import Services, interface_language, place_of, services, who_of
+from bot.conversation import chosen_passage
 from bot.delivery import DraftStreamer, send_html, send_passages, typing
 from bot.render import render_answer, ui_html, ui_text
 from bot.storage import AnswerRecord
@@ -135,10 +136,11 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message = update.effective_message
     assert message is not None
-    chosen = (context.args or [""])[0]
-    only = int(chosen) if chosen.isascii() and chosen.isdigit() else None
-    if only is not None and record.citation(only) is None:
-        only = None  # a number the answer does not cite: show them all
+    only, refusal = chosen_passage(record, " ".join(context.args or []))
+    if refusal is not None:
+        key, values = refusal
+        await _say(update, context, key, **values)
+        return
     private = message.chat.type == ChatType.PRIVATE
     lang = await interface_language(update, context)
     await send_passages(context.bot, place_of(message, quote=not private), record, lang, only)

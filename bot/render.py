@@ -41,9 +41,11 @@ LRM, RLM = "\u200e", "\u200f"
 _MARKER = r"\[\d{1,3}\]"
 _LATIN = r"A-Za-z0-9\u00c0-\u024f"
 # A left-to-right run: Latin words and ASCII digits, with the spaces and
-# punctuation between them, ending on a letter, digit or closing mark.
+# punctuation between them, ending on a letter, digit or closing mark. A command's
+# slash belongs to it: an isolate between "/" and "help" would stop Telegram from
+# seeing a command the reader can tap.
 _LTR_RUN = re.compile(
-    rf"{_MARKER}|[{_LATIN}](?:[{_LATIN} .,:;'’/&%+()\-]*[{_LATIN}%).])?(?:\s*{_MARKER})*"
+    rf"{_MARKER}|/?[{_LATIN}](?:[{_LATIN} .,:;'’/&%+()\-]*[{_LATIN}%).])?(?:\s*{_MARKER})*"
 )
 _ARABIC_SCRIPT = "\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc"
 # A right-to-left run inside a left-to-right line: Arabic-script words and what lies

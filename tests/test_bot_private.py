@@ -124,13 +124,16 @@ async def test_sources_command_shows_the_last_answers_passages(api, monkeypatch)
         await api.wait_sent(USER)
         api.push(api.private_text(USER, "/sources", lang="fa"))
         await api.wait_sent(USER, 2)
-        api.push(api.private_text(USER, "/sources 1", lang="fa"))
-        api.push(api.private_text(USER, "/sources 99", lang="fa"))
-        sent = await api.wait_sent(USER, 4)
+        for n, command in enumerate(("/sources 1", "/sources ۱", "/sources 99", "/sources x")):
+            api.push(api.private_text(USER, command, lang="fa"))
+            sent = await api.wait_sent(USER, 3 + n)
     assert "<blockquote expandable>" in sent[1]["html"]
-    assert sent[2]["html"].count("<blockquote") == 1  # only passage [1]
-    assert bare(sent[2]["text"]).startswith("[1]")
-    assert sent[3]["html"] == sent[1]["html"]  # a number not cited: all of them
+    for only_one in sent[2], sent[3]:  # in Latin or Persian digits
+        assert only_one["html"].count("<blockquote") == 1  # only passage [1]
+        assert bare(only_one["text"]).startswith("[1]")
+    assert bare(sent[4]["text"]) == "پاسخ آخر منبع [99] ندارد."  # as `sanad chat` says it
+    assert bare(sent[5]["text"]) == "استفاده: /sources یا /sources 2"
+    assert "/sources" in sent[5]["text"]  # a command Telegram lets the reader tap
 
 
 async def test_sticker_gets_text_only_reply_in_users_language(api, monkeypatch):
