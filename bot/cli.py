@@ -352,6 +352,27 @@ def models_pull() -> None:
 
 
 @app.command()
+def threads(
+    file: Annotated[Path, typer.Argument(help="Chat messages, one JSON object a line.")],
+) -> None:
+    """Separate a chat's interleaved conversations: one {"id", "conv"} line per message.
+
+    Each line of FILE holds id, time ("HH:MM" or null), author, text, and optionally
+    type and reply_to_message; lines with "context": true are read but not printed.
+    """
+    from retrieval.threads import read_chat_lines, separate
+
+    try:
+        messages, report = read_chat_lines(file.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        _err(f"error: {file}: {e}")
+        raise typer.Exit(2) from None
+    conversations = separate(messages)
+    for message_id in report:
+        typer.echo(json.dumps({"id": message_id, "conv": conversations[message_id]}))
+
+
+@app.command()
 def run() -> None:
     """Start the Telegram bot (long polling, or a webhook when TELEGRAM_WEBHOOK_URL is set)."""
     import asyncio
