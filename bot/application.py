@@ -74,7 +74,7 @@ def build_application(
     if answerer is None:
         answerer = Answerer(index or SanadIndex(settings))
     conversation = Conversation.open(settings, answerer)
-    store = conversation.store
+    store = conversation.store  # the inbox lives in the chat store
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -179,7 +179,7 @@ async def serve(
         async with app:  # initialize (getMe) … shutdown
             await _post_init(app)
             await app.start()
-            await handle_unhandled(app, app.bot_data["sanad"].conversation.store)
+            await handle_unhandled(app)
             updater = app.updater
             assert updater is not None
             await _start_receiving(updater, settings)

@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 from bot.config import BotSettings
 from bot.storage import CHAT_STORE_FILE, AnswerRecord, ChatStore
-from prompts import READER_LANGUAGES, UI_LANGUAGES, text, ui_language
+from prompts import READER_LANGUAGES, UI_LANGUAGES, Phrase, text, ui_language
 from retrieval.answer import Answerer
 from retrieval.language import detect_language
 from retrieval.llm import LLMError
@@ -28,11 +28,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-#: A message to give instead: a string key of prompts/strings.toml and its values.
-Refusal = tuple[str, dict[str, object]]
-
-
-def chosen_passage(record: AnswerRecord, argument: str) -> tuple[int | None, Refusal | None]:
+def chosen_passage(record: AnswerRecord, argument: str) -> tuple[int | None, Phrase | None]:
     """What `/sources <argument>` asks of `record`: every passage (None) or passage N,
     in any digits (`2`, `۲`, `٢`); or why not, when N is not a number the answer cites."""
     argument = argument.strip()

@@ -57,6 +57,10 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 return
         await super().put(item)
 
+    async def put_kept(self, update: Update) -> None:
+        """Queue an update the inbox already holds (one left unhandled by the last run)."""
+        await super().put(update)
+
 
 class InboxUpdateProcessor(SimpleUpdateProcessor):
     """Marks each update handled once its handlers (and the error handler) finished.
@@ -81,11 +85,14 @@ class InboxUpdateProcessor(SimpleUpdateProcessor):
             await asyncio.to_thread(self.store.handled, update.update_id)
 
 
-async def handle_unhandled(app: Application, store: ChatStore) -> int:
+async def handle_unhandled(app: Application) -> int:
     """Queue the updates received before the last stop and never handled; return how many.
 
     Call once the application is started and before updates are fetched.
     """
+    queue = app.update_queue
+    assert isinstance(queue, DurableUpdateQueue)
+    store = queue.store
     queued = 0
     for update_id, body, attempts in await asyncio.to_thread(store.unhandled):
         update = Update.de_json(json.loads(body), app.bot)
@@ -94,7 +101,7 @@ async def handle_unhandled(app: Application, store: ChatStore) -> int:
             await _report_dropped(app, update)
             await asyncio.to_thread(store.handled, update_id)
             continue
-        await asyncio.Queue.put(app.update_queue, update)  # already in the inbox
+        await queue.put_kept(update)
         queued += 1
     if queued:
         log.warning("Handling %d updates received before the last stop", queued)

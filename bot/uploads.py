@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Bot, Document
 
+from prompts import Phrase
 from retrieval.corpus import read_document
 from retrieval.index import SanadIndex
 
@@ -20,7 +21,7 @@ __all__ = ["SUFFIXES", "ingest_upload", "safe_name"]
 SUFFIXES = {".txt", ".md", ".html", ".htm"}
 _UNSAFE = re.compile(r"[^\w.-]+")
 
-Report = tuple[str, dict[str, object]]  # a string key of prompts/strings.toml, its values
+Report = Phrase  # what happened to the upload
 
 
 def safe_name(file_name: str) -> str:

@@ -6,9 +6,20 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-__all__ = ["LANGUAGE_NAMES", "READER_LANGUAGES", "UI_LANGUAGES", "template", "text", "ui_language"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "READER_LANGUAGES",
+    "UI_LANGUAGES",
+    "Phrase",
+    "template",
+    "text",
+    "ui_language",
+]
 
 _HERE = Path(__file__).resolve().parent
+
+#: A user-facing message not yet in a language: a key of strings.toml and its values.
+Phrase = tuple[str, dict[str, object]]
 
 #: Languages the interface speaks.
 UI_LANGUAGES = ("fa", "ar", "en")

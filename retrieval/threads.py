@@ -71,7 +71,7 @@ def separate(messages: Sequence[ChatMessage]) -> dict[int, int]:
     """Each message's conversation: the id of the conversation's first message."""
     seen: list[_Seen] = []
     by_id: dict[int, _Seen] = {}
-    authors: Counter[str] = Counter()
+    authors: set[str] = set()
     df: Counter[str] = Counter()
     for position, message in enumerate(messages):
         tokens = frozenset(tokenize(message.text)) if not message.system else frozenset()
@@ -81,7 +81,7 @@ def separate(messages: Sequence[ChatMessage]) -> dict[int, int]:
         seen.append(item)
         by_id[message.id] = item
         if not message.system:
-            authors[_key(message.author)] += 1
+            authors.add(_key(message.author))
             df.update(tokens)
     return {s.message.id: s.root for s in seen}
 
@@ -125,7 +125,7 @@ def _most_alike(item: _Seen, recent: Iterable[_Seen], df: Counter[str], n: int) 
     return best
 
 
-def _names(text: str, authors: Counter[str], author: str) -> frozenset[str]:
+def _names(text: str, authors: set[str], author: str) -> frozenset[str]:
     """The earlier authors `text` names (not its own author)."""
     words = (_key(_NAME_EDGES.sub("", w)) for w in text.split()[:12])
     me = _key(author)

@@ -261,7 +261,7 @@ def test_a_question_waiting_when_sanad_is_killed_is_answered_after_restart_once(
         llm.enqueue(f"{GOOD} [1].", delay=60)  # the model is still writing when Sanad dies
         process = _start_sanad_run(api, tmp_path, env, deadline)
         try:
-            [update] = [api.push(api.private_text(USER, QUESTION, lang="fa"))]
+            update = api.push(api.private_text(USER, QUESTION, lang="fa"))
             while not (llm.history and _confirmed(api, update["update_id"])):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
