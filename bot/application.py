@@ -33,13 +33,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, summary_handlers
 from bot.buttons import button_handlers
+from bot.chatlog import MessageLog
 from bot.config import BotSettings
 from bot.context import Services, services
 from bot.conversation import Conversation
 from bot.inbox import DurableUpdateQueue, InboxUpdateProcessor, handle_unhandled
-from bot.limits import InFlight, QuestionRateLimit
+from bot.limits import InFlight, QuestionRateLimit, SummaryLimits
 from bot.logs import also_redact
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
@@ -55,7 +56,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 log = logging.getLogger(__name__)
 
 #: Commands shown in Telegram's menu, with their description keys in prompts/strings.toml.
-COMMANDS = ("start", "help", "ask", "sources", "lang", "new", "about")
+COMMANDS = ("start", "help", "ask", "sources", "summary", "lang", "new", "forgetme", "about")
 
 BOTFATHER_HELP = (
     "TELEGRAM_BOT_TOKEN is not set. Talk to @BotFather in Telegram, send /newbot, "
@@ -92,25 +93,36 @@ def build_application(
         .get_updates_read_timeout(40)
         .build()
     )
+    log_ = MessageLog(
+        store,
+        days=settings.summary_log_days,
+        per_chat=settings.summary_log_max,
+        tag=settings.nosummary_tag,
+    )
     app.bot_data["sanad"] = Services(
         settings,
         conversation,
         QuestionRateLimit(settings.questions_per_minute),
         InFlight(),
+        log_,
+        SummaryLimits(settings.summaries_per_user, settings.summaries_per_chat),
     )
     _add_handlers(app)
     job_queue = app.job_queue
     assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
     interval = settings.purge_minutes * 60
     job_queue.run_repeating(_purge, interval=interval, first=interval, name="purge")
+    summary_handlers.schedule_digests(job_queue, log_.digests())
     return app
 
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Keep chat.sqlite3 from growing: old answers and expired memory go on a schedule."""
-    gone = await services(context).conversation.purge()
+    s = services(context)
+    gone = await s.conversation.purge()
+    gone += await s.log.io(s.log.purge)
     if gone:
-        log.info("Purged %d old answers and conversations from the chat store", gone)
+        log.info("Purged %d old answers, conversations and logged messages", gone)
 
 
 def _add_handlers(app: Application) -> None:
@@ -122,7 +134,25 @@ def _add_handlers(app: Application) -> None:
     """
     new = filters.UpdateType.MESSAGE  # not edits, not channel posts
     private = new & filters.ChatType.PRIVATE
+    posts = new | filters.UpdateType.CHANNEL_POST
     app.add_handler(TypeHandler(Update, handlers.guard), group=-1)
+    # The summaries' message log sees every group and channel message, new or edited,
+    # in a handler group of its own, whatever else answers it.
+    logged = (
+        filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
+    ) & ~filters.ChatType.PRIVATE
+    app.add_handler(
+        MessageHandler(logged & (filters.TEXT | filters.CAPTION), summary_handlers.keep_message),
+        group=1,
+    )
+    for name, callback in (
+        ("summaries", summary_handlers.summaries_switch),
+        ("summary", summary_handlers.summary),
+        ("forget", summary_handlers.forget),
+        ("digest", summary_handlers.digest),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=posts))
+    app.add_handler(CommandHandler("forgetme", summary_handlers.forget_me, filters=new))
     for name, callback in (
         ("start", handlers.start),
         ("help", handlers.help_command),
@@ -134,6 +164,11 @@ def _add_handlers(app: Application) -> None:
     ):
         app.add_handler(CommandHandler(name, callback, filters=new))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    app.add_handler(
+        MessageHandler(
+            private & filters.Document.FileExtension("json"), summary_handlers.import_history
+        )
+    )
     app.add_handler(MessageHandler(private & filters.Document.ALL, handlers.on_document))
     app.add_handler(
         MessageHandler(
@@ -141,7 +176,7 @@ def _add_handlers(app: Application) -> None:
             handlers.on_media,
         )
     )
-    for handler in button_handlers():
+    for handler in [*summary_handlers.summary_buttons(), *button_handlers()]:
         app.add_handler(handler)
     app.add_error_handler(handlers.on_error)
 
@@ -160,6 +195,7 @@ async def _post_init(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Let running answers finish, then close the store and the index."""
     conversation = app.bot_data["sanad"].conversation
+    app.bot_data["sanad"].log.close()
     conversation.close()
     conversation.answerer.index.close()
 

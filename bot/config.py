@@ -69,6 +69,21 @@ class BotSettings(Settings):
         description="How often old answers and expired memory are purged from chat.sqlite3.",
     )
 
+    summary_log_days: float = Field(
+        default=7.0, gt=0, le=3650, description="Days a logged group message is kept."
+    )
+    summary_log_max: int = Field(
+        default=10_000, ge=100, le=10_000_000, description="Messages kept per chat, newest."
+    )
+    nosummary_tag: str = Field(
+        default="#nosummary", description="A message holding this is never logged."
+    )
+    summary_max_messages: int = Field(
+        default=5_000, ge=10, le=100_000, description="Most messages one summary covers."
+    )
+    summaries_per_user: int = Field(default=3, ge=1, le=1000, description="Per 10 minutes.")
+    summaries_per_chat: int = Field(default=20, ge=1, le=1000, description="Per 10 minutes.")
+
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_ids", mode="before")
     @classmethod
     def _id_list(cls, value: object) -> object:

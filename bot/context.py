@@ -12,10 +12,11 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.chatlog import MessageLog
 from bot.config import BotSettings
 from bot.conversation import Conversation, Who
 from bot.delivery import Place
-from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
+from bot.limits import InFlight, QuestionRateLimit, RefusalNotices, SummaryLimits
 
 __all__ = ["Services", "interface_language", "place_of", "services", "who_of"]
 
@@ -28,6 +29,8 @@ class Services:
     conversation: Conversation
     rate: QuestionRateLimit
     in_flight: InFlight
+    log: MessageLog
+    summary_limits: SummaryLimits
     refusals: RefusalNotices = field(default_factory=RefusalNotices)
 
 

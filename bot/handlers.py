@@ -23,12 +23,12 @@ from bot.uploads import ingest_upload
 from retrieval.clean import has_words
 from retrieval.errors import SanadError
 
-__all__ = ["Services", "services"]
+__all__ = ["Services", "say", "services"]
 
 log = logging.getLogger(__name__)
 
 
-async def _say(
+async def say(
     update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values: object
 ) -> None:
     message = update.effective_message
@@ -44,7 +44,7 @@ async def _refuse(
 ) -> None:
     """Say why a question is refused, at most once per user per window (`RefusalNotices`)."""
     if services(context).refusals.may_tell(who_of(update).user_id):
-        await _say(update, context, key, **values)
+        await say(update, context, key, **values)
 
 
 def addressed_text(message: Message, bot_id: int, username: str) -> str | None:
@@ -93,53 +93,53 @@ async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await update.callback_query.answer(ui_text("not_allowed", lang), show_alert=True)
         else:
-            await _say(update, context, "not_allowed")
+            await say(update, context, "not_allowed")
     raise ApplicationHandlerStop
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet the user and say what Sanad does."""
-    await _say(update, context, "start")
+    await say(update, context, "start")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain questions, citations, buttons and commands."""
-    await _say(update, context, "help")
+    await say(update, context, "help")
 
 
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Describe the corpus and how answers are made."""
     lang = await interface_language(update, context)
-    await _say(update, context, "about", **await services(context).conversation.about(lang))
+    await say(update, context, "about", **await services(context).conversation.about(lang))
 
 
 async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Set the interface language: /lang fa|ar|en."""
     chosen = (context.args or [""])[0]
     if await services(context).conversation.set_language(who_of(update), chosen):
-        await _say(update, context, "lang_set")
+        await say(update, context, "lang_set")
     else:
-        await _say(update, context, "lang_usage")
+        await say(update, context, "lang_usage")
 
 
 async def new(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Forget this conversation's turns."""
     await services(context).conversation.forget(who_of(update))
-    await _say(update, context, "forgotten")
+    await say(update, context, "forgotten")
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show every passage the last answer cited, or only passage N: /sources N."""
     record = await services(context).conversation.last_answer(who_of(update))
     if record is None:
-        await _say(update, context, "no_last_answer")
+        await say(update, context, "no_last_answer")
         return
     message = update.effective_message
     assert message is not None
     only, refusal = chosen_passage(record, " ".join(context.args or []))
     if refusal is not None:
         key, values = refusal
-        await _say(update, context, key, **values)
+        await say(update, context, key, **values)
         return
     private = message.chat.type == ChatType.PRIVATE
     lang = await interface_language(update, context)
@@ -150,7 +150,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the question after /ask (the way to ask in groups)."""
     question = " ".join(context.args or [])
     if not question.strip():
-        await _say(update, context, "ask_usage")
+        await say(update, context, "ask_usage")
         return
     await answer_question(update, context, question)
 
@@ -167,7 +167,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_media(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice…: say that Sanad reads text only."""
-    await _say(update, context, "text_only")
+    await say(update, context, "text_only")
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -175,14 +175,14 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     s = services(context)
     who = who_of(update)
     if not s.settings.is_admin(who.user_id):
-        await _say(update, context, "upload_admin_only")
+        await say(update, context, "upload_admin_only")
         return
     message = update.effective_message
     assert message is not None
     assert message.document is not None
     async with typing(context.bot, place_of(message, quote=False)):
         key, values = await ingest_upload(s, context.bot, message.document)
-    await _say(update, context, key, **values)
+    await say(update, context, key, **values)
 
 
 def _keyboard(record: AnswerRecord, lang: str, can_translate: bool) -> InlineKeyboardMarkup | None:
@@ -220,7 +220,7 @@ async def answer_question(
     who = who_of(update)
     lang = await s.conversation.language(who, question)
     if not has_words(question):  # also invisible marks or emoji alone
-        await _say(update, context, "empty_question")
+        await say(update, context, "empty_question")
         return
     if not s.in_flight.begin(who.user_id):
         await _refuse(update, context, "busy")
@@ -247,7 +247,7 @@ async def answer_question(
         except SanadError as e:
             log.warning("could not answer: %s", e)
             if streamer is None:
-                await _say(update, context, "search_unavailable")
+                await say(update, context, "search_unavailable")
             else:
                 await streamer.finish(ui_html("search_unavailable", lang), None)
             return
@@ -270,6 +270,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("Error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await _say(update, context, "sorry")
+            await say(update, context, "sorry")
         except Exception:
             log.exception("Could not tell the user about the error")

@@ -1,4 +1,5 @@
-"""Per-user limits: questions a minute, and one question in flight at a time."""
+"""Per-user limits: questions a minute, one question in flight at a time, summaries per
+user and per chat."""
 
 from __future__ import annotations
 
@@ -7,27 +8,64 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-__all__ = ["InFlight", "QuestionRateLimit", "RefusalNotices"]
+__all__ = ["InFlight", "QuestionRateLimit", "RefusalNotices", "SlidingWindow", "SummaryLimits"]
 
 
-class QuestionRateLimit:
-    """A sliding window: at most `per_minute` questions in any 60 seconds, per user."""
+class SlidingWindow:
+    """At most `limit` events in any `seconds`, per key."""
+
+    def __init__(
+        self, limit: int, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.clock = clock
+        self._seen: defaultdict[int, deque[float]] = defaultdict(deque)
+
+    def wait(self, key: int) -> int:
+        """Whole seconds until `key` may have one more (0: now), without counting one."""
+        now = self.clock()
+        seen = self._seen[key]
+        while seen and seen[0] <= now - self.seconds:
+            seen.popleft()
+        if len(seen) >= self.limit:
+            return max(1, math.ceil(seen[0] + self.seconds - now))
+        return 0
+
+    def count(self, key: int) -> None:
+        self._seen[key].append(self.clock())
+
+    def wait_seconds(self, key: int) -> int:
+        """0 if `key` may have one more now (and count it); else whole seconds to wait."""
+        wait = self.wait(key)
+        if not wait:
+            self.count(key)
+        return wait
+
+
+class QuestionRateLimit(SlidingWindow):
+    """At most `per_minute` questions in any 60 seconds, per user."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._asked: defaultdict[int, deque[float]] = defaultdict(deque)
+        super().__init__(per_minute, 60.0, clock)
 
-    def wait_seconds(self, user_id: int) -> int:
-        """0 if `user_id` may ask now (and count it); else whole seconds to wait."""
-        now = self.clock()
-        asked = self._asked[user_id]
-        while asked and asked[0] <= now - 60:
-            asked.popleft()
-        if len(asked) >= self.per_minute:
-            return max(1, math.ceil(asked[0] + 60 - now))
-        asked.append(now)
-        return 0
+
+class SummaryLimits:
+    """At most `per_user` summaries per user and `per_chat` per chat in any 10 minutes."""
+
+    def __init__(
+        self, per_user: int, per_chat: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.users = SlidingWindow(per_user, 600.0, clock)
+        self.chats = SlidingWindow(per_chat, 600.0, clock)
+
+    def wait_seconds(self, user_id: int, chat_id: int) -> int:
+        """0 if one more summary may be made now (and count it); else seconds to wait."""
+        wait = max(self.users.wait(user_id), self.chats.wait(chat_id))
+        if not wait:
+            self.users.count(user_id)
+            self.chats.count(chat_id)
+        return wait
 
 
 class InFlight:

@@ -66,6 +66,38 @@ _MIGRATIONS = (
     );
     CREATE INDEX IF NOT EXISTS inbox_by_done ON inbox(done);
     """,
+    # Group and channel summaries (see bot/chatlog.py): the opt-in message log, each
+    # chat's summary settings, and the summaries whose buttons show their messages.
+    """
+    CREATE TABLE IF NOT EXISTS chat_log (
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        thread_id INTEGER,
+        author_id INTEGER,
+        author TEXT NOT NULL,
+        date REAL NOT NULL,
+        text TEXT NOT NULL,
+        reply_to INTEGER,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX IF NOT EXISTS chat_log_by_date ON chat_log(chat_id, date);
+    CREATE INDEX IF NOT EXISTS chat_log_by_author ON chat_log(author_id);
+    CREATE TABLE IF NOT EXISTS chat_settings (
+        chat_id INTEGER PRIMARY KEY,
+        logging INTEGER NOT NULL DEFAULT 0,
+        lang TEXT NOT NULL DEFAULT 'en',
+        username TEXT,
+        digest TEXT,
+        tz TEXT NOT NULL DEFAULT 'UTC'
+    );
+    CREATE TABLE IF NOT EXISTS summaries (
+        id TEXT PRIMARY KEY,
+        chat_id INTEGER NOT NULL,
+        created REAL NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS summaries_by_age ON summaries(created);
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -193,11 +225,11 @@ class ChatStore:
         self.purge()
 
     def purge(self) -> int:
-        """Drop answers older than `ANSWER_DAYS`, expired conversation memory and the ids of
-        long-handled updates (run at start and then on a schedule); return how many rows
-        went."""
+        """Drop answers and summaries older than `ANSWER_DAYS`, expired conversation memory
+        and the ids of long-handled updates (run at start and then on a schedule); return
+        how many rows went. The message log has its own retention (`bot.chatlog`)."""
         now = time.time()
-        with self._tx() as cur:
+        with self.transaction() as cur:
             answers = cur.execute(
                 "DELETE FROM answers WHERE created < ?", (now - ANSWER_DAYS * 86400,)
             )
@@ -210,10 +242,15 @@ class ChatStore:
                 "DELETE FROM inbox WHERE done < ?", (now - HANDLED_UPDATE_DAYS * 86400,)
             )
             gone += handled.rowcount
+            summaries = cur.execute(
+                "DELETE FROM summaries WHERE created < ?", (now - ANSWER_DAYS * 86400,)
+            )
+            gone += summaries.rowcount
         return gone
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Cursor]:
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One transaction on the store, serialized with every other (for `bot.chatlog`)."""
         with self._lock, closing(self._db.cursor()) as cur:
             cur.execute("BEGIN")
             try:
@@ -232,7 +269,7 @@ class ChatStore:
     def save_answer(self, record: AnswerRecord, *, chat_id: int, user_id: int | None) -> str:
         """Store `record` under a new unguessable id (11 characters), and return it."""
         record.id = secrets.token_urlsafe(8)
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO answers (id, chat_id, user_id, created, body) VALUES (?, ?, ?, ?, ?)",
                 (record.id, chat_id, user_id, time.time(), record.to_json()),
@@ -241,7 +278,7 @@ class ChatStore:
 
     def answer(self, record_id: str, chat_id: int) -> AnswerRecord | None:
         """The answer `record_id`, if it was given in chat `chat_id`."""
-        with self._tx() as cur:
+        with self.transaction() as cur:
             row = cur.execute(
                 "SELECT body FROM answers WHERE id = ? AND chat_id = ?", (record_id, chat_id)
             ).fetchone()
@@ -262,7 +299,7 @@ class ChatStore:
         return self.answer(row[1], chat_id) if row and row[1] else None
 
     def _memory(self, key: str) -> tuple[str, str | None] | None:
-        with self._tx() as cur:
+        with self.transaction() as cur:
             row = cur.execute(
                 "SELECT turns, last_answer, updated FROM memory WHERE key = ?", (key,)
             ).fetchone()
@@ -273,7 +310,7 @@ class ChatStore:
     def remember(self, key: str, turn: Turn, answer_id: str | None) -> None:
         """Add a turn, keeping only the last `memory_turns` of them."""
         turns = [*self.history(key), turn][-self.memory_turns :] if self.memory_turns else []
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO memory (key, turns, last_answer, updated) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET turns = excluded.turns, "
@@ -283,18 +320,18 @@ class ChatStore:
             )
 
     def forget(self, key: str) -> None:
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute("DELETE FROM memory WHERE key = ?", (key,))
 
     # -- interface language -------------------------------------------------------------
 
     def language(self, user_id: int) -> str | None:
-        with self._tx() as cur:
+        with self.transaction() as cur:
             row = cur.execute("SELECT lang FROM languages WHERE user_id = ?", (user_id,)).fetchone()
         return row[0] if row else None
 
     def set_language(self, user_id: int, lang: str) -> None:
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute(
                 "INSERT INTO languages (user_id, lang) VALUES (?, ?) "
                 "ON CONFLICT(user_id) DO UPDATE SET lang = excluded.lang",
@@ -306,7 +343,7 @@ class ChatStore:
     def receive(self, update_id: int, body: str) -> bool:
         """Keep an update until it is handled; False if it was seen before (delivered
         again after a restart, or already handled), and must not be handled again."""
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute(
                 "INSERT OR IGNORE INTO inbox (update_id, received, body) VALUES (?, ?, ?)",
                 (update_id, time.time(), body),
@@ -315,7 +352,7 @@ class ChatStore:
 
     def handled(self, update_id: int) -> None:
         """The update was handled: forget its content, remember its id for a while."""
-        with self._tx() as cur:
+        with self.transaction() as cur:
             cur.execute(
                 "UPDATE inbox SET done = ?, body = '' WHERE update_id = ?", (time.time(), update_id)
             )
@@ -323,7 +360,7 @@ class ChatStore:
     def unhandled(self) -> list[tuple[int, str, int]]:
         """Updates received but never handled (the process stopped first), oldest first,
         each counted as one more attempt: (update id, body, attempts before this one)."""
-        with self._tx() as cur:
+        with self.transaction() as cur:
             rows = cur.execute(
                 "SELECT update_id, body, attempts FROM inbox WHERE done IS NULL ORDER BY update_id"
             ).fetchall()

@@ -42,7 +42,8 @@ def _data(text: str) -> str:
 
 
 class ChatLLM:
-    """A configured chat model with Sanad's three uses of it."""
+    """A configured chat model with Sanad's uses of it: answers, follow-ups, translation
+    and chat summaries."""
 
     def __init__(self, settings: Settings, model: Any = None) -> None:
         self.settings = settings
@@ -118,6 +119,21 @@ class ChatLLM:
             [SystemMessage(template("rewrite")), HumanMessage(user)], "rewrite"
         )
         return rewritten.splitlines()[0].strip() or question
+
+    def summarize(self, messages: Sequence[tuple[str, str]]) -> str:
+        """One short bullet on what `messages` ((author, text), in order) say, written in
+        their own language so that every word of it can be checked against them."""
+        blocks = "\n".join(
+            f'<message author="{_data(author)}">\n{_data(text)}\n</message>'
+            for author, text in messages
+        )
+        return self._invoke(
+            [
+                SystemMessage(template("summary")),
+                HumanMessage(f"<messages>\n{blocks}\n</messages>"),
+            ],
+            "summary",
+        )
 
     def translate(self, text: str, target_lang: str) -> str:
         """`text` rendered in `target_lang`."""

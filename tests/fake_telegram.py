@@ -134,6 +134,7 @@ class FakeBotAPI:
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
     failures: dict[str, list[Failure]] = field(default_factory=lambda: defaultdict(list))
+    admins: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition()
@@ -258,6 +259,31 @@ class FakeBotAPI:
         chat = {"id": chat_id, "type": "supergroup", "title": "Analysts", "is_forum": forum}
         return self.message(chat, user_id, text=text, **_entities(text), **extra)
 
+    def edited(self, update: dict[str, Any], text: str) -> dict[str, Any]:
+        """`update`'s message (or channel post) as edited to say `text`."""
+        kind = "message" if "message" in update else "channel_post"
+        message = {**update[kind], "text": text, "edit_date": int(time.time()), **_entities(text)}
+        return {f"edited_{kind}": message}
+
+    def channel_post(
+        self, chat_id: int, text: str, *, username: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": chat_id, "type": "channel", "title": "Newsroom"}
+        if username:
+            chat["username"] = username
+        with self._cond:
+            message_id = next(self._message_ids[chat_id])
+        post = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            "text": text,
+            **_entities(text),
+            **extra,
+        }
+        return {"channel_post": post}
+
     def press(self, user_id: int, message: dict[str, Any], data: str) -> dict[str, Any]:
         return {
             "callback_query": {
@@ -377,6 +403,11 @@ class FakeBotAPI:
                 "file_size": len(self.files[path]),
                 "file_path": path,
             }
+        if method == "getChatMember":
+            user = self.user(int(p["user_id"]), None)
+            if int(p["user_id"]) in self.admins[int(p["chat_id"])]:
+                return {"status": "creator", "user": user, "is_anonymous": False}
+            return {"status": "member", "user": user}
         if method == "getWebhookInfo":
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         return True  # sendChatAction, answerCallbackQuery, setMyCommands, deleteWebhook, …

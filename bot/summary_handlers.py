@@ -1,0 +1,496 @@
+"""Telegram handlers for group and channel summaries.
+
+- every text or caption in a chat that logs is kept (`MessageLog.keep`), edits too;
+- `/summaries on|off`, `/forget` and `/digest …` are for the chat's admins;
+- `/summary [window]` in a group or channel, `/summary @channel [window]` in private;
+- `/forgetme` anywhere; a Telegram Desktop export (`.json`) sent in private fills a log;
+- a button under a summary shows one bullet's messages.
+
+The summarizing itself is `bot.summaries` over `retrieval.summaries`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from datetime import datetime
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, ContextTypes, JobQueue
+
+from bot.chatlog import ChatSummarySettings, LoggedMessage, SummaryRecord
+from bot.context import Services, interface_language, place_of, services, who_of
+from bot.delivery import Place, send_html, typing
+from bot.export import read_export
+from bot.handlers import say
+from bot.render import ui_html, ui_text
+from bot.summaries import (
+    ClockOf,
+    LinkOf,
+    Window,
+    chat_messages,
+    message_link,
+    parse_window,
+    render_messages,
+    render_summary,
+)
+from retrieval.summaries import ChatSummary, summarize
+
+__all__ = [
+    "DIGEST_JOB",
+    "SUMMARY_BUTTON",
+    "digest",
+    "forget",
+    "forget_me",
+    "import_history",
+    "keep_message",
+    "schedule_digests",
+    "show_bullet",
+    "summaries_switch",
+    "summary",
+    "summary_buttons",
+]
+
+log = logging.getLogger(__name__)
+
+SUMMARY_BUTTON = re.compile(r"^g:(?P<id>[A-Za-z0-9_-]{11}):(?P<n>[1-9][0-9]?)$")
+DIGEST_JOB = "digest:{chat_id}"
+_ADMINS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+#: Largest export the Bot API lets a bot download.
+MAX_EXPORT_BYTES = 20_000_000
+
+
+# -- the log ------------------------------------------------------------------------------
+
+
+def _logged(message: Message) -> LoggedMessage | None:
+    text = message.text or message.caption
+    if not text or text.startswith("/"):
+        return None
+    user = message.from_user
+    sender = message.sender_chat
+    author = (
+        (message.author_signature or sender.title or "")
+        if sender is not None
+        else (user.full_name if user else "")
+    ) or "?"
+    replied = message.reply_to_message
+    reply_to = (
+        replied.message_id if replied is not None and replied.forum_topic_created is None else None
+    )
+    return LoggedMessage(
+        message.chat_id,
+        message.message_id,
+        author,
+        message.date.timestamp(),
+        text,
+        user.id if user is not None and sender is None else None,
+        message.message_thread_id if message.is_topic_message else None,
+        reply_to,
+    )
+
+
+async def keep_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group or channel message, new or edited: into the log if the chat logs."""
+    message = update.effective_message
+    if message is None or message.chat.type == ChatType.PRIVATE:
+        return
+    logged = _logged(message)
+    if logged is not None:
+        s = services(context)
+        await s.log.io(s.log.keep, logged)
+
+
+# -- admin commands -------------------------------------------------------------------------
+
+
+async def _is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
+    """In a channel only admins can post; elsewhere ask Telegram (anonymous admins post
+    as the group itself)."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if chat is not None and chat.id == chat_id:
+        if chat.type == ChatType.CHANNEL:
+            return True
+        if message is not None and message.sender_chat is not None:
+            return message.sender_chat.id == chat_id
+    user = update.effective_user
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat_id, user.id)
+    except TelegramError as e:
+        log.info("getChatMember failed for chat %s: %s", chat_id, e)
+        return False
+    return member.status in _ADMINS
+
+
+async def _admin_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True in a group or channel whose admin sent this; else says why not."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        await say(update, context, "groups_only")
+        return False
+    if not await _is_chat_admin(update, context, chat.id):
+        await say(update, context, "chat_admin_only")
+        return False
+    return True
+
+
+async def summaries_switch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/summaries on|off` (chat admins): start or stop keeping this chat's messages."""
+    choice = " ".join(context.args or []).strip().lower()
+    if choice not in {"on", "off"}:
+        await say(update, context, "summaries_usage")
+        return
+    if not await _admin_here(update, context):
+        return
+    s = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    lang = await interface_language(update, context)
+    await s.log.io(
+        s.log.update_settings,
+        chat.id,
+        logging=int(choice == "on"),
+        lang=lang,
+        username=chat.username,
+    )
+    if choice == "on":
+        settings = s.settings
+        days = f"{settings.summary_log_days:g}"
+        await say(
+            update,
+            context,
+            "summaries_on",
+            days=days,
+            limit=settings.summary_log_max,
+            tag=settings.nosummary_tag,
+        )
+    else:
+        await say(update, context, "summaries_off")
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/forget` (chat admins): delete this chat's whole log."""
+    if not await _admin_here(update, context):
+        return
+    s = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    count = await s.log.io(s.log.forget_chat, chat.id)
+    await say(update, context, "log_forgotten", count=count)
+
+
+async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/forgetme`: delete the caller's messages from every chat's log."""
+    s = services(context)
+    count = await s.log.io(s.log.forget_author, who_of(update).user_id)
+    await say(update, context, "forgetme_done", count=count)
+
+
+# -- summaries --------------------------------------------------------------------------------
+
+
+def _link_of(settings: ChatSummarySettings) -> LinkOf:
+    def link(m: LoggedMessage) -> str | None:
+        return message_link(m.chat_id, m.message_id, settings.username, m.thread_id)
+
+    return link
+
+
+def _clock(tz: str) -> ClockOf:
+    zone = ZoneInfo(tz)
+
+    def when(ts: float) -> str:
+        return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    return when
+
+
+async def _channel(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, target: str
+) -> ChatSummarySettings | None:
+    """The channel (or group) `/summary @name` names, if it logs and the caller is its admin."""
+    s = services(context)
+    if target.startswith("@"):
+        found = await s.log.io(s.log.chat_named, target)
+    else:
+        found = await s.log.io(s.log.settings, int(target))
+    if found is None or not found.logging:
+        await say(update, context, "channel_unknown", channel=target)
+        return None
+    if not await _is_chat_admin(update, context, found.chat_id):
+        await say(update, context, "channel_admin_only", channel=target)
+        return None
+    return found
+
+
+def _own_link(window: Window, chat: ChatSummarySettings) -> bool:
+    if window.link_chat is None:
+        return True
+    if window.link_chat.startswith("@"):
+        return chat.username is not None and window.link_chat == "@" + chat.username.lower()
+    return str(chat.chat_id) == f"-100{window.link_chat}"
+
+
+async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/summary [window]`: what this chat (or topic) said; `/summary @channel [window]`
+    in private, for the channel's admins."""
+    s = services(context)
+    message = update.effective_message
+    assert message is not None
+    args = list(context.args or [])
+    private = message.chat.type == ChatType.PRIVATE
+    if private:
+        if not args or not re.match(r"^(@\w{4,}|-\d+)$", args[0]):
+            await say(update, context, "groups_only")
+            return
+        source = await _channel(update, context, args.pop(0))
+        if source is None:
+            return
+    else:
+        source = await s.log.io(s.log.settings, message.chat_id)
+        if not source.logging:
+            await say(update, context, "summaries_not_on")
+            return
+    window = parse_window(args)
+    if window is None:
+        await say(update, context, "summary_usage")
+        return
+    if not _own_link(window, source):
+        await say(update, context, "summary_other_chat")
+        return
+    who = who_of(update)
+    wait = s.summary_limits.wait_seconds(who.user_id, source.chat_id)
+    if wait:
+        await say(update, context, "summary_rate_limited", seconds=wait)
+        return
+    in_topic = message.is_topic_message and not window.whole_group and not private
+    since = await _since(
+        s, window, source.chat_id, who.user_id, message.message_id, private=private
+    )
+    messages, cut = await s.log.io(
+        s.log.window,
+        source.chat_id,
+        cap=s.settings.summary_max_messages,
+        since=since,
+        from_id=window.from_id,
+        last=window.last,
+        thread_id=message.message_thread_id if in_topic else None,
+    )
+    if not messages:
+        await say(update, context, "summary_empty")
+        return
+    lang = await interface_language(update, context)
+    place = place_of(message, quote=not private)
+    async with typing(context.bot, place):
+        made = await _summarize(s, messages)
+    note = ui_html("summary_capped", lang, count=len(messages)) if cut else None
+    await post_summary(context, place, s, source, made, messages, lang, note=note)
+
+
+async def _since(
+    s: Services, window: Window, chat_id: int, user_id: int, before: int, *, private: bool
+) -> float | None:
+    now = time.time()
+    if window.hours is not None:
+        return now - window.hours * 3600
+    if window.last is not None or window.from_id is not None:
+        return None
+    since = now - 24 * 3600  # the default: since the caller's last message, at most 24 h
+    if not private:
+        last = await s.log.io(s.log.last_from, chat_id, user_id, before)
+        if last is not None:
+            since = max(since, last.date)
+    return since
+
+
+async def _summarize(s: Services, messages: list[LoggedMessage]) -> ChatSummary:
+    loop = asyncio.get_running_loop()
+    llm = s.conversation.answerer.llm
+    return await loop.run_in_executor(
+        s.conversation.executor, summarize, chat_messages(messages), llm
+    )
+
+
+async def post_summary(  # noqa: PLR0917 (one call site each in /summary and the digest)
+    context: ContextTypes.DEFAULT_TYPE,
+    place: Place,
+    s: Services,
+    source: ChatSummarySettings,
+    made: ChatSummary,
+    messages: list[LoggedMessage],
+    lang: str,
+    *,
+    note: str | None = None,
+    header: str | None = None,
+) -> None:
+    """Send a summary with a button per bullet, and keep what the buttons need."""
+    markup = render_summary(made, messages, lang, _link_of(source))
+    markup = "\n\n".join(p for p in (header, markup, note) if p)
+    keyboard = None
+    if made.topics:
+        record = await s.log.io(
+            s.log.save_summary,
+            place.chat_id,
+            source.chat_id,
+            lang,
+            [list(t.message_ids) for t in made.topics],
+        )
+        buttons = [
+            InlineKeyboardButton(
+                ui_text("summary_button", lang, n=n), callback_data=f"g:{record.id}:{n}"
+            )
+            for n in range(1, len(made.topics) + 1)
+        ]
+        keyboard = InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+    await send_html(context.bot, place, markup, keyboard)
+
+
+async def show_bullet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A summary's button: the messages of bullet n, in the chat the summary was posted in."""
+    query = update.callback_query
+    assert query is not None
+    s = services(context)
+    lang = await interface_language(update, context)
+    found = context.match.groupdict() if context.match is not None else {}
+    message = query.message
+    record: SummaryRecord | None = None
+    if isinstance(message, Message):
+        record = await s.log.io(s.log.summary, found.get("id", ""), message.chat_id)
+    n = int(found.get("n") or 0)
+    if record is None or not isinstance(message, Message) or n > len(record.bullets):
+        await query.answer(ui_text("answer_gone", lang), show_alert=True)
+        return
+    await query.answer()
+    ids = record.bullets[n - 1]
+    source = await s.log.io(s.log.settings, record.source)
+    shown = await s.log.io(s.log.messages, record.source, ids[:50])
+    markup = render_messages(shown, len(ids), lang, _link_of(source), _clock(source.tz))
+    await send_html(context.bot, place_of(message, quote=True), markup)
+
+
+def summary_buttons() -> list[CallbackQueryHandler[ContextTypes.DEFAULT_TYPE, None]]:
+    return [CallbackQueryHandler(show_bullet, pattern=SUMMARY_BUTTON)]
+
+
+# -- the daily digest --------------------------------------------------------------------------
+
+
+async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/digest HH:MM`, `/digest tz Asia/Kabul`, `/digest off` (chat admins)."""
+    args = [a.strip() for a in context.args or []]
+    valid = (len(args) == 1 and (args[0].lower() == "off" or _HHMM.match(args[0]))) or (
+        len(args) == 2 and args[0].lower() == "tz"
+    )
+    if not valid:
+        await say(update, context, "digest_usage")
+        return
+    if not await _admin_here(update, context):
+        return
+    s = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    if args[0].lower() == "tz":
+        try:
+            ZoneInfo(args[1])
+        except (ZoneInfoNotFoundError, ValueError):
+            await say(update, context, "digest_usage")
+            return
+        settings = await s.log.io(s.log.update_settings, chat.id, tz=args[1])
+        await say(update, context, "digest_tz_set", tz=settings.tz)
+    elif args[0].lower() == "off":
+        settings = await s.log.io(s.log.update_settings, chat.id, digest=None)
+        await say(update, context, "digest_off")
+    else:
+        hours, minutes = _HHMM.match(args[0]).groups()  # type: ignore[union-attr]
+        when = f"{int(hours):02d}:{minutes}"
+        lang = await interface_language(update, context)
+        settings = await s.log.io(s.log.update_settings, chat.id, digest=when, lang=lang)
+        await say(update, context, "digest_set", time=when, tz=settings.tz)
+    assert context.job_queue is not None
+    schedule_digest(context.job_queue, settings)
+
+
+def schedule_digest(job_queue: JobQueue, settings: ChatSummarySettings) -> None:
+    """(Re)schedule a chat's daily digest, or remove it."""
+    name = DIGEST_JOB.format(chat_id=settings.chat_id)
+    for job in job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    if settings.digest is None:
+        return
+    hours, minutes = (int(x) for x in settings.digest.split(":"))
+    at = clock_time(hours, minutes, tzinfo=ZoneInfo(settings.tz))
+    job_queue.run_daily(_post_digest, at, chat_id=settings.chat_id, name=name)
+
+
+def schedule_digests(job_queue: JobQueue, chats: list[ChatSummarySettings]) -> None:
+    """At start: every chat's digest, from the chat store."""
+    for settings in chats:
+        schedule_digest(job_queue, settings)
+
+
+async def _post_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Post the last 24 hours' summary in a chat (nothing when nothing was said)."""
+    job = context.job
+    assert job is not None
+    assert job.chat_id is not None
+    s = services(context)
+    source = await s.log.io(s.log.settings, job.chat_id)
+    if not source.logging or source.digest is None:
+        return
+    messages, cut = await s.log.io(
+        s.log.window,
+        source.chat_id,
+        cap=s.settings.summary_max_messages,
+        since=time.time() - 24 * 3600,
+    )
+    if not messages:
+        return
+    made = await _summarize(s, messages)
+    note = ui_html("summary_capped", source.lang, count=len(messages)) if cut else None
+    header = ui_html("digest_header", source.lang)
+    place = Place(source.chat_id, None, None)
+    await post_summary(
+        context, place, s, source, made, messages, source.lang, note=note, header=header
+    )
+
+
+# -- history import ---------------------------------------------------------------------------
+
+
+async def import_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A Telegram Desktop export sent in private: its messages join that chat's log, when
+    the chat logs and the sender is its admin. A malformed file changes nothing."""
+    s = services(context)
+    message = update.effective_message
+    assert message is not None
+    assert message.document is not None
+    document = message.document
+    if document.file_size and document.file_size > MAX_EXPORT_BYTES:
+        await say(update, context, "import_bad", reason="larger than 20 MB")
+        return
+    file = await context.bot.get_file(document.file_id)
+    data = bytes(await file.download_as_bytearray())
+    try:
+        export = read_export(data)
+    except ValueError as e:
+        await say(update, context, "import_bad", reason=str(e))
+        return
+    target = await s.log.io(s.log.settings, export.chat_id)
+    if not target.logging:
+        await say(update, context, "import_not_logging")
+        return
+    if not await _is_chat_admin(update, context, export.chat_id):
+        await say(update, context, "chat_admin_only")
+        return
+    added = await s.log.io(s.log.import_messages, export.messages)
+    await say(update, context, "import_done", count=added, chat=export.name)
