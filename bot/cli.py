@@ -1,4 +1,5 @@
-"""The `sanad` command line: ask, chat, run (the bot), ingest, search, eval, doctor, models."""
+"""The `sanad` command line: ask, chat, run (the bot), ingest, search, eval, doctor, models,
+and for chats: threads, summarize, import-history."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -370,6 +372,99 @@ def threads(
     conversations = separate(messages)
     for message_id in report:
         typer.echo(json.dumps({"id": message_id, "conv": conversations[message_id]}))
+
+
+@app.command()
+def summarize(
+    export: Annotated[Path, typer.Argument(help="A Telegram Desktop chat export (result.json).")],
+    window: Annotated[
+        str, typer.Option("--window", help="2h, 24h, 3d, a count like 200, or all.")
+    ] = "24h",
+    lang: Annotated[
+        Literal["fa", "ar", "en"], typer.Option("--lang", help="Language of the summary's frame.")
+    ] = "en",
+) -> None:
+    """Summarize a chat export in the terminal: a bullet per topic, with message ids.
+
+    The window counts back from the export's last message; an LLM writes the bullets
+    (each checked against its messages) when SANAD_LLM_MODEL is set.
+    """
+    from bot.export import read_export
+    from bot.render import to_terminal
+    from bot.summaries import chat_messages, in_window, parse_window, render_summary
+    from retrieval.summaries import summarize as summarize_chat
+
+    with _user_errors():
+        settings = _bot_settings()
+        chosen = parse_window([] if window == "all" else [window])
+        if chosen is None or chosen.from_id is not None:
+            _err("error: --window takes 2h, 24h, 3d, a count like 200, or all")
+            raise typer.Exit(2)
+        found = _read_export(export, read_export)
+        messages = in_window(found.messages, chosen, settings.summary_max_messages)
+        if not messages:
+            typer.echo(to_terminal(_ui("summary_empty", lang)))
+            return
+        llm = _llm(settings)
+        made = summarize_chat(chat_messages(messages), llm)
+        typer.echo(to_terminal(render_summary(made, messages, lang, lambda _m: None)))
+
+
+@app.command("import-history")
+def import_history(
+    export: Annotated[Path, typer.Argument(help="A Telegram Desktop chat export (result.json).")],
+    chat: Annotated[int, typer.Option("--chat", help="The chat's Bot API id, e.g. -100123….")],
+) -> None:
+    """Fill a chat's summary log from its export (the chat must have /summaries on)."""
+    from bot.chatlog import MessageLog
+    from bot.export import read_export
+    from bot.storage import CHAT_STORE_FILE, ChatStore
+
+    with _user_errors():
+        settings = _bot_settings()
+        found = _read_export(export, read_export)
+        store = ChatStore(settings.data_dir / CHAT_STORE_FILE)
+        try:
+            log = MessageLog(
+                store,
+                days=settings.summary_log_days,
+                per_chat=settings.summary_log_max,
+                tag=settings.nosummary_tag,
+            )
+            if not log.settings(chat).logging:
+                _err(
+                    f"error: chat {chat} does not log messages: an admin must send "
+                    "/summaries on there first."
+                )
+                raise typer.Exit(2)
+            moved = [replace(m, chat_id=chat) for m in found.messages]
+            added = log.import_messages(moved)
+            log.close()
+        finally:
+            store.close()
+        typer.echo(f"added {added} of {len(moved)} messages to the log of chat {chat}")
+
+
+def _read_export(path: Path, read: Callable[[bytes], Any]) -> Any:
+    try:
+        return read(path.read_bytes())
+    except (OSError, ValueError) as e:
+        _err(f"error: {path}: {e}; nothing was changed")
+        raise typer.Exit(2) from None
+
+
+def _ui(key: str, lang: str, **values: object) -> str:
+    from bot.render import ui_html
+
+    return ui_html(key, lang, **values)
+
+
+def _llm(settings: Settings) -> Any:
+    if not settings.llm_enabled:
+        return None
+    from retrieval.llm import ChatLLM
+
+    return ChatLLM(settings)
 
 
 @app.command()

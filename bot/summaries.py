@@ -27,6 +27,7 @@ __all__ = [
     "LinkOf",
     "Window",
     "chat_messages",
+    "in_window",
     "message_link",
     "parse_window",
     "render_messages",
@@ -107,6 +108,20 @@ def chat_messages(messages: Sequence[LoggedMessage]) -> list[ChatMessage]:
     return [ChatMessage(m.message_id, m.author, m.text, m.date / 60, m.reply_to) for m in messages]
 
 
+def in_window(messages: Sequence[LoggedMessage], window: Window, cap: int) -> list[LoggedMessage]:
+    """The messages (oldest first) an export's window covers, counted back from its last
+    message rather than from now; the newest `cap` of them."""
+    chosen = sorted(messages, key=lambda m: (m.date, m.message_id))
+    if window.hours is not None and chosen:
+        start = chosen[-1].date - window.hours * 3600
+        chosen = [m for m in chosen if m.date >= start]
+    if window.from_id is not None:
+        chosen = [m for m in chosen if m.message_id >= window.from_id]
+    if window.last is not None:
+        chosen = chosen[-window.last :]
+    return chosen[-cap:]
+
+
 #: A message's t.me link (None where Telegram has none), and a time as the reader's clock.
 LinkOf = Callable[[LoggedMessage], "str | None"]
 ClockOf = Callable[[float], str]
@@ -149,7 +164,7 @@ def render_summary(
     link_of: LinkOf,
 ) -> str:
     """The summary as Telegram HTML: a header, a bullet per topic, then what was left out."""
-    if not summary.topics:
+    if not summary.topics and not summary.dropped:
         return ui_html("summary_nothing", lang)
     by_id = {m.message_id: m for m in messages}
     parts = [ui_html("summary_header", lang, count=len(messages))]

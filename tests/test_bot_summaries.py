@@ -126,18 +126,20 @@ async def test_a_forum_topics_summary_stays_in_its_topic(api, monkeypatch):
     assert "Summary of 9 messages" in whole["text"]
 
 
-async def test_channel_posts_are_summarized_for_the_channels_admins_in_private(
-    api, monkeypatch
-):
+async def test_channel_posts_are_summarized_for_the_channels_admins_in_private(api, monkeypatch):
     channel = -1009999000111
     async with running(api, bot_settings(api, monkeypatch)):
         api.push(api.channel_post(channel, "/summaries on", username="newsroom"))
         await api.wait_sent(channel)
         first = api.push(
-            api.channel_post(channel, "Herat airport flights are cancelled today", username="newsroom")
+            api.channel_post(
+                channel, "Herat airport flights are cancelled today", username="newsroom"
+            )
         )
         api.push(api.edited(first, "Herat airport flights are cancelled until Sunday"))
-        api.push(api.channel_post(channel, "Herat airport reopens Sunday morning", username="newsroom"))
+        api.push(
+            api.channel_post(channel, "Herat airport reopens Sunday morning", username="newsroom")
+        )
         await api.settle()
         api.push(api.private_text(MARK, "/summary @newsroom 24h"))
         [refused] = await api.wait_sent(MARK)
