@@ -35,7 +35,7 @@ __all__ = ["ChatSummary", "Topic", "check_bullet", "group_topics", "short_quote"
 
 #: Least cosine similarity (IDF-weighted search keys) at which two conversations are
 #: one topic. Chosen on the labelled chat set with `benchmarks/summaries.py --sweep`.
-TOPIC_MERGE = 0.2
+TOPIC_MERGE = 0.08
 #: Messages picked to show a topic: 1 for a short topic, up to this many.
 MAX_PICKED = 3
 #: Two picked messages sharing this share of their word triples say the same thing.

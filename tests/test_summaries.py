@@ -189,3 +189,15 @@ def test_sanad_import_history_needs_logging_on_then_adds_once(tmp_path):
     second = CliRunner().invoke(app, args)
     assert first.output.strip() == "added 8 of 8 messages to the log of chat -1001234567890"
     assert second.output.startswith("added 0 of 8")
+
+
+def test_on_the_labelled_set_every_shown_bullet_links_only_to_its_own_topic():
+    import benchmarks.summaries as bench
+
+    messages, topic_of = bench.load()
+    assert len(messages) >= 300
+    assert len(set(topic_of.values())) >= 6
+    figures = bench.quality(messages, topic_of)
+    assert figures["link precision (shown bullets)"] == 1.0
+    assert figures["majority share"] >= 0.9
+    assert figures["ARI"] >= 0.5
