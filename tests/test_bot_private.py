@@ -111,8 +111,10 @@ async def test_commands_are_registered_per_language_and_answer(api, monkeypatch)
         "help",
         "ask",
         "sources",
+        "summary",
         "lang",
         "new",
+        "forgetme",
         "about",
     ]
     assert by_lang["ar"][2]["description"] == "اسأل المصادر"

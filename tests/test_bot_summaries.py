@@ -3,6 +3,7 @@ links and buttons, forum topics, channels, edits, #nosummary, forgetting, limits
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -217,3 +218,20 @@ async def test_summaries_are_rate_limited_per_user(api, monkeypatch):
     texts = [m["text"] for m in sent[1:]]
     assert sum(t.startswith("Summary of 8 messages") for t in texts) == 4
     assert sum(t.startswith("Too many summaries") for t in texts) == 1
+
+
+async def test_the_purge_job_drops_messages_past_their_retention(api, monkeypatch):
+    settings = bot_settings(
+        api, monkeypatch, SANAD_SUMMARY_LOG_DAYS="0.00006", SANAD_PURGE_MINUTES="0.02"
+    )  # 5.2 seconds; purged every 1.2 seconds
+    async with running(api, settings):
+        await turn_on(api)
+        push_topics(api)
+        await api.settle()
+        api.push(api.group_text(GROUP, ALI, "/summary 200"))
+        kept = (await api.wait_sent(GROUP, 2))[-1]
+        await asyncio.sleep(7)
+        api.push(api.group_text(GROUP, ALI, "/summary 200"))
+        purged = (await api.wait_sent(GROUP, 3))[-1]
+    assert "Summary of 8 messages" in kept["text"]
+    assert purged["text"] == "No messages in that window."
