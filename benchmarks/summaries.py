@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/summaries.py                # quality and speed
     .venv/bin/python benchmarks/summaries.py --sweep        # TOPIC_MERGE, on quality
+    .venv/bin/python benchmarks/summaries.py --model "$(../shared/tools/fetch-eval-model)" [--sweep]
+                                                            # with vectors (DENSE_MERGE_Z)
 
 Quality, on `eval/summaries/labelled.jsonl` (304 messages, 10 topics, Dari, Arabic and
 English, built by `eval/summaries/build.py`):
@@ -57,8 +59,10 @@ def adjusted_rand(gold: Sequence[str], predicted: Sequence[int]) -> float:
     return (index - expected) / (top - expected) if top != expected else 1.0
 
 
-def quality(messages: list[ChatMessage], topic_of: dict[int, str]) -> dict[str, float]:
-    topics = summaries.group_topics(messages)
+def quality(
+    messages: list[ChatMessage], topic_of: dict[int, str], embed: summaries.Embed | None = None
+) -> dict[str, float]:
+    topics = summaries.group_topics(messages, embed)
     group_of = {i: g for g, t in enumerate(topics) for i in t.message_ids}
     ids = [m.id for m in messages]
     majority_hits = picked = picked_right = shown_picked = shown_right = 0
@@ -142,21 +146,46 @@ def speed(messages: list[ChatMessage]) -> dict[str, tuple[float, float, float]]:
     return results
 
 
+def _embed(model: str) -> summaries.Embed:
+    """The model's vectors for the labelled set, computed once."""
+    from retrieval.config import load_settings
+    from retrieval.embeddings import load_embedder
+
+    embedder = load_embedder(load_settings(embedding_model=model))
+    cache: dict[str, object] = {}
+
+    def embed(texts: list[str]) -> object:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, embedder.embed_documents(missing), strict=True))
+        return [cache[t] for t in texts]
+
+    return embed  # type: ignore[return-value]
+
+
 def main() -> None:
     messages, topic_of = load()
+    model = sys.argv[sys.argv.index("--model") + 1] if "--model" in sys.argv else None
+    embed = _embed(model) if model else None
     if "--sweep" in sys.argv:
-        for merge in (0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.01):
-            summaries.TOPIC_MERGE = merge
-            figures = quality(messages, topic_of)
-            print(
-                f"TOPIC_MERGE={merge:<5} " + "  ".join(f"{k} {v:.3f}" for k, v in figures.items())
-            )
+        zs = (2.0, 2.5, 3.0, 3.5, 4.0) if embed else (summaries.DENSE_MERGE_Z,)
+        for z in zs:
+            summaries.DENSE_MERGE_Z = z
+            for merge in (0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.01):
+                summaries.TOPIC_MERGE = merge
+                figures = quality(messages, topic_of, embed)
+                print(
+                    f"DENSE_MERGE_Z={z:<4} TOPIC_MERGE={merge:<5} "
+                    + "  ".join(f"{k} {v:.3f}" for k, v in figures.items())
+                )
         return
     print(f"labelled set: {len(messages)} messages, {len(set(topic_of.values()))} topics")
-    for name, value in quality(messages, topic_of).items():
+    print(f"grouping by: search keys{f' and vectors of {model}' if model else ''}")
+    for name, value in quality(messages, topic_of, embed).items():
         print(f"  {name}: {value:.3f}" if isinstance(value, float) else f"  {name}: {value}")
-    for name, (median, low, high) in speed(messages).items():
-        print(f"  {name}: median {median:.3f} s (min {low:.3f}, max {high:.3f})")
+    if embed is None:
+        for name, (median, low, high) in speed(messages).items():
+            print(f"  {name}: median {median:.3f} s (min {low:.3f}, max {high:.3f})")
 
 
 if __name__ == "__main__":

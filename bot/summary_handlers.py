@@ -315,9 +315,11 @@ async def _since(
 
 async def _summarize(s: Services, messages: list[LoggedMessage]) -> ChatSummary:
     loop = asyncio.get_running_loop()
-    llm = s.conversation.answerer.llm
+    answerer = s.conversation.answerer
+    embedder = answerer.index.embedder  # loaded at start; None when keyword-only
+    embed = embedder.embed_documents if embedder is not None else None
     return await loop.run_in_executor(
-        s.conversation.executor, summarize, chat_messages(messages), llm
+        s.conversation.executor, summarize, chat_messages(messages), answerer.llm, embed
     )
 
 

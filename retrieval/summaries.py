@@ -3,7 +3,8 @@
 The data path of a question, applied to a chat instead of a corpus:
 
     messages → separate the conversations (`retrieval.threads`) → group them into
-    topics by their search keys (the same keys as retrieval's) → pick each topic's
+    topics by their search keys (the same keys as retrieval's) and, when a model is
+    loaded, by their vectors → pick each topic's
     most representative messages (no near-duplicates) → a bullet per topic, whose
     links are the topic's message ids, never anything a model wrote.
 
@@ -19,9 +20,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from retrieval.chunking import split_sentences
 from retrieval.normalize import search_key, shingles, tokenize
@@ -36,6 +39,13 @@ __all__ = ["ChatSummary", "Topic", "check_bullet", "group_topics", "short_quote"
 #: Least cosine similarity (IDF-weighted search keys) at which two conversations are
 #: one topic. Chosen on the labelled chat set with `benchmarks/summaries.py --sweep`.
 TOPIC_MERGE = 0.08
+#: With a model: two conversations are also one topic when the cosine of their mean
+#: vectors stands this many standard deviations above the window's own pairs of
+#: conversations (so no one model's scale is built in). Chosen with EmbeddingGemma on
+#: the labelled set (`benchmarks/summaries.py --model … --sweep`).
+DENSE_MERGE_Z = 3.0
+#: Fewer conversations than this give no usable spread of similarities: keys only.
+DENSE_MIN_CONVERSATIONS = 10
 #: Messages picked to show a topic: 1 for a short topic, up to this many.
 MAX_PICKED = 3
 #: Two picked messages sharing this share of their word triples say the same thing.
@@ -65,8 +75,9 @@ class Topic:
         return len(self.message_ids)
 
 
-def group_topics(messages: Sequence[ChatMessage]) -> list[Topic]:
-    """The topics of `messages` (in time order), largest first, then the most recent."""
+def group_topics(messages: Sequence[ChatMessage], embed: Embed | None = None) -> list[Topic]:
+    """The topics of `messages` (in time order), largest first, then the most recent;
+    with `embed`, conversations close in meaning join as well as those sharing words."""
     talk = [m for m in messages if not m.system and m.text.strip()]
     if not talk:
         return []
@@ -80,7 +91,9 @@ def group_topics(messages: Sequence[ChatMessage]) -> list[Topic]:
     roots = separate(talk)
     for m in talk:
         conversations[roots[m.id]].append(m)
-    groups = _merge(list(conversations.values()), tokens, idf)
+    found = sorted(conversations.values(), key=len, reverse=True)
+    centres = _centres(found, embed) if embed is not None else None
+    groups = _merge(found, tokens, idf, centres)
     position = {m.id: i for i, m in enumerate(talk)}
     topics = [_topic(g, tokens, idf, talk) for g in groups]
     topics.sort(key=lambda t: (-t.size, -max(position[i] for i in t.message_ids)))
@@ -100,11 +113,17 @@ class ChatSummary:
     llm_failed: bool = False
 
 
-def summarize(messages: Sequence[ChatMessage], llm: ChatLLM | None = None) -> ChatSummary:
+#: Texts → one vector each (an embedder's `embed_documents`).
+Embed = Callable[[list[str]], np.ndarray]
+
+
+def summarize(
+    messages: Sequence[ChatMessage], llm: ChatLLM | None = None, embed: Embed | None = None
+) -> ChatSummary:
     """Group `messages` into topics; with `llm`, a checked bullet per topic."""
     from retrieval.llm import LLMError
 
-    topics = group_topics(messages)
+    topics = group_topics(messages, embed)
     shown, rest = topics[:MAX_TOPICS], topics[MAX_TOPICS:]
     summary = ChatSummary(shown, [None] * len(shown), len(rest), sum(t.size for t in rest))
     if llm is None:
@@ -152,25 +171,60 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / math.sqrt(sum(w * w for w in a.values()) * sum(w * w for w in b.values()))
 
 
+def _centres(conversations: list[list[ChatMessage]], embed: Embed) -> np.ndarray | None:
+    """Each conversation's mean vector, unit length; None when there are too few."""
+    if len(conversations) < DENSE_MIN_CONVERSATIONS:
+        return None
+    texts = [m.text for c in conversations for m in c]
+    vectors = np.asarray(embed(texts), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    centres, start = [], 0
+    for c in conversations:
+        centres.append(vectors[start : start + len(c)].mean(axis=0))
+        start += len(c)
+    out = np.asarray(centres)
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
 def _merge(
-    conversations: list[list[ChatMessage]], tokens: dict[int, list[str]], idf: dict[str, float]
+    conversations: list[list[ChatMessage]],
+    tokens: dict[int, list[str]],
+    idf: dict[str, float],
+    centres: np.ndarray | None = None,
 ) -> list[list[ChatMessage]]:
     """Join conversations about the same thing: the largest first, each joining the
-    topic it is most like when that is at least `TOPIC_MERGE`."""
-    conversations.sort(key=len, reverse=True)
+    topic it is most like, when its words are at least `TOPIC_MERGE` alike or (with
+    vectors) their meaning stands `DENSE_MERGE_Z` deviations above the window's."""
+    dense_z: Callable[[int, int], float] = lambda _c, _g: -math.inf  # noqa: E731
+    sums: list[np.ndarray] = []
+    if centres is not None:
+        pairs = (centres @ centres.T)[np.triu_indices(len(centres), 1)]
+        mean, spread = float(pairs.mean()), float(pairs.std()) or 1.0
+
+        def dense_z(c: int, g: int) -> float:
+            topic = sums[g] / max(float(np.linalg.norm(sums[g])), 1e-12)
+            return (float(centres[c] @ topic) - mean) / spread
+
     groups: list[list[ChatMessage]] = []
     vectors: list[dict[str, float]] = []
-    for conversation in conversations:
+    for c, conversation in enumerate(conversations):
         vector = _vector([m.id for m in conversation], tokens, idf)
-        scores = [_cosine(vector, v) for v in vectors]
-        best = max(range(len(scores)), key=scores.__getitem__, default=None)
-        if best is not None and scores[best] >= TOPIC_MERGE:
+        best, best_score = None, 1.0
+        for g, v in enumerate(vectors):
+            score = max(_cosine(vector, v) / TOPIC_MERGE, dense_z(c, g) / DENSE_MERGE_Z)
+            if score >= best_score:
+                best, best_score = g, score
+        if best is not None:
             groups[best].extend(conversation)
             for t, w in vector.items():
                 vectors[best][t] = vectors[best].get(t, 0.0) + w
+            if centres is not None:
+                sums[best] = sums[best] + centres[c] * len(conversation)
         else:
             groups.append(list(conversation))
             vectors.append(vector)
+            if centres is not None:
+                sums.append(centres[c] * len(conversation))
     return groups
 
 

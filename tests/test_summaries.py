@@ -201,3 +201,29 @@ def test_on_the_labelled_set_every_shown_bullet_links_only_to_its_own_topic():
     assert figures["link precision (shown bullets)"] == 1.0
     assert figures["majority share"] >= 0.9
     assert figures["ARI"] >= 0.5
+
+
+def test_vectors_join_conversations_that_share_meaning_but_no_words():
+    import numpy as np
+
+    import benchmarks.summaries as bench
+
+    messages, topic_of = bench.load()
+    topics = sorted(set(topic_of.values()))
+    text_topic = {m.text: topic_of[m.id] for m in messages}
+    asked: list[int] = []
+
+    def meaning(texts: list[str]) -> np.ndarray:
+        """A perfect multilingual model: a message's vector is its topic's."""
+        asked.append(len(texts))
+        return np.eye(len(topics))[[topics.index(text_topic[t]) for t in texts]]
+
+    keys_only = bench.quality(messages, topic_of)
+    with_vectors = bench.quality(messages, topic_of, meaning)
+    assert asked == [len(messages)]  # one batch: every message embedded once
+    assert with_vectors["groups"] < keys_only["groups"]
+    assert with_vectors["ARI"] > keys_only["ARI"] + 0.1
+    assert with_vectors["link precision (shown bullets)"] == 1.0
+    few = [m for m in messages if topic_of[m.id] == "power"][:5]
+    group_topics(few, meaning)
+    assert asked == [len(messages)]  # too few conversations to judge by vectors
