@@ -401,6 +401,7 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     chat = update.effective_chat
     assert chat is not None
+    assert context.job_queue is not None
     if args[0].lower() == "tz":
         try:
             ZoneInfo(args[1])
@@ -408,18 +409,19 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await say(update, context, "digest_usage")
             return
         settings = await s.log.io(s.log.update_settings, chat.id, tz=args[1])
+        schedule_digest(context.job_queue, settings)  # scheduled before it is confirmed
         await say(update, context, "digest_tz_set", tz=settings.tz)
     elif args[0].lower() == "off":
         settings = await s.log.io(s.log.update_settings, chat.id, digest=None)
+        schedule_digest(context.job_queue, settings)
         await say(update, context, "digest_off")
     else:
         hours, minutes = _HHMM.match(args[0]).groups()  # type: ignore[union-attr]
         when = f"{int(hours):02d}:{minutes}"
         lang = await interface_language(update, context)
         settings = await s.log.io(s.log.update_settings, chat.id, digest=when, lang=lang)
+        schedule_digest(context.job_queue, settings)
         await say(update, context, "digest_set", time=when, tz=settings.tz)
-    assert context.job_queue is not None
-    schedule_digest(context.job_queue, settings)
 
 
 def schedule_digest(job_queue: JobQueue, settings: ChatSummarySettings) -> None:
