@@ -424,13 +424,13 @@ def import_history(
         settings = _bot_settings()
         found = _read_export(export, read_export)
         store = ChatStore(settings.data_dir / CHAT_STORE_FILE)
+        log = MessageLog(
+            store,
+            days=settings.summary_log_days,
+            per_chat=settings.summary_log_max,
+            tag=settings.nosummary_tag,
+        )
         try:
-            log = MessageLog(
-                store,
-                days=settings.summary_log_days,
-                per_chat=settings.summary_log_max,
-                tag=settings.nosummary_tag,
-            )
             if not log.settings(chat).logging:
                 _err(
                     f"error: chat {chat} does not log messages: an admin must send "
@@ -439,8 +439,8 @@ def import_history(
                 raise typer.Exit(2)
             moved = [replace(m, chat_id=chat) for m in found.messages]
             added = log.import_messages(moved)
-            log.close()
         finally:
+            log.close()
             store.close()
         typer.echo(f"added {added} of {len(moved)} messages to the log of chat {chat}")
 

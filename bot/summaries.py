@@ -34,7 +34,6 @@ __all__ = [
     "render_summary",
 ]
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _SPAN = re.compile(r"^(\d{1,4})\s*([mhd])$")
 _UNIT_HOURS = {"m": 1 / 60, "h": 1.0, "d": 24.0}
 _LINK = re.compile(
@@ -67,7 +66,7 @@ def parse_window(words: Sequence[str]) -> Window | None:
     link_chat = None
     whole = False
     for raw in words:
-        word = raw.strip().translate(_DIGITS).lower()
+        word = raw.strip().lower()  # int() and \d read Persian and Arabic digits too
         span = _SPAN.match(word)
         link = _LINK.match(raw.strip())
         if word == "all" and not whole:

@@ -19,7 +19,7 @@ from datetime import datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ContextTypes, JobQueue
@@ -132,16 +132,16 @@ async def _is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, cha
     return member.status in _ADMINS
 
 
-async def _admin_here(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """True in a group or channel whose admin sent this; else says why not."""
+async def _admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """The group or channel, when its admin sent this; else None, having said why not."""
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
         await say(update, context, "groups_only")
-        return False
+        return None
     if not await _is_chat_admin(update, context, chat.id):
         await say(update, context, "chat_admin_only")
-        return False
-    return True
+        return None
+    return chat
 
 
 async def summaries_switch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -150,11 +150,10 @@ async def summaries_switch(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if choice not in {"on", "off"}:
         await say(update, context, "summaries_usage")
         return
-    if not await _admin_here(update, context):
+    chat = await _admin_chat(update, context)
+    if chat is None:
         return
     s = services(context)
-    chat = update.effective_chat
-    assert chat is not None
     lang = await interface_language(update, context)
     await s.log.io(
         s.log.update_settings,
@@ -180,11 +179,10 @@ async def summaries_switch(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/forget` (chat admins): delete this chat's whole log."""
-    if not await _admin_here(update, context):
+    chat = await _admin_chat(update, context)
+    if chat is None:
         return
     s = services(context)
-    chat = update.effective_chat
-    assert chat is not None
     count = await s.log.io(s.log.forget_chat, chat.id)
     await say(update, context, "log_forgotten", count=count)
 
@@ -366,7 +364,7 @@ async def show_bullet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     found = context.match.groupdict() if context.match is not None else {}
     message = query.message
     record: SummaryRecord | None = None
-    if isinstance(message, Message):
+    if isinstance(message, Message):  # else too old for Telegram to send, or inline
         record = await s.log.io(s.log.summary, found.get("id", ""), message.chat_id)
     n = int(found.get("n") or 0)
     if record is None or not isinstance(message, Message) or n > len(record.bullets):
@@ -396,12 +394,10 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not valid:
         await say(update, context, "digest_usage")
         return
-    if not await _admin_here(update, context):
+    chat = await _admin_chat(update, context)
+    if chat is None:
         return
     s = services(context)
-    chat = update.effective_chat
-    assert chat is not None
-    assert context.job_queue is not None
     if args[0].lower() == "tz":
         try:
             ZoneInfo(args[1])
@@ -409,19 +405,19 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await say(update, context, "digest_usage")
             return
         settings = await s.log.io(s.log.update_settings, chat.id, tz=args[1])
-        schedule_digest(context.job_queue, settings)  # scheduled before it is confirmed
-        await say(update, context, "digest_tz_set", tz=settings.tz)
+        key, values = "digest_tz_set", {"tz": settings.tz}
     elif args[0].lower() == "off":
         settings = await s.log.io(s.log.update_settings, chat.id, digest=None)
-        schedule_digest(context.job_queue, settings)
-        await say(update, context, "digest_off")
+        key, values = "digest_off", {}
     else:
         hours, minutes = _HHMM.match(args[0]).groups()  # type: ignore[union-attr]
         when = f"{int(hours):02d}:{minutes}"
         lang = await interface_language(update, context)
         settings = await s.log.io(s.log.update_settings, chat.id, digest=when, lang=lang)
-        schedule_digest(context.job_queue, settings)
-        await say(update, context, "digest_set", time=when, tz=settings.tz)
+        key, values = "digest_set", {"time": when, "tz": settings.tz}
+    assert context.job_queue is not None
+    schedule_digest(context.job_queue, settings)  # scheduled before it is confirmed
+    await say(update, context, key, **values)
 
 
 def schedule_digest(job_queue: JobQueue, settings: ChatSummarySettings) -> None:

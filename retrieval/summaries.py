@@ -95,7 +95,7 @@ def group_topics(messages: Sequence[ChatMessage], embed: Embed | None = None) ->
     centres = _centres(found, embed) if embed is not None else None
     groups = _merge(found, tokens, idf, centres)
     position = {m.id: i for i, m in enumerate(talk)}
-    topics = [_topic(g, tokens, idf, talk) for g in groups]
+    topics = [_topic(g, tokens, idf, position) for g in groups]
     topics.sort(key=lambda t: (-t.size, -max(position[i] for i in t.message_ids)))
     return topics
 
@@ -195,15 +195,17 @@ def _merge(
     """Join conversations about the same thing: the largest first, each joining the
     topic it is most like, when its words are at least `TOPIC_MERGE` alike or (with
     vectors) their meaning stands `DENSE_MERGE_Z` deviations above the window's."""
-    dense_z: Callable[[int, int], float] = lambda _c, _g: -math.inf  # noqa: E731
-    sums: list[np.ndarray] = []
+    sums: list[np.ndarray] = []  # each topic's vectors, summed (with `centres`)
+    mean, spread = 0.0, 1.0
     if centres is not None:
         pairs = (centres @ centres.T)[np.triu_indices(len(centres), 1)]
         mean, spread = float(pairs.mean()), float(pairs.std()) or 1.0
 
-        def dense_z(c: int, g: int) -> float:
-            topic = sums[g] / max(float(np.linalg.norm(sums[g])), 1e-12)
-            return (float(centres[c] @ topic) - mean) / spread
+    def dense_z(c: int, g: int) -> float:
+        if centres is None:
+            return -math.inf
+        topic = sums[g] / max(float(np.linalg.norm(sums[g])), 1e-12)
+        return (float(centres[c] @ topic) - mean) / spread
 
     groups: list[list[ChatMessage]] = []
     vectors: list[dict[str, float]] = []
@@ -232,9 +234,8 @@ def _topic(
     group: list[ChatMessage],
     tokens: dict[int, list[str]],
     idf: dict[str, float],
-    talk: Sequence[ChatMessage],
+    order: dict[int, int],
 ) -> Topic:
-    order = {m.id: i for i, m in enumerate(talk)}
     group = sorted(group, key=lambda m: order[m.id])
     ids = [m.id for m in group]
     centre = _vector(ids, tokens, idf)

@@ -25,6 +25,18 @@ def bot_settings(api: FakeBotAPI, monkeypatch: Any, **env: str) -> BotSettings:
     return load_bot_settings()
 
 
+def llm_bot_settings(api: FakeBotAPI, llm: Any, monkeypatch: Any) -> BotSettings:
+    """`bot_settings` with the scripted LLM server (the `llm` fixture) as the writer."""
+    return bot_settings(
+        api,
+        monkeypatch,
+        SANAD_LLM_MODEL="openai:test-model",
+        SANAD_LLM_BASE_URL=llm.base_url,
+        SANAD_LLM_API_KEY="sk-test-secret",
+        SANAD_LLM_TIMEOUT="10",
+    )
+
+
 @asynccontextmanager
 async def running(
     api: FakeBotAPI, settings: BotSettings, **kwargs: Any

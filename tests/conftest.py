@@ -132,6 +132,16 @@ def dense_settings(tmp_path: Path, minilm_path: str) -> Settings:
 
 
 @pytest.fixture
+def llm() -> Iterator[Any]:
+    """A scripted OpenAI-compatible chat server on loopback (`tests/fake_llm.py`)."""
+    from tests.fake_llm import FakeLLMServer
+
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def api() -> Iterator[Any]:
     """A fake Telegram Bot API server on loopback, for the bot's end-to-end tests."""
     from tests.bot_harness import TOKEN

@@ -4,37 +4,16 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
-
-from tests.bot_harness import TOKEN, bot_settings, running
-from tests.fake_llm import FakeLLMServer
+from tests.bot_harness import TOKEN, llm_bot_settings, running
 from tests.fake_telegram import bare, public
 from tests.test_answer_llm import GOOD, QUESTION
 
 USER, GROUP = 4242, -1009876
 
 
-@pytest.fixture
-def llm():
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
-
-
-def _settings(api, llm, monkeypatch):
-    return bot_settings(
-        api,
-        monkeypatch,
-        SANAD_LLM_MODEL="openai:test-model",
-        SANAD_LLM_BASE_URL=llm.base_url,
-        SANAD_LLM_API_KEY="sk-test-secret",
-        SANAD_LLM_TIMEOUT="10",
-    )
-
-
 async def test_private_answer_streams_a_draft_then_the_verified_answer(api, llm, monkeypatch):
     llm.enqueue(f"{GOOD} [1].", step=0.3)
-    async with running(api, _settings(api, llm, monkeypatch)):
+    async with running(api, llm_bot_settings(api, llm, monkeypatch)):
         api.push(api.private_text(USER, QUESTION, lang="en"))
         [answer] = await api.wait_sent(USER)
     drafts = api.calls("sendMessageDraft")
@@ -51,7 +30,7 @@ async def test_private_answer_streams_a_draft_then_the_verified_answer(api, llm,
 async def test_translate_button_renders_the_passage_in_the_users_language(api, llm, monkeypatch):
     llm.enqueue(f"{GOOD} [1].")
     llm.enqueue("Putin said Russia trusts the Taliban in the fight against terrorism.")
-    async with running(api, _settings(api, llm, monkeypatch)):
+    async with running(api, llm_bot_settings(api, llm, monkeypatch)):
         api.push(api.private_text(USER, QUESTION, lang="en"))
         [answer] = await api.wait_sent(USER)
         button = answer["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
@@ -66,7 +45,7 @@ async def test_translate_button_renders_the_passage_in_the_users_language(api, l
 
 async def test_group_draft_is_one_message_edited_at_most_once_a_second(api, llm, monkeypatch):
     llm.enqueue(f"{GOOD} [1].", step=0.25)
-    async with running(api, _settings(api, llm, monkeypatch)):
+    async with running(api, llm_bot_settings(api, llm, monkeypatch)):
         api.push(api.group_text(GROUP, USER, f"/ask {QUESTION}"))
         await api.wait_for(lambda: api.sent(GROUP) and api.sent(GROUP)[0].get("reply_markup"))
     [message] = api.sent(GROUP)
@@ -81,14 +60,14 @@ async def test_group_draft_is_one_message_edited_at_most_once_a_second(api, llm,
 
 
 async def test_follow_ups_use_memory_that_survives_a_restart(api, llm, monkeypatch):
-    settings = _settings(api, llm, monkeypatch)
+    settings = llm_bot_settings(api, llm, monkeypatch)
     llm.enqueue(f"{GOOD} [1].")
     async with running(api, settings):
         api.push(api.private_text(USER, QUESTION, lang="fa"))
         await api.wait_sent(USER)
     llm.enqueue(QUESTION)  # the rewritten, standalone question
     llm.enqueue(f"{GOOD} [1].")
-    async with running(api, _settings(api, llm, monkeypatch)):
+    async with running(api, llm_bot_settings(api, llm, monkeypatch)):
         api.push(api.private_text(USER, "و دربارهٔ روسیه چه گفت؟", lang="fa"))
         await api.wait_sent(USER, 2)
         rewrite = llm.messages(-2)[-1]["content"]
@@ -105,7 +84,7 @@ async def test_follow_ups_use_memory_that_survives_a_restart(api, llm, monkeypat
 
 async def test_llm_down_still_answers_from_the_sources(api, llm, monkeypatch):
     llm.enqueue(status=500)
-    async with running(api, _settings(api, llm, monkeypatch)):
+    async with running(api, llm_bot_settings(api, llm, monkeypatch)):
         api.push(api.private_text(USER, QUESTION, lang="fa"))
         [answer] = await api.wait_sent(USER)
     assert bare(answer["text"]).startswith("بر اساس منابع:")

@@ -7,10 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
-from tests.bot_harness import bot_settings, running
-from tests.fake_llm import FakeLLMServer
+from tests.bot_harness import bot_settings, llm_bot_settings, running
 from tests.fake_telegram import FakeBotAPI, bare
 from tests.test_bot_summaries import ADMIN, ALI, BRIDGE, FLIGHTS, GROUP, push_topics, turn_on
 
@@ -110,22 +107,8 @@ async def test_the_daily_digest_fires_and_survives_a_restart(api, monkeypatch):
     assert off["text"] == "The daily summary is off."
 
 
-@pytest.fixture
-def llm():
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
-
-
 async def test_llm_bullets_are_checked_and_an_unsupported_one_is_dropped(api, llm, monkeypatch):
-    settings = bot_settings(
-        api,
-        monkeypatch,
-        SANAD_LLM_MODEL="openai:test-model",
-        SANAD_LLM_BASE_URL=llm.base_url,
-        SANAD_LLM_API_KEY="sk-test-secret",
-        SANAD_LLM_TIMEOUT="10",
-    )
+    settings = llm_bot_settings(api, llm, monkeypatch)
     # Topics come largest first, then the latest: the flights (their last message is later).
     llm.enqueue("تم إغلاق مطار قندهار بسبب هجوم مسلح.")  # Kandahar, an attack: nobody said
     llm.enqueue("پل باغ عمومی کابل برای ترمیم تا جمعه بسته است.")  # its messages say so
