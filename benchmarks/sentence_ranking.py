@@ -1,8 +1,8 @@
 """How often is the top-ranked sentence the one holding the answer? Constant by constant.
 
-The constants of `retrieval.evidence` (rank bonus, prefix credit, question-kind
-bonus) were chosen with this script on the public development sets, never on
-`dev.jsonl`. It searches each question once, then re-ranks the same passages'
+The constants of `retrieval.evidence` (rank bonus, prefix credit, lead credit,
+stem length, question-kind bonus) were chosen with this script on the public
+development sets, never on `dev.jsonl`. It searches each question once, then re-ranks the same passages'
 sentences with each setting and reports the share whose top sentence holds the
 gold answer (declining left aside), per setting:
 
@@ -28,6 +28,8 @@ from retrieval.search import search
 GRID: dict[str, tuple[float, ...]] = {
     "RANK_BONUS": (0.0, 0.1, 0.2, 0.3),
     "PREFIX_CREDIT": (0.0, 0.3, 0.5, 0.7),
+    "LEAD_CREDIT": (0.0, 0.3, 0.6, 1.0),
+    "STEM_MIN_CHARS": (2, 3, 4),
     "ASKS_BONUS": (0.0, 0.1, 0.2),
     "DENSE_WEIGHT": (0.0, 1 / 6, 1 / 3, 2 / 3),
 }

@@ -13,7 +13,13 @@ on one corpus (each constant was chosen on the public development sets, see
 - the question's content words the sentence holds, each weighted by its rarity
   in the corpus *and* among the candidate sentences: the topic's own name stands
   in every sentence of an article, the word that tells the answer apart does not;
-- words that share a stem-like prefix count for part (Arabic and Persian inflect);
+- words that differ only by a plural, comparative or adjectival ending count in
+  full («دوزیستان» for «دوزیست», «الطائرات» for «طائرة»), words that share a
+  stem-like prefix for part (Arabic and Persian inflect);
+- the passage's subject: a question word that the passage's opening sentence
+  holds counts in part for the passage's later sentences, which refer to it as
+  «وی», «او», «هو» (without this, the opening sentence that names the subject
+  wins over the later one that holds the answer);
 - what the question asks for: a "how many" question prefers a sentence with a
   number, a "when" question one with a date;
 - the rank of the passage the sentence comes from;
@@ -46,8 +52,16 @@ __all__ = ["DenseNull", "EvidenceScorer", "PassageSentence", "ScoredSentence"]
 #: Passages whose sentences are candidates for quoting.
 QUOTE_PASSAGES = 3
 #: Credit for a question word matched only by a shared prefix (same stem, other ending).
-PREFIX_CREDIT = 0.5
+PREFIX_CREDIT = 0.3
 PREFIX_CHARS = 4
+#: Endings stripped before comparing words (key form: ة is ه, ي is ی): Persian
+#: plural and comparative, Arabic plural and feminine, the adjectival ی.
+ENDINGS = ("هایی", "های", "ترین", "ها", "تر", "ات", "ان", "ای", "ی")
+#: Arabic proclitics stripped after the ending: the article, and "and", "so", "with", "for".
+PROCLITICS = ("وال", "فال", "بال", "کال", "لل", "ال", "و", "ف", "ب", "ل")
+STEM_MIN_CHARS = 3
+#: Credit, in a passage's later sentences, for a question word of its opening sentence.
+LEAD_CREDIT = 0.6
 #: Bonus for a sentence carrying the kind of fact asked for (number, date).
 ASKS_BONUS = 0.1
 #: In a long sentence, preference for the clause that carries the fact asked for.
@@ -151,7 +165,9 @@ class EvidenceScorer:
         ]
         if not candidates:
             return []
-        weights = self._weights(focus.tokens, [s.tokens for _, s in candidates])
+        stems = [_stems(s.tokens) for _, s in candidates]
+        weights = self._weights(_stems(focus.tokens), stems)
+        leads = _leads(candidates)
 
         cosines: np.ndarray | None = None
         null = self.null
@@ -160,10 +176,14 @@ class EvidenceScorer:
             cosines = self.dense_similarities(query, [s for _, s in candidates])
         out = []
         for i, (result, sentence) in enumerate(candidates):
-            lexical = _matched(weights, sentence.tokens)
+            lexical = _matched(weights, stems[i])
+            lead = stems[leads[result.rank]]
+            inherited = LEAD_CREDIT * sum(
+                w for t, w in weights.items() if t in lead and t not in stems[i]
+            )
             cosine = float(cosines[i]) if cosines is not None else None
             z = null.z(cosine) if null is not None and cosine is not None else None
-            score = lexical_weight * lexical + RANK_BONUS / result.rank
+            score = lexical_weight * (lexical + inherited) + RANK_BONUS / result.rank
             if focus.asks is not None and carries(focus.asks, sentence.text):
                 score += ASKS_BONUS
             if z is not None:
@@ -196,19 +216,44 @@ class EvidenceScorer:
         ]
         return sorted(rescored, key=lambda s: -s.score) + ranked[RERANK_CANDIDATES:]
 
-    def _weights(self, tokens: Sequence[str], pool: Sequence[frozenset[str]]) -> dict[str, float]:
-        """Each distinct question token's weight: corpus IDF × rarity among `pool`."""
+    def _weights(self, stems: dict[str, str], pool: Sequence[dict[str, str]]) -> dict[str, float]:
+        """Each distinct question stem's weight: corpus IDF × rarity among `pool`."""
         n = len(pool)
         out = {}
-        for t in set(tokens):
+        for t, token in stems.items():
             df = sum(t in s for s in pool)
-            out[t] = self.lexical.idf(t) * math.log(1 + (n + 1) / (df + 0.5))
+            out[t] = self.lexical.idf(token) * math.log(1 + (n + 1) / (df + 0.5))
         total = sum(out.values())
         return {t: w / total for t, w in out.items()} if total else {}
 
 
-def _matched(weights: dict[str, float], tokens: frozenset[str]) -> float:
-    """Weighted share of the question's tokens found in `tokens`, prefixes in part."""
+def _stem(token: str) -> str:
+    """`token` without one ending and one proclitic (both sides of a comparison alike)."""
+    for ending in ENDINGS:
+        if token.endswith(ending) and len(token) - len(ending) >= STEM_MIN_CHARS:
+            token = token[: -len(ending)]
+            break
+    for clitic in PROCLITICS:
+        if token.startswith(clitic) and len(token) - len(clitic) >= STEM_MIN_CHARS:
+            return token[len(clitic) :]
+    return token
+
+
+def _stems(tokens: Iterable[str]) -> dict[str, str]:
+    """Each token's stem, mapped to a token it came from."""
+    return {_stem(t): t for t in tokens}
+
+
+def _leads(candidates: Sequence[tuple[SearchResult, PassageSentence]]) -> dict[int, int]:
+    """Each passage's opening sentence (its first that is not a heading), by passage rank."""
+    leads: dict[int, int] = {}
+    for i, (result, _) in enumerate(candidates):
+        leads.setdefault(result.rank, i)
+    return leads
+
+
+def _matched(weights: dict[str, float], tokens: dict[str, str]) -> float:
+    """Weighted share of the question's stems found in `tokens`, prefixes in part."""
     score = 0.0
     for t, w in weights.items():
         if t in tokens:

@@ -180,3 +180,25 @@ def test_an_unavailable_reranker_is_one_notice_and_changes_nothing(tmp_path):
     assert "SANAD_RERANKER_MODEL" in notices[0]
     answer = answerer.ask("When did the museum open its doors?")
     assert "1852" in answer.quoted()[0][1]
+
+
+def test_a_later_sentence_about_the_subject_beats_the_opening_that_names_it(tmp_path):
+    """The opening sentence names the person; the answer comes later, as «وی»."""
+    text = (
+        "فرهاد مجیدی بازیکن پیشین فوتبال و مربی اهل ایران است و سال‌ها در باشگاه استقلال بازی کرد.\n\n"
+        "وی در محله‌ای در جنوب تهران به دنیا آمد و فوتبال را در کوچه آغاز کرد. "
+        "او بعدها به تیم ملی راه یافت و در چند جام بازی کرد.\n"
+    )
+    answerer = _answerer(tmp_path, {"majidi.txt": text})
+    assert "تهران" in _first_quote(answerer, "فرهاد مجیدی در کجا به دنیا آمده است؟")
+
+
+def test_a_plural_still_matches_the_singular(tmp_path):
+    """«باغ‌ها» in the question, «باغ» in the answer: too short for a shared prefix."""
+    text = (
+        "کابل شهری کهن با بازارها و کوچه‌های قدیمی است.\n\n"
+        "بازارهای کابل در سال ۱۹۹۲ ساخته و ویران شدند. "
+        "باغ بابر در سال ۱۵۲۸ در کابل ساخته شد.\n"
+    )
+    answerer = _answerer(tmp_path, {"kabul.txt": text})
+    assert "۱۵۲۸" in _first_quote(answerer, "باغ‌های کابل کی ساخته شد؟")
