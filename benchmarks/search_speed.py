@@ -72,7 +72,7 @@ def write_corpus(folder: Path, sentences: list[str], n_chunks: int, seed: int = 
     """About `n_chunks` chunks: documents of 10 paragraphs of ~5 sentences each."""
     rng = random.Random(seed)
     folder.mkdir(parents=True)
-    per_doc_chunks = 11  # measured: 10 such paragraphs make about eleven chunks
+    per_doc_chunks = 7  # measured: 10 such paragraphs make about seven chunks of 250–500 tokens
     for d in range(max(1, n_chunks // per_doc_chunks)):
         paras = [" ".join(rng.sample(sentences, 5)) for _ in range(10)]
         (folder / f"doc{d:06d}.txt").write_text("\n\n".join(paras) + "\n", encoding="utf-8")

@@ -1,0 +1,355 @@
+"""`python -m benchmarks`: every speed figure in one run, side by side with LangChain.
+
+Writes `report.md`, `results.json` and PNG plots into `--out`. Sections:
+
+- **search**: ingest (chunks/s, peak RSS) and search latency p50/p95 for Sanad and
+  for the LangChain stack its documentation assembles (`benchmarks/stacks.py`),
+  on synthetic corpora made of the bundled texts' real sentences, one fresh process
+  per system and round, interleaved; keyword-only, and with a model's vectors;
+- **server**: the same against a `chroma run` server on loopback;
+- **ask**: extractive `ask` end to end, first question and warm (`ask_speed.py`);
+- **cold**: a cold process to the first keyword answer: `sanad ask` against a
+  minimal LangChain script (TextLoader, splitter, BM25Retriever), interleaved;
+- **bot**: the real bot through the fake Bot API with N users at once (`bot_load.py`);
+- **summaries**: extractive summaries of 1k/5k/20k messages;
+- **quality**: R@1, R@5, MRR@10 per language of Sanad's keyword search and
+  LangChain's `BM25Retriever` on the public sets (when `../shared/eval/external`
+  is there), and how often Sanad's first quote holds the answer (`quality.py`).
+
+    .venv/bin/python -m benchmarks --quick          # a few minutes
+    .venv/bin/python -m benchmarks                   # 1k, 10k and 100k chunks: hours
+    .venv/bin/python -m benchmarks --only search --sizes 1000 10000
+
+The LangChain side needs `pip install -e ".[bench]"`; without it the report says
+so and shows Sanad alone. Quality figures come from `sanad eval` (README "Quality").
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from benchmarks import measure
+from benchmarks.measure import Figure, interleaved
+
+SECTIONS = ("search", "server", "ask", "cold", "bot", "summaries", "quality")
+QUESTION = "جنگ میان طالبان و داعش چه زمانی آغاز شد؟"
+LANGCHAIN_SCRIPT = """
+import sys
+from langchain_community.document_loaders import DirectoryLoader, TextLoader
+from langchain_community.retrievers import BM25Retriever
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+docs = DirectoryLoader(sys.argv[1], glob="*.txt", loader_cls=TextLoader,
+                       loader_kwargs={"encoding": "utf-8"}).load()
+splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
+print(BM25Retriever.from_documents(splits, k=3).invoke(sys.argv[2])[0].page_content[:200])
+"""
+
+
+def has_langchain() -> bool:
+    return all(
+        importlib.util.find_spec(m) is not None
+        for m in ("langchain_community", "langchain_classic", "langchain_chroma", "rank_bm25")
+    )
+
+
+class Run:
+    """The options of one benchmark run and what it has measured so far."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.systems = ["sanad", "langchain"] if has_langchain() else ["sanad"]
+        self.results: dict[str, Any] = {
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "options": {k: v for k, v in vars(args).items() if k != "out"},
+            "machine": measure.machine(),
+            "systems": self.systems,
+        }
+
+    def stacks(self, sizes: Sequence[str], models: Sequence[str], server: str | None) -> list:
+        rows = []
+        for size in sizes:
+            for model in models:
+                runs = {
+                    system: _stack_run(system, size, model, self.args.repeats, server)
+                    for system in self.systems
+                }
+                measured = interleaved(runs, self.args.rounds)
+                for system, values in measured.items():
+                    rows.append(_summarize_stack(system, size, model, server, values))
+                self.progress.update()
+        return rows
+
+
+def _stack_run(system: str, size: str, model: str, repeats: int, server: str | None) -> Any:
+    args = [system, size, "--model", model, "--repeats", str(repeats)]
+    if server:
+        args += ["--server", server]
+    return lambda: measure.child("stacks", *args)
+
+
+def _summarize_stack(
+    system: str, size: str, model: str, server: str | None, values: list[Any]
+) -> dict[str, Any]:
+    modes = values[0]["search"].keys()
+    return {
+        "system": system,
+        "size": size,
+        "model": model,
+        "server": bool(server),
+        "chunks": values[0]["chunks"],
+        "ingest_s": Figure.of([v["ingest_s"] for v in values], "s"),
+        "ingest_chunks_per_s": Figure.of([v["chunks_per_s"] for v in values], "chunks/s"),
+        "peak_rss_mb": Figure.of([v["peak_rss_mb"] for v in values], "MB"),
+        "search": {
+            mode: {
+                q: Figure.of([v["search"][mode][q] for v in values], "ms")
+                for q in ("p50_ms", "p95_ms")
+            }
+            for mode in modes
+        },
+    }
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def search_section(run: Run) -> None:
+    models = ["none"] if run.args.model == "none" else ["none", run.args.model]
+    run.results["search"] = run.stacks(run.args.sizes, models, None)
+
+
+def server_section(run: Run) -> None:
+    if run.args.model == "none":
+        run.results["server"] = {"skipped": "server mode holds vectors: it needs --model"}
+        return
+    with chroma_server() as address:
+        run.results["server"] = run.stacks(run.args.sizes[:1], [run.args.model], address)
+
+
+def ask_section(run: Run) -> None:
+    out = []
+    for model in ("none", run.args.model) if run.args.model != "none" else ("none",):
+        env = {"SANAD_EMBEDDING_MODEL": _model_path(model)}
+        out.append(measure.child("ask_speed", env=env))
+    run.results["ask"] = out
+
+
+def cold_section(run: Run) -> None:
+    from retrieval.config import BUNDLED_CORPUS_DIR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM"))},
+            "SANAD_DATA_DIR": str(Path(tmp) / "data"),
+            "SANAD_EMBEDDING_MODEL": "none",
+            "HF_HUB_OFFLINE": "1",
+        }
+        sanad = str(Path(sys.executable).with_name("sanad"))
+        subprocess.run([sanad, "ingest"], env=env, capture_output=True, check=True)
+        commands = {"sanad": [sanad, "ask", QUESTION]}
+        if "langchain" in run.systems:
+            script = Path(tmp) / "langchain_bm25.py"
+            script.write_text(LANGCHAIN_SCRIPT, encoding="utf-8")
+            commands["langchain"] = [sys.executable, str(script), str(BUNDLED_CORPUS_DIR), QUESTION]
+
+        def timed(command: list[str]) -> Any:
+            return lambda: measure.seconds(
+                lambda: subprocess.run(command, env=env, capture_output=True, check=True)
+            )
+
+        rounds = max(3, run.args.rounds)
+        measured = interleaved({name: timed(c) for name, c in commands.items()}, rounds)
+    run.results["cold"] = {name: Figure.of(v, "s") for name, v in measured.items()}
+
+
+def bot_section(run: Run) -> None:
+    out = []
+    for users in run.args.users:
+        rounds = str(max(1, run.args.rounds))
+        out.append(
+            measure.child(
+                "bot_load", "--users", str(users), "--rounds", rounds, "--model", run.args.model
+            )
+        )
+        run.progress.update()
+    run.results["bot"] = out
+
+
+def summaries_section(run: Run) -> None:
+    from benchmarks.summaries import load, repeated
+    from bot.summaries import chat_messages, message_link, render_summary
+    from retrieval import summaries
+    from retrieval.threads import ChatMessage
+
+    messages, _ = load()
+    out = {}
+    for n in run.args.messages:
+        chat = repeated(messages, n)
+        logged = _logged(chat)
+
+        def once(chat: list[ChatMessage] = chat, logged: Any = logged) -> None:
+            made = summaries.summarize(chat_messages(logged))
+            render_summary(made, logged, "en", lambda m: message_link(m.chat_id, m.message_id))
+
+        out[str(n)] = Figure.of([measure.seconds(once) for _ in range(run.args.rounds)], "s")
+    run.results["summaries"] = out
+
+
+def quality_section(run: Run) -> None:
+    from benchmarks.quality import EXTERNAL
+
+    if run.args.quality_sets:
+        groups = [[str(folder)] for folder in run.args.quality_sets]
+    elif EXTERNAL.is_dir():
+        names = [["persianqa"]] if run.args.quick else [["persianqa"], ["xquad", "arcd"]]
+        groups = [[str(EXTERNAL / name) for name in group] for group in names]
+    else:
+        run.results["quality"] = {"skipped": f"no public sets at {EXTERNAL}"}
+        return
+    if "langchain" not in run.systems:
+        run.results["quality"] = {"skipped": "LangChain is not installed"}
+        return
+    run.results["quality"] = [measure.child("quality", *group) for group in groups]
+
+
+def _logged(chat: Sequence[Any]) -> list[Any]:
+    from bot.chatlog import LoggedMessage
+
+    now = time.time()
+    return [
+        LoggedMessage(
+            -1001234567890, m.id, m.author, now - len(chat) + i, m.text, None, None, m.reply_to
+        )
+        for i, m in enumerate(chat)
+    ]
+
+
+def _model_path(model: str) -> str:
+    from benchmarks.stacks import model_path
+
+    return model_path(model)
+
+
+@contextmanager
+def chroma_server() -> Iterator[str]:
+    """A `chroma run` server on a free loopback port, for the run's duration."""
+    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.Popen(
+            [exe, "run", "--path", tmp, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("chroma run did not start") from None
+                    time.sleep(0.2)
+            yield f"127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+RUNNERS = {
+    "search": search_section,
+    "server": server_section,
+    "ask": ask_section,
+    "cold": cold_section,
+    "bot": bot_section,
+    "summaries": summaries_section,
+    "quality": quality_section,
+}
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
+    parser.add_argument("--out", type=Path, help="results folder (default: bench-results/<time>)")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections only")
+    parser.add_argument("--model", default="minilm", help="none, minilm or a model folder")
+    parser.add_argument("--sizes", nargs="+", help="corpus sizes in chunks (default 1k 10k 100k)")
+    parser.add_argument("--users", type=int, nargs="+", help="bot users at once")
+    parser.add_argument("--messages", type=int, nargs="+", help="summary sizes in messages")
+    parser.add_argument(
+        "--quality-sets", type=Path, nargs="+", help="evaluation folders (default: public sets)"
+    )
+    parser.add_argument("--rounds", type=int, help="runs per figure (default 3; --quick 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the queries a run")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.sizes = args.sizes or (["1000"] if quick else ["1000", "10000", "100000"])
+    args.users = args.users or ([1, 10] if quick else [1, 10, 50, 100])
+    args.messages = args.messages or ([1000, 5000] if quick else [1000, 5000, 20000])
+    args.rounds = args.rounds or (2 if quick else 3)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    args.out = args.out or Path("bench-results") / stamp
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> Path:
+    from benchmarks.report import write_report
+
+    args = parse(argv)
+    run = Run(args)
+    sections = args.only or list(SECTIONS)
+    steps = sum(
+        {
+            "search": len(args.sizes) * (1 if args.model == "none" else 2),
+            "bot": len(args.users),
+        }.get(s, 1)
+        for s in sections
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=steps, desc="benchmarks", unit="step") as run.progress:
+        for section in sections:
+            run.progress.set_postfix_str(section)
+            started = time.perf_counter()
+            RUNNERS[section](run)
+            run.results.setdefault("durations_s", {})[section] = time.perf_counter() - started
+            if section not in ("search", "bot"):
+                run.progress.update()
+    (args.out / "results.json").write_text(
+        json.dumps(run.results, ensure_ascii=False, indent=1, default=_json), encoding="utf-8"
+    )
+    report = write_report(run.results, args.out)
+    print(f"report: {report}")
+    return report
+
+
+def _json(value: object) -> object:
+    if isinstance(value, Figure):
+        return value.to_json()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Timing helpers for `python -m benchmarks`: repeated runs, interleaving, the machine.
+
+Every figure of the report is the median of repeated runs with their min and max.
+Two systems measured side by side run interleaved (A B A B …), so a burst of
+machine noise hits both rather than one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured value: median, min and max of `runs` runs, in `unit`."""
+
+    median: float
+    low: float
+    high: float
+    unit: str
+    runs: int
+
+    @classmethod
+    def of(cls, values: Sequence[float], unit: str) -> Figure:
+        return cls(statistics.median(values), min(values), max(values), unit, len(values))
+
+    def __str__(self) -> str:
+        if self.runs == 1:
+            return _fmt(self.median, self.unit)
+        return (
+            f"{_fmt(self.median, self.unit)} "
+            f"({_fmt(self.low, self.unit, bare=True)}–{_fmt(self.high, self.unit)})"
+        )
+
+    def to_json(self) -> dict[str, float | str | int]:
+        return asdict(self)
+
+
+def _fmt(value: float, unit: str, *, bare: bool = False) -> str:
+    digits = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    text = f"{value:,.{digits}f}"
+    return text if bare else f"{text} {unit}".rstrip()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Call each run once per round, in turn (A B A B …); the values each returned."""
+    out: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            out[name].append(run())
+    return out
+
+
+def seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def child(module: str, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    """Run `python -m benchmarks.<module> args…` as a fresh process; its last JSON line.
+
+    A fresh process per measurement gives each its own peak RSS and no warm cache.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmarks.{module} {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    memory = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024**2:.1f} GB"
+    except OSError:
+        pass
+    packages = (
+        "sentence-transformers", "torch", "chromadb", "bm25s", "python-telegram-bot",
+        "langchain-core", "langchain-chroma", "langchain-community", "rank-bm25",
+    )  # fmt: skip
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpu": _cpu_name(),
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        **versions,
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"

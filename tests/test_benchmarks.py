@@ -1,0 +1,97 @@
+"""`python -m benchmarks` at tiny sizes, so the benchmark command cannot rot.
+
+The full run (1k/10k/100k chunks, hours) stays out of CI; these run the same code
+paths on a corpus of ~150 chunks with one round each.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench(out: Path, *args: str) -> tuple[str, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out), "--rounds", "1",
+         "--repeats", "1", "--sizes", "150", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (out / "report.md").read_text(encoding="utf-8")
+    return report, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def _rows(report: str, heading: str) -> list[list[str]]:
+    section = report.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    return [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| corpus") and "---" not in line
+    ]
+
+
+def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
+    report, results = _bench(
+        tmp_path,
+        "--model", "none", "--only", "search", "cold", "summaries", "bot",
+        "--messages", "300", "--users", "2",
+    )  # fmt: skip
+    assert results["systems"] == ["sanad", "langchain"]
+    assert results["machine"]["cores"].isdigit()
+    table = [r for r in _rows(report, "Ingest and search") if len(r) == 9]
+    assert {r[2] for r in table} == {"sanad", "langchain"}
+    for row in table:
+        assert row[6] == "keyword"
+        assert int(row[3].replace(",", "")) > 50  # chunks of a real corpus
+        assert float(row[7].split()[0]) > 0  # a search p50 in ms
+    assert re.search(r"\| 150 \| none \| keyword \| [\d.]+× \| [\d.]+× \|", report)
+    assert "`sanad ask` (keyword-only)" in report
+    assert "minimal LangChain BM25 script" in report
+    assert "| 300 |" in report  # the summary of 300 messages
+    assert "## Targets" in report
+    assert "cold start no slower than the LangChain script" in report
+    (bot,) = results["bot"]
+    assert bot["answered"] == "2/2"
+    assert "| 2 | none (lexical-only) | 2/2 |" in report
+    assert (tmp_path / "search.png").stat().st_size > 1000
+    assert (tmp_path / "bot.png").stat().st_size > 1000
+
+
+@pytest.mark.server
+def test_benchmark_with_vectors_against_a_chroma_server(tmp_path):
+    report, results = _bench(tmp_path, "--model", "minilm", "--only", "server")
+    modes = {(r["system"], m) for r in results["server"] for m in r["search"]}
+    assert modes == {(s, m) for s in ("sanad", "langchain") for m in ("keyword", "dense", "hybrid")}
+    assert all(r["server"] and r["model"] == "minilm" for r in results["server"])
+    assert re.search(r"\| 150 \| minilm \| hybrid \| [\d.]+× \|", report)
+    assert (tmp_path / "server.png").stat().st_size > 1000
+
+
+def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path):
+    folder = tmp_path / "set"
+    (folder / "corpus").mkdir(parents=True)
+    texts = {
+        "museum": "افتتح المتحف الوطني في عام 1952 بعد سنوات من البناء.\n",
+        "river": "يجري نهر كابل من الغرب إلى الشرق ويصب في نهر السند.\n",
+        "market": "يفتح السوق القديم أبوابه كل صباح ويبيع التوابل والأقمشة.\n",
+        "school": "بنيت المدرسة الأولى في القرية قبل خمسين عاما بجهود الأهالي.\n",
+        "bridge": "يربط الجسر الحديدي ضفتي النهر منذ أن أعيد بناؤه.\n",
+    }  # rank_bm25 scores every word 0 in a corpus of two documents
+    for name, text in texts.items():
+        (folder / "corpus" / f"{name}.txt").write_text(text, encoding="utf-8")
+    question = {"id": "1", "lang": "ar", "question": "متى افتتح المتحف الوطني؟",
+                "gold_docs": ["museum"], "evidence": ["1952"], "answerable": True}  # fmt: skip
+    (folder / "questions.jsonl").write_text(json.dumps(question, ensure_ascii=False))
+    report, results = _bench(tmp_path / "out", "--only", "quality", "--quality-sets", str(folder))
+    (run,) = results["quality"]
+    assert run["sanad"]["languages"]["ar"]["r@1"] == 1.0
+    assert run["langchain_bm25"]["ar"]["r@1"] == 1.0
+    assert "| set | ar | sanad | 1.000 | 1.000 | 1.000 | 1.0 |" in report
+    assert "| set | ar | langchain BM25 | 1.000 |" in report
