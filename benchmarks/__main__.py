@@ -146,7 +146,8 @@ def ask_section(run: Run) -> None:
     out = []
     for model in ("none", run.args.model) if run.args.model != "none" else ("none",):
         env = {"SANAD_EMBEDDING_MODEL": _model_path(model)}
-        out.append(measure.child("ask_speed", env=env))
+        measured = measure.child("ask_speed", env=env)
+        out.append({**measured, "model": "none (lexical-only)" if model == "none" else model})
     run.results["ask"] = out
 
 
