@@ -137,6 +137,7 @@ def search_section(run: Run) -> None:
 def server_section(run: Run) -> None:
     if run.args.model == "none":
         run.results["server"] = {"skipped": "server mode holds vectors: it needs --model"}
+        run.progress.update()
         return
     with chroma_server() as address:
         run.results["server"] = run.stacks(run.args.sizes[:1], [run.args.model], address)
@@ -334,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
             started = time.perf_counter()
             RUNNERS[section](run)
             run.results.setdefault("durations_s", {})[section] = time.perf_counter() - started
-            if section not in ("search", "bot"):
+            if section not in ("search", "server", "bot"):  # these count their own steps
                 run.progress.update()
     (args.out / "results.json").write_text(
         json.dumps(run.results, ensure_ascii=False, indent=1, default=_json), encoding="utf-8"

@@ -14,7 +14,7 @@ on one corpus (each constant was chosen on the public development sets, see
   in the corpus *and* among the candidate sentences: the topic's own name stands
   in every sentence of an article, the word that tells the answer apart does not;
 - words that differ only by a plural, comparative or adjectival ending count in
-  full («دوزیستان» for «دوزیست», «الطائرات» for «طائرة»), words that share a
+  full («دوزیستان» for «دوزیست», «المطارات» for «مطار»), words that share a
   stem-like prefix for part (Arabic and Persian inflect);
 - the passage's subject: a question word that the passage's opening sentence
   holds counts in part for the passage's later sentences, which refer to it as
