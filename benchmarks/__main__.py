@@ -30,8 +30,6 @@ import argparse
 import importlib.util
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -144,9 +142,11 @@ def server_section(run: Run) -> None:
 
 
 def ask_section(run: Run) -> None:
+    from benchmarks.stacks import model_path
+
     out = []
     for model in ("none", run.args.model) if run.args.model != "none" else ("none",):
-        env = {"SANAD_EMBEDDING_MODEL": _model_path(model)}
+        env = {"SANAD_EMBEDDING_MODEL": model_path(model)}
         measured = measure.child("ask_speed", env=env)
         out.append({**measured, "model": "none (lexical-only)" if model == "none" else model})
     run.results["ask"] = out
@@ -242,35 +242,14 @@ def _logged(chat: Sequence[Any]) -> list[Any]:
     ]
 
 
-def _model_path(model: str) -> str:
-    from benchmarks.stacks import model_path
-
-    return model_path(model)
-
-
 @contextmanager
 def chroma_server() -> Iterator[str]:
     """A `chroma run` server on a free loopback port, for the run's duration."""
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.ports import start_chroma
+
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen(
-            [exe, "run", "--path", tmp, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        port, proc = start_chroma(Path(tmp))
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("chroma run did not start") from None
-                    time.sleep(0.2)
             yield f"127.0.0.1:{port}"
         finally:
             proc.terminate()

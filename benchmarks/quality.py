@@ -27,20 +27,14 @@ EXTERNAL = ROOT.parent / "shared" / "eval" / "external"
 
 
 def langchain_bm25(folders: Sequence[Path]) -> dict[str, dict[str, float]]:
-    from langchain_community.document_loaders import DirectoryLoader, TextLoader
     from langchain_community.retrievers import BM25Retriever
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from benchmarks.stacks import langchain_splits
 
     with tempfile.TemporaryDirectory() as tmp:
         evalset = open_eval_set(list(folders), Path(tmp))
         assert evalset.corpus_dir is not None
-        loader = DirectoryLoader(
-            str(evalset.corpus_dir), glob="*.txt", loader_cls=TextLoader,
-            loader_kwargs={"encoding": "utf-8"},
-        )  # fmt: skip
-        splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
-            loader.load()
-        )
+        splits = langchain_splits(evalset.corpus_dir)
         bm25 = BM25Retriever.from_documents(splits, k=10)
 
         def retrieve(question: str) -> list[tuple[str, str]]:

@@ -92,13 +92,21 @@ def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, float, 
     return out
 
 
-def _plot_latency(rows: Sequence[dict[str, Any]], path: Path) -> bool:
+def _pyplot() -> Any:
+    """matplotlib's pyplot drawing to files, or None without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def _plot_latency(rows: Sequence[dict[str, Any]], path: Path) -> bool:
+    plt = _pyplot()
+    if plt is None:
         return False
     series: dict[str, list[tuple[int, float]]] = {}
     for r in rows:
@@ -122,6 +130,12 @@ def _plot_latency(rows: Sequence[dict[str, Any]], path: Path) -> bool:
     return True
 
 
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
 def search(rows: Any, out: Path) -> list[str]:
     return _stack_rows(rows, out, "Ingest and search", "search.png")
 
@@ -132,45 +146,38 @@ def server(rows: Any, out: Path) -> list[str]:
 
 def ask(rows: list[dict[str, Any]], out: Path) -> list[str]:
     lines = ["## `ask` end to end (extractive, bundled corpus)", ""]
-    lines += ["| model | first after ingest | first after restart | warm p50 | warm p95 |"]
-    lines += ["|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['first_after_ingest_ms']} ms | {r['first_after_restart_ms']} ms"
-            f" | {r['warm_p50_ms']} ms | {r['warm_p95_ms']} ms |"
-        )
+    header = ("model", "first after ingest", "first after restart", "warm p50", "warm p95")
+    keys = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
+    lines += _table(header, [[r["model"], *(f"{r[k]} ms" for k in keys)] for r in rows])
     return [*lines, ""]
 
 
 def cold(figures: dict[str, Figure], out: Path) -> list[str]:
     lines = ["## Cold process to the first keyword answer (bundled corpus)", ""]
-    lines += ["| command | seconds |", "|---|---|"]
     names = {"sanad": "`sanad ask` (keyword-only)", "langchain": "minimal LangChain BM25 script"}
-    lines += [f"| {names[k]} | {v} |" for k, v in figures.items()]
+    lines += _table(("command", "seconds"), [(names[k], v) for k, v in figures.items()])
     return [*lines, ""]
 
 
 def bot(rows: list[dict[str, Any]], out: Path) -> list[str]:
     lines = ["## The bot under load (fake Bot API, real `Application`)", ""]
-    lines += ["| users at once | model | answered | p50 | p95 | max | worst loop stall |"]
-    lines += ["|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['users_at_once']} | {r['model']} | {r['answered']} | {r['p50_ms']} ms | "
-            f"{r['p95_ms']} ms | {r['max_ms']} ms | {r['max_loop_stall_ms']} ms |"
-        )
+    header = ("users at once", "model", "answered", "p50", "p95", "max", "worst loop stall")
+    keys = ("p50_ms", "p95_ms", "max_ms", "max_loop_stall_ms")
+    lines += _table(
+        header,
+        [
+            [r["users_at_once"], r["model"], r["answered"], *(f"{r[k]} ms" for k in keys)]
+            for r in rows
+        ],
+    )
     if _plot_bot(rows, out / "bot.png"):
         lines += ["", "![bot latency against users at once](bot.png)"]
     return [*lines, ""]
 
 
 def _plot_bot(rows: Sequence[dict[str, Any]], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
     users = [r["users_at_once"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -187,8 +194,7 @@ def _plot_bot(rows: Sequence[dict[str, Any]], path: Path) -> bool:
 
 def summaries(figures: dict[str, Figure], out: Path) -> list[str]:
     lines = ["## Extractive summaries (messages to Telegram HTML)", ""]
-    lines += ["| messages | time |", "|---|---|"]
-    lines += [f"| {int(k):,} | {v} |" for k, v in figures.items()]
+    lines += _table(("messages", "time"), [(f"{int(k):,}", v) for k, v in figures.items()])
     return [*lines, ""]
 
 
@@ -277,6 +283,8 @@ def targets(results: dict[str, Any]) -> list[str]:
         )
     if not rows:
         return []
-    lines = ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
-    lines += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in rows]
+    lines = ["## Targets", ""]
+    lines += _table(
+        ("target", "measured", "met"), [(t, v, "yes" if ok else "**no**") for t, v, ok in rows]
+    )
     return [*lines, ""]

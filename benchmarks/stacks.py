@@ -113,16 +113,9 @@ def langchain(
     docs: Path, work: Path, embedder: Embedder | None, server: tuple[str, int] | None
 ) -> tuple[int, dict[str, Search], Callable[[], None]]:
     from langchain_classic.retrievers import EnsembleRetriever
-    from langchain_community.document_loaders import DirectoryLoader, TextLoader
     from langchain_community.retrievers import BM25Retriever
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    loader = DirectoryLoader(
-        str(docs), glob="*.txt", loader_cls=TextLoader, loader_kwargs={"encoding": "utf-8"}
-    )
-    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
-        loader.load()
-    )
+    splits = langchain_splits(docs)
     bm25 = BM25Retriever.from_documents(splits, k=K)
     modes: dict[str, Search] = {"keyword": bm25.invoke}
     if embedder is not None:
@@ -145,6 +138,18 @@ def langchain(
         ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
         modes |= {"dense": dense.invoke, "hybrid": ensemble.invoke}
     return len(splits), {m: _milliseconds(f) for m, f in modes.items()}, lambda: None
+
+
+def langchain_splits(docs: Path) -> list[Any]:
+    """The folder's .txt files as LangChain's docs load and split them."""
+    from langchain_community.document_loaders import DirectoryLoader, TextLoader
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    loader = DirectoryLoader(
+        str(docs), glob="*.txt", loader_cls=TextLoader, loader_kwargs={"encoding": "utf-8"}
+    )
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    return splitter.split_documents(loader.load())
 
 
 def SameVectors(embedder: Embedder) -> Any:  # noqa: N802 - a class made on demand

@@ -7,8 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 from retrieval.config import BUNDLED_CORPUS_DIR, Settings, load_settings
-from tests.ports import free_port
+from tests.ports import start_chroma
 
 
 class NetworkBlocked(OSError):
@@ -163,35 +161,11 @@ class ChromaServer:
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
-    port = free_port()
     log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [
-            exe,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()}")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
+    try:
+        port, proc = start_chroma(tmp_path / "server", log)
+    except RuntimeError as e:
+        pytest.fail(f"{e}: {(tmp_path / 'chroma.log').read_text()}")
     yield ChromaServer(port, proc)
     proc.terminate()
     try:
