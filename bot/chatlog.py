@@ -1,4 +1,4 @@
-"""The opt-in message log that summaries are made from, in `chat.sqlite3`.
+"""The opt-in message log that summaries are made from, in the chat store.
 
 Nothing is stored until a chat admin turns logging on (`/summaries on`). Then each
 text message or caption is kept: chat, forum topic, message id, author's name and
@@ -107,7 +107,10 @@ class MessageLog:
         if unknown:
             raise ValueError(f"unknown chat settings: {sorted(unknown)}")
         with self.store.transaction() as cur:
-            cur.execute("INSERT OR IGNORE INTO chat_settings (chat_id) VALUES (?)", (chat_id,))
+            cur.execute(
+                "INSERT INTO chat_settings (chat_id) VALUES (?) ON CONFLICT (chat_id) DO NOTHING",
+                (chat_id,),
+            )
             for name, value in changes.items():
                 sql = f"UPDATE chat_settings SET {name} = ? WHERE chat_id = ?"  # noqa: S608 (names checked above)
                 cur.execute(sql, (value, chat_id))
@@ -145,8 +148,10 @@ class MessageLog:
                 )
                 return False
             cur.execute(
-                "INSERT OR REPLACE INTO chat_log (chat_id, message_id, author, date, text, author_id, "
-                "thread_id, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO chat_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                "ON CONFLICT (chat_id, message_id) DO UPDATE SET author = excluded.author, "
+                "date = excluded.date, text = excluded.text, author_id = excluded.author_id, "
+                "thread_id = excluded.thread_id, reply_to = excluded.reply_to",
                 _row(message),
             )
         return True
@@ -156,13 +161,11 @@ class MessageLog:
         message already kept is not changed. How many were added."""
         rows = [_row(m) for m in messages if not (self.tag and self.tag in m.text.casefold())]
         with self.store.transaction() as cur:
-            before = cur.execute("SELECT total_changes()").fetchone()[0]
-            cur.executemany(
-                "INSERT OR IGNORE INTO chat_log (chat_id, message_id, author, date, text, author_id, "
-                "thread_id, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            added = cur.executemany(
+                f"INSERT INTO chat_log ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                "ON CONFLICT (chat_id, message_id) DO NOTHING",
                 rows,
-            )
-            added = int(cur.execute("SELECT total_changes()").fetchone()[0] - before)
+            ).rowcount
         self.purge()
         return added
 

@@ -418,12 +418,12 @@ def import_history(
     """Fill a chat's summary log from its export (the chat must have /summaries on)."""
     from bot.chatlog import MessageLog
     from bot.export import read_export
-    from bot.storage import CHAT_STORE_FILE, ChatStore
+    from bot.storage import ChatStore
 
     with _user_errors():
         settings = _bot_settings()
         found = _read_export(export, read_export)
-        store = ChatStore(settings.data_dir / CHAT_STORE_FILE)
+        store = ChatStore.open(settings)
         log = MessageLog(
             store,
             days=settings.summary_log_days,

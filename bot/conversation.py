@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from bot.config import BotSettings
-from bot.storage import CHAT_STORE_FILE, AnswerRecord, ChatStore
+from bot.storage import AnswerRecord, ChatStore
 from prompts import READER_LANGUAGES, UI_LANGUAGES, Phrase, text, ui_language
 from retrieval.answer import Answerer
 from retrieval.language import detect_language
@@ -74,8 +74,8 @@ class Conversation:
     @classmethod
     def open(cls, settings: BotSettings, answerer: Answerer) -> Conversation:
         """A conversation over `<data_dir>/chat.sqlite3`, with its bounded answer pool."""
-        store = ChatStore(
-            settings.data_dir / CHAT_STORE_FILE,
+        store = ChatStore.open(
+            settings,
             memory_turns=settings.memory_turns,
             memory_hours=settings.memory_hours,
         )

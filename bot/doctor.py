@@ -148,7 +148,7 @@ def _index_lines(index: SanadIndex, echo: Echo) -> None:
     echo("index:")
     built_from = index.built_from
     wanted = index.corpus_setting
-    echo(f"  catalogue: {index.catalog.path}")
+    echo(f"  catalogue: {index.catalog.db.location}")
     echo(f"  built from: {built_from or '(nothing yet)'}")
     if built_from is not None and built_from != str(wanted):
         echo(f"  SANAD_CORPUS_DIR is now {wanted}: the next question re-indexes from it")

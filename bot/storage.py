@@ -1,8 +1,10 @@
-"""Chat state in SQLite: answer records, conversation memory and language choices.
+"""Chat state: answer records, conversation memory, language choices, the inbox of
+updates, and (through `bot.chatlog`) the summaries' message log.
 
 Buttons under an answer carry only a short record id, so they keep working after
-a restart; memory survives restarts too, and expires. One file,
-`<data_dir>/chat.sqlite3`, shared by the Telegram bot and `sanad chat`.
+a restart; memory survives restarts too, and expires. One SQLite file,
+`<data_dir>/chat.sqlite3`, shared by the Telegram bot and `sanad chat`; or, with
+`SANAD_DATABASE_URL`, the same tables in PostgreSQL, shared by bot replicas.
 
 PTB's own persistence stores dict-shaped chat data and writes it on an interval;
 answers must be found by id from any button, at once, and by the terminal chat
@@ -13,25 +15,23 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from retrieval.answer import Answer
-from retrieval.errors import ConfigError
+from retrieval.config import Settings
+from retrieval.database import Cursor, Database, SqliteDatabase, open_database
 from retrieval.llm import Turn
-from retrieval.migrations import applied_steps, migrate
+from retrieval.migrations import Schema, migrate
 
 __all__ = ["AnswerRecord", "ChatStore", "CitedPassage"]
 
-#: The schema, as recorded migrations (`retrieval.migrations`): append; never edit a
-#: step that shipped.
-_MIGRATIONS = (
+#: The schema, as recorded migrations (`retrieval.migrations`): append to both
+#: dialects; never edit a step that shipped.
+_SQLITE_STEPS = (
     """
     CREATE TABLE IF NOT EXISTS answers (
         id TEXT PRIMARY KEY,
@@ -100,24 +100,76 @@ _MIGRATIONS = (
     """,
 )
 
-SCHEMA_VERSION = len(_MIGRATIONS)
+#: PostgreSQL: the same tables, with 64-bit ids (Telegram's chat ids need them) and
+#: double-precision times.
+_POSTGRESQL_STEPS = (
+    """
+    CREATE TABLE IF NOT EXISTS answers (
+        id TEXT PRIMARY KEY,
+        chat_id BIGINT NOT NULL,
+        user_id BIGINT,
+        created DOUBLE PRECISION NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS answers_by_age ON answers(created);
+    CREATE TABLE IF NOT EXISTS memory (
+        key TEXT PRIMARY KEY,
+        turns TEXT NOT NULL,
+        last_answer TEXT,
+        updated DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS memory_by_age ON memory(updated);
+    CREATE TABLE IF NOT EXISTS languages (
+        user_id BIGINT PRIMARY KEY,
+        lang TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS inbox (
+        update_id BIGINT PRIMARY KEY,
+        received DOUBLE PRECISION NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        done DOUBLE PRECISION
+    );
+    CREATE INDEX IF NOT EXISTS inbox_by_done ON inbox(done);
+    CREATE TABLE IF NOT EXISTS chat_log (
+        chat_id BIGINT NOT NULL,
+        message_id BIGINT NOT NULL,
+        thread_id BIGINT,
+        author_id BIGINT,
+        author TEXT NOT NULL,
+        date DOUBLE PRECISION NOT NULL,
+        text TEXT NOT NULL,
+        reply_to BIGINT,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX IF NOT EXISTS chat_log_by_date ON chat_log(chat_id, date);
+    CREATE INDEX IF NOT EXISTS chat_log_by_author ON chat_log(author_id);
+    CREATE TABLE IF NOT EXISTS chat_settings (
+        chat_id BIGINT PRIMARY KEY,
+        logging INTEGER NOT NULL DEFAULT 0,
+        lang TEXT NOT NULL DEFAULT 'en',
+        username TEXT,
+        digest TEXT,
+        tz TEXT NOT NULL DEFAULT 'UTC'
+    );
+    CREATE TABLE IF NOT EXISTS summaries (
+        id TEXT PRIMARY KEY,
+        chat_id BIGINT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS summaries_by_age ON summaries(created)
+    """,
+)
+
+SCHEMA = Schema("chat", sqlite=_SQLITE_STEPS, postgresql=_POSTGRESQL_STEPS)
 CHAT_STORE_FILE = "chat.sqlite3"
 
 
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring the file to this version's schema; refuse one written by a newer Sanad."""
-    applied = applied_steps(db)
-    if applied > SCHEMA_VERSION:
-        raise ConfigError(
-            f"{CHAT_STORE_FILE} was written by a newer Sanad (schema {applied}, this one "
-            f"knows {SCHEMA_VERSION}): upgrade Sanad, or point SANAD_DATA_DIR elsewhere."
-        )
-    migrate(db, _MIGRATIONS, unversioned=_unversioned)
-
-
-def _unversioned(db: sqlite3.Connection) -> int:
+def _unversioned(cur: Cursor) -> int:
     """A file from before recorded versions, with its tables already there, is at step 1."""
-    return 1 if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone() else 0
+    found = cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone()
+    return 1 if found else 0
 
 
 #: Answers older than this are dropped; their buttons then say so.
@@ -210,19 +262,32 @@ def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
 
 
 class ChatStore:
-    """Thread-safe access to `chat.sqlite3`; every write is committed at once."""
+    """Thread-safe chat state over a `Database` (a path means that SQLite file); every
+    write is committed at once."""
 
-    def __init__(self, path: Path, *, memory_turns: int = 6, memory_hours: float = 24.0) -> None:
-        self.path = path
+    def __init__(
+        self, db: Database | Path, *, memory_turns: int = 6, memory_hours: float = 24.0
+    ) -> None:
+        self.db: Database = (
+            SqliteDatabase(db, keep_open=True, wal=True) if isinstance(db, Path) else db
+        )
         self.memory_turns = memory_turns
         self.memory_seconds = memory_hours * 3600
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        _migrate(self._db)
+        migrate(
+            self.db,
+            SCHEMA,
+            unversioned=_unversioned,
+            newer="point SANAD_DATA_DIR or SANAD_DATABASE_URL elsewhere",
+        )
         self.purge()
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, memory_turns: int = 6, memory_hours: float = 24.0
+    ) -> ChatStore:
+        """The chat store the settings name: `<data_dir>/chat.sqlite3`, or PostgreSQL."""
+        db = open_database(settings, CHAT_STORE_FILE, busy=True)
+        return cls(db, memory_turns=memory_turns, memory_hours=memory_hours)
 
     def purge(self) -> int:
         """Drop answers and summaries older than `ANSWER_DAYS`, expired conversation memory
@@ -248,21 +313,12 @@ class ChatStore:
             gone += summaries.rowcount
         return gone
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
-        """One transaction on the store, serialized with every other (for `bot.chatlog`)."""
-        with self._lock, closing(self._db.cursor()) as cur:
-            cur.execute("BEGIN")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[Cursor]:
+        """One transaction on the store (for `bot.chatlog`)."""
+        return self.db.transaction()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     # -- answers --------------------------------------------------------------------
 
@@ -345,7 +401,8 @@ class ChatStore:
         again after a restart, or already handled), and must not be handled again."""
         with self.transaction() as cur:
             cur.execute(
-                "INSERT OR IGNORE INTO inbox (update_id, received, body) VALUES (?, ?, ?)",
+                "INSERT INTO inbox (update_id, received, body) VALUES (?, ?, ?) "
+                "ON CONFLICT (update_id) DO NOTHING",
                 (update_id, time.time(), body),
             )
             return cur.rowcount == 1

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from retrieval.errors import (
         ConfigError,
         CorpusError,
+        DatabaseUnavailable,
         ModelMismatch,
         ModelUnavailable,
         QueryError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "ConfigError": "errors",
     "CorpusError": "errors",
+    "DatabaseUnavailable": "errors",
     "ModelMismatch": "errors",
     "ModelUnavailable": "errors",
     "QueryError": "errors",
@@ -58,6 +60,7 @@ _HOMES = {
 __all__ = [
     "ConfigError",
     "CorpusError",
+    "DatabaseUnavailable",
     "IngestReport",
     "ModelMismatch",
     "ModelUnavailable",

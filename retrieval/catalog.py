@@ -1,28 +1,32 @@
-"""The chunk catalogue: every indexed document and chunk, in SQLite.
+"""The chunk catalogue: every indexed document and chunk, in SQLite or PostgreSQL.
 
 It is the source of truth for what is indexed (the lexical index and the vector
 store are rebuilt or synced from it) and lets a citation be shown in place: it
 keeps each document's text, which chunk offsets point into.
+
+Its `corpus_version` (in `meta`) goes up with every ingest that changed something:
+bot replicas that share a PostgreSQL catalogue watch it to reload their index.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.chunking import Chunk
 from retrieval.corpus import Document
-from retrieval.migrations import migrate
+from retrieval.database import Cursor, Database, SqliteDatabase
+from retrieval.migrations import Schema, migrate
 
 __all__ = ["Catalog", "ChunkRecord", "DocumentRecord"]
 
-#: The schema, as recorded migrations (`retrieval.migrations`): append; never edit one
-#: that shipped.
-_MIGRATIONS = (
-    """
+#: The schema, as recorded migrations (`retrieval.migrations`): append to both
+#: dialects; never edit a step that shipped.
+SCHEMA = Schema(
+    "catalog",
+    sqlite=(
+        """
     CREATE TABLE IF NOT EXISTS documents (
         doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
         author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT
@@ -33,11 +37,30 @@ _MIGRATIONS = (
     );
     CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
     """,
-    # 0.4: whether the title came from a manifest (only those are embedded with passages).
-    "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1",
-    # 0.5: what the index was built from (the corpus setting), to notice when it changes.
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # 0.4: whether the title came from a manifest (only those are embedded with passages).
+        "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1",
+        # 0.5: what the index was built from (the corpus setting), to notice when it changes.
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    postgresql=(
+        """
+        CREATE TABLE IF NOT EXISTS documents (
+            doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
+            author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT,
+            title_given INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE IF NOT EXISTS chunks (
+            chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+            ordinal INTEGER, start INTEGER, "end" INTEGER, lang TEXT, text TEXT
+        );
+        CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+        """,
+    ),
 )
+CATALOG_FILE = "catalog.sqlite3"
+#: The `meta` key counting ingests that changed the catalogue.
+VERSION_KEY = "corpus_version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,30 +91,51 @@ class ChunkRecord:
 
 
 class Catalog:
-    """Documents and chunks of one index, in `<data_dir>/catalog.sqlite3`."""
+    """Documents and chunks of one index: `<data_dir>/catalog.sqlite3`, or the tables of
+    the same names in the PostgreSQL database of `SANAD_DATABASE_URL`."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            migrate(db, _MIGRATIONS, unversioned=_unversioned)
+    def __init__(self, db: Database | Path) -> None:
+        self.db: Database = SqliteDatabase(db) if isinstance(db, Path) else db
+        migrate(
+            self.db,
+            SCHEMA,
+            unversioned=_unversioned,
+            newer="point SANAD_DATA_DIR or SANAD_DATABASE_URL elsewhere",
+        )
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path)) as db, db:
-            yield db
+    def close(self) -> None:
+        self.db.close()
+
+    def version(self) -> int:
+        """How many ingests have changed this catalogue (0 for a new one)."""
+        return int(self.meta(VERSION_KEY) or 0)
+
+    def bump_version(self) -> int:
+        """Count one more changing ingest, atomically; return the new version."""
+        with self.db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) DO UPDATE "
+                "SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
+                (VERSION_KEY,),
+            )
+            row = cur.execute("SELECT value FROM meta WHERE key = ?", (VERSION_KEY,)).fetchone()
+        return int(row[0])
 
     def meta(self, key: str) -> str | None:
-        with self._connect() as db:
+        with self.db.transaction() as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        with self.db.transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def documents(self) -> dict[str, DocumentRecord]:
-        with self._connect() as db:
+        with self.db.transaction() as db:
             rows = db.execute(
                 "SELECT doc_id, path, sha256, title, title_en, author, publisher, date, url, lang,"
                 " title_given FROM documents ORDER BY doc_id"
@@ -105,7 +149,7 @@ class Catalog:
 
     def chunks(self) -> list[ChunkRecord]:
         """All chunks, in a stable order (document, then position)."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             rows = db.execute(
                 'SELECT chunk_id, doc_id, ordinal, start, "end", lang, text FROM chunks'
                 " ORDER BY doc_id, ordinal"
@@ -113,47 +157,50 @@ class Catalog:
         return [ChunkRecord(*r) for r in rows]
 
     def document_text(self, doc_id: str) -> str | None:
-        with self._connect() as db:
+        with self.db.transaction() as db:
             row = db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
 
     def replace_document(self, doc: Document, chunks: Iterable[Chunk]) -> None:
         """Store `doc` and its chunks, dropping whatever it had before."""
         meta = doc.metadata()
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+            db.execute("DELETE FROM documents WHERE doc_id = ?", (doc.doc_id,))
             db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents (doc_id, path, sha256, title, title_en, author, publisher,"
+                " date, url, lang, text, title_given) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     doc.doc_id, meta["path"], doc.sha256, doc.title, doc.title_en, doc.author,
-                    doc.publisher, doc.date, doc.url, doc.lang, doc.text, doc.title_given,
+                    doc.publisher, doc.date, doc.url, doc.lang, doc.text, int(doc.title_given),
                 ),
             )  # fmt: skip
             db.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
+                " VALUES (?,?,?,?,?,?,?)",
                 [(c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text) for c in chunks],
             )
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         ids = [(d,) for d in doc_ids]
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.executemany("DELETE FROM chunks WHERE doc_id = ?", ids)
             db.executemany("DELETE FROM documents WHERE doc_id = ?", ids)
 
     def clear(self) -> None:
-        with self._connect() as db:
+        with self.db.transaction() as db:
             db.execute("DELETE FROM chunks")
             db.execute("DELETE FROM documents")
 
     def counts_by_language(self) -> dict[str, tuple[int, int]]:
         """{lang: (documents, chunks)}."""
-        with self._connect() as db:
+        with self.db.transaction() as db:
             docs = dict(db.execute("SELECT lang, COUNT(*) FROM documents GROUP BY lang").fetchall())
             chunks = dict(db.execute("SELECT lang, COUNT(*) FROM chunks GROUP BY lang").fetchall())
         return {lang: (docs.get(lang, 0), chunks.get(lang, 0)) for lang in sorted(docs | chunks)}
 
 
-def _unversioned(db: sqlite3.Connection) -> int:
+def _unversioned(cur: Cursor) -> int:
     """Catalogues from before recorded migrations: count what their schema shows."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    columns = {row[1] for row in cur.execute("PRAGMA table_info(documents)").fetchall()}
     return 0 if not columns else 2 if "title_given" in columns else 1

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="Seconds a Chroma server request may take before search falls back "
         "to keywords (large ingests may need more).",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db for state shared by replicas; "
+        "unset = SQLite files in the data dir.",
+    )
     collection: str = Field(
         default="sanad", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$"
     )
@@ -119,6 +124,7 @@ class Settings(BaseSettings):
         "llm_model",
         "llm_base_url",
         "reranker_model",
+        "database_url",
         mode="before",
     )
     @classmethod
@@ -134,6 +140,18 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value:
             raise ValueError("give a model id, a local path, or 'none' for lexical-only")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError(
+                "give a postgresql://user:password@host:port/database URL, or leave it unset "
+                "for SQLite files in SANAD_DATA_DIR"
+            )
         return value
 
     @model_validator(mode="after")

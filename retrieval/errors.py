@@ -7,7 +7,8 @@
     ├── StoreError           the vector store failed
     │   ├── StoreUnavailable the Chroma server cannot be reached
     │   └── ModelMismatch    the index was built with another embedding model
-    └── ModelUnavailable     the embedding model cannot be loaded
+    ├── ModelUnavailable     the embedding model cannot be loaded
+    └── DatabaseUnavailable  the PostgreSQL database cannot be reached
 
 Every message says what to do next; the CLI prints it as one line.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "CorpusError",
+    "DatabaseUnavailable",
     "ModelMismatch",
     "ModelUnavailable",
     "QueryError",
@@ -56,3 +58,7 @@ class ModelMismatch(StoreError):
 
 class ModelUnavailable(SanadError):
     """The embedding model cannot be loaded (offline and not cached, or broken)."""
+
+
+class DatabaseUnavailable(SanadError):
+    """The PostgreSQL database in SANAD_DATABASE_URL cannot be reached."""

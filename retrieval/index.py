@@ -13,10 +13,11 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
+from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
 from retrieval.chunking import Chunk, chunk_paragraphs
 from retrieval.config import Settings
 from retrieval.corpus import Document, load_corpus
+from retrieval.database import open_database
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
@@ -97,7 +98,7 @@ class SanadIndex:
     ) -> None:
         self.settings = settings
         self.notify: Notify = notify or (lambda message: log.warning("%s", message.render("en")))
-        self.catalog = Catalog(settings.data_dir / "catalog.sqlite3")
+        self.catalog = Catalog(open_database(settings, CATALOG_FILE))
         self._embedder = embedder
         self._embedder_tried = embedder is not None or not settings.dense_enabled
         self.dense_note = "" if settings.dense_enabled else "SANAD_EMBEDDING_MODEL is none"
@@ -108,6 +109,7 @@ class SanadIndex:
         # against the catalogue once, not on every question.
         self._corpus_followed = False
         self._vectors_in_step = False  # the store holds a vector for every chunk
+        self.loaded_version = -1  # the catalogue version the current view was read at
 
     # -- parts, opened on first use ---------------------------------------------------
 
@@ -145,15 +147,34 @@ class SanadIndex:
             return view
         with self._lock:
             if self._view is None:
-                chunks = self.catalog.chunks()
-                lexical = LexicalIndex.load(self._lexical_dir)
-                if lexical is None or lexical.ids != [c.chunk_id for c in chunks]:
-                    lexical = self._build_lexical(chunks)
-                evidence = SentenceEvidence.load(self._sentences_dir)
-                if evidence is None or set(evidence.spans) != {c.chunk_id for c in chunks}:
-                    evidence = self._build_evidence(chunks, None, progress=False)
-                self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
+                self._view = self._load_view()
             return self._view
+
+    def _load_view(self) -> IndexView:
+        """The catalogue as it is now, with the keyword index and sentence evidence on
+        disk, or rebuilt from the catalogue where they are missing or behind."""
+        self.loaded_version = self.catalog.version()
+        chunks = self.catalog.chunks()
+        lexical = LexicalIndex.load(self._lexical_dir)
+        if lexical is None or lexical.ids != [c.chunk_id for c in chunks]:
+            lexical = self._build_lexical(chunks)
+        evidence = SentenceEvidence.load(self._sentences_dir)
+        if evidence is None or set(evidence.spans) != {c.chunk_id for c in chunks}:
+            evidence = self._build_evidence(chunks, None, progress=False)
+        return IndexView(chunks, self.catalog.documents(), lexical, evidence)
+
+    def refresh(self) -> bool:
+        """Reload the view if another process's ingest changed the catalogue since it was
+        read (replicas sharing one PostgreSQL catalogue); True if it was swapped. Searches
+        keep reading the old view until the new one is whole."""
+        if self._view is None or self.catalog.version() == self.loaded_version:
+            return False
+        with self._lock:
+            if self.catalog.version() == self.loaded_version:
+                return False
+            self._view = self._load_view()
+            self._vectors_in_step = False  # the next question checks the store again
+            return True
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -205,11 +226,12 @@ class SanadIndex:
         return self.settings.data_dir / "sentences"
 
     def close(self) -> None:
-        """Release the vector store's connections."""
+        """Release the vector store's and the catalogue's connections."""
         with self._lock:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            self.catalog.close()
 
     # -- building ---------------------------------------------------------------------
 
@@ -271,6 +293,11 @@ class SanadIndex:
         """Re-index when SANAD_CORPUS_DIR names another folder than the index was built from."""
         if self._corpus_followed:
             return
+        if self.settings.database_url is not None:
+            # A shared catalogue holds what `sanad ingest` last wrote; replicas (which
+            # may have no corpus folder at all) never re-index it on their own.
+            self._corpus_followed = True
+            return
         built_from = self.built_from
         wanted = self.corpus_setting
         if built_from == str(wanted):
@@ -295,7 +322,9 @@ class SanadIndex:
         index. A single file is added or updated on its own.
         """
         source = path or self.settings.corpus_dir
-        with self._lock:
+        # One ingest at a time per catalogue, across processes and replicas: a second
+        # waits, then finds the first one's work done.
+        with self._lock, self.catalog.db.exclusive("ingest"):
             docs, warnings = load_corpus(source)
             if source.is_dir() and self._has_uploads(source):
                 # Documents admins added through the bot belong to the corpus too.
@@ -341,6 +370,10 @@ class SanadIndex:
             if embedder is not None:
                 report.embedded = self._sync_vectors(embedder, progress=progress)
                 self._vectors_in_step = True
+            if rebuild or report.added or report.updated or report.removed:
+                self.loaded_version = self.catalog.bump_version()  # replicas reload
+            else:
+                self.loaded_version = self.catalog.version()
             report.mode = self.mode
             return report
 

@@ -20,7 +20,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 from retrieval.config import BUNDLED_CORPUS_DIR, Settings, load_settings
-from tests.ports import start_chroma
+from tests.ports import Postgres, postgres_binaries, start_chroma
 
 
 class NetworkBlocked(OSError):
@@ -173,3 +173,36 @@ def chroma_server(tmp_path):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server for the whole run (the machine's own server programs),
+    on a loopback port; each test that uses it gets a database of its own."""
+    import tempfile
+
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server programs on this machine (pg_ctl)")
+    # Not under pytest's tmp root: that is private to this user, and the server may
+    # run as the `postgres` account.
+    folder = Path(tempfile.mkdtemp(prefix="sanad-pg-"))
+    folder.chmod(0o755)
+    try:
+        server = Postgres(folder, binaries)
+    except subprocess.CalledProcessError as e:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {e.stderr.decode(errors='replace')}")
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """Run a storage test on both backends: None (SQLite files in the data dir) or the
+    URL of a fresh PostgreSQL database, for SANAD_DATABASE_URL."""
+    if request.param == "sqlite":
+        return None
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.new_database()

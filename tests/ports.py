@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -42,3 +43,64 @@ def start_chroma(
                 proc.kill()
                 raise RuntimeError(f"chroma run did not start within {timeout:.0f} s") from None
             time.sleep(0.2)
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of a PostgreSQL server's programs on this machine (Debian keeps
+    them under /usr/lib/postgresql/<version>/bin), or None."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    return versions[0].parent if versions else None
+
+
+class Postgres:
+    """A throwaway PostgreSQL server on a free loopback port, trusting local logins.
+
+    PostgreSQL refuses to run as root; as root, the server runs as the `postgres`
+    account the Debian package creates.
+    """
+
+    def __init__(self, folder: Path, binaries: Path) -> None:
+        self.folder = folder
+        self.binaries = binaries
+        self.port = free_port()
+        self.data = folder / "data"
+        self._as: list[str] = []
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            shutil.chown(folder, "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "sanad", "-E", "UTF8",
+                  "--no-sync", "--locale=C.UTF-8")  # fmt: skip
+        options = (
+            f"-p {self.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(folder / "log"),
+                  "-w", "start")  # fmt: skip
+        self._databases = 0
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.binaries / program), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://sanad@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """The URL of a new, empty database on this server."""
+        import psycopg
+
+        self._databases += 1
+        name = f"sanad_{self._databases}"
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")

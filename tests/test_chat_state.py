@@ -12,8 +12,11 @@ import pytest
 
 from bot.config import BotSettings, load_bot_settings
 from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
-from bot.storage import SCHEMA_VERSION, AnswerRecord, ChatStore, CitedPassage
+from bot.storage import SCHEMA, AnswerRecord, ChatStore, CitedPassage
+from retrieval.config import load_settings
 from retrieval.errors import ConfigError
+
+SCHEMA_VERSION = len(SCHEMA.sqlite)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,27 +26,42 @@ def _record() -> AnswerRecord:
     return AnswerRecord("پرسش", "fa", "extractive", False, "پاسخ [1]", [], [cited])
 
 
-def test_answer_records_survive_reopening(tmp_path):
-    store = ChatStore(tmp_path / "chat.sqlite3")
-    record_id = store.save_answer(_record(), chat_id=1, user_id=1)
+def _store(backend: str | None, tmp_path: Path, **options: float) -> ChatStore:
+    """The chat store on the backend under test (SQLite files, or PostgreSQL)."""
+    settings = load_settings(data_dir=tmp_path / "data", database_url=backend)
+    return ChatStore.open(settings, **options)  # type: ignore[arg-type]
+
+
+def _sql(store: ChatStore, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with store.transaction() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if sql.lstrip().upper().startswith(("SELECT", "PRAGMA")) else []
+
+
+def test_answer_records_survive_reopening(backend, tmp_path):
+    store = _store(backend, tmp_path)
+    record_id = store.save_answer(_record(), chat_id=-1001234567890, user_id=1)
     store.close()
-    again = ChatStore(tmp_path / "chat.sqlite3").answer(record_id, 1)
-    assert again is not None
-    assert again.citations[0].text == "متن"
+    again = _store(backend, tmp_path)
+    found = again.answer(record_id, -1001234567890)  # a supergroup's 64-bit id
+    again.close()
+    assert found is not None
+    assert found.citations[0].text == "متن"
     assert len(record_id) <= 16
 
 
-def test_memory_keeps_only_the_last_turns(tmp_path):
-    store = ChatStore(tmp_path / "chat.sqlite3", memory_turns=2)
+def test_memory_keeps_only_the_last_turns(backend, tmp_path):
+    store = _store(backend, tmp_path, memory_turns=2)
     for i in range(5):
         store.remember("k", (f"q{i}", f"a{i}"), None)
     assert store.history("k") == [("q3", "a3"), ("q4", "a4")]
     store.forget("k")
     assert store.history("k") == []
+    store.close()
 
 
-def test_memory_expires(tmp_path, monkeypatch):
-    store = ChatStore(tmp_path / "chat.sqlite3", memory_hours=1)
+def test_memory_expires(backend, tmp_path, monkeypatch):
+    store = _store(backend, tmp_path, memory_hours=1)
     store.remember("k", ("q", "a"), store.save_answer(_record(), chat_id=1, user_id=1))
     assert store.last_answer("k", 1) is not None
     import bot.storage
@@ -52,6 +70,7 @@ def test_memory_expires(tmp_path, monkeypatch):
     monkeypatch.setattr(bot.storage.time, "time", lambda: real() + 3601)
     assert store.history("k") == []
     assert store.last_answer("k", 1) is None
+    store.close()
 
 
 def test_rate_limit_is_a_sliding_minute():
@@ -150,8 +169,7 @@ def test_a_chat_store_from_before_recorded_versions_is_upgraded_keeping_its_answ
     assert record is not None
     assert record.citations[0].text == "متن"
     assert record.citations[0].author == ""
-    version = store._db.execute("PRAGMA user_version").fetchone()[0]
-    assert version == SCHEMA_VERSION
+    assert _sql(store, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     store.close()
     assert ChatStore(path).answer("abc", 1) is not None  # and again, already upgraded
 
@@ -173,29 +191,28 @@ async def test_old_answers_and_memory_are_purged_on_a_schedule(api, monkeypatch)
     old = store.save_answer(_record(), chat_id=1, user_id=1)
     store.remember("stale", ("q", "a"), None)
     long_ago = time.time() - 100 * 86400
-    store._db.execute("UPDATE answers SET created = ? WHERE id = ?", (long_ago, old))
-    store._db.execute("UPDATE memory SET updated = ?", (long_ago,))
+    _sql(store, "UPDATE answers SET created = ? WHERE id = ?", long_ago, old)
+    _sql(store, "UPDATE memory SET updated = ?", long_ago)
     store.close()
     async with running(api, settings) as app:
         live = app.bot_data["sanad"].conversation.store
-        live._db.execute("UPDATE answers SET created = ? WHERE id = ?", (long_ago, kept))
+        _sql(live, "UPDATE answers SET created = ? WHERE id = ?", long_ago, kept)
         await api.wait_for(lambda: live.answer(kept, 1) is None)  # purged while running
-        rows = live._db.execute("SELECT COUNT(*) FROM memory").fetchone()[0]
-    assert rows == 0
+        rows = _sql(live, "SELECT COUNT(*) FROM memory")
+    assert rows == [(0,)]
 
 
-def test_the_inbox_forgets_a_handled_update_but_keeps_its_id_for_two_days(tmp_path):
-    store = ChatStore(tmp_path / "chat.sqlite3")
+def test_the_inbox_forgets_a_handled_update_but_keeps_its_id_for_two_days(backend, tmp_path):
+    store = _store(backend, tmp_path)
     assert store.receive(7, '{"update_id": 7, "text": "private words"}')
     assert store.receive(8, '{"update_id": 8}')
     assert not store.receive(7, "{}")  # offered again: not handled twice
     store.handled(7)
     assert [i for i, _, _ in store.unhandled()] == [8]
-    assert (
-        "private words"
-        not in store._db.execute("SELECT group_concat(body) FROM inbox").fetchone()[0]
+    assert not any(
+        "private words" in str(body) for (body,) in _sql(store, "SELECT body FROM inbox")
     )
-    store._db.execute("UPDATE inbox SET done = ? WHERE update_id = 7", (time.time() - 3 * 86400,))
+    _sql(store, "UPDATE inbox SET done = ? WHERE update_id = 7", time.time() - 3 * 86400)
     store.purge()
     assert store.receive(7, "{}")  # long forgotten: a new update may reuse the id
     assert [(i, n) for i, _, n in store.unhandled()] == [(7, 0), (8, 1)]  # attempts counted

@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from bot.chatlog import LoggedMessage, MessageLog
 from bot.cli import app
 from bot.export import read_export
-from bot.storage import CHAT_STORE_FILE, ChatStore
+from bot.storage import ChatStore
 from bot.summaries import Window, message_link, parse_window
+from retrieval.config import load_settings
 from retrieval.summaries import check_bullet, group_topics
 from retrieval.threads import ChatMessage
 from tests.test_bot_summaries import BRIDGE, FLIGHTS
@@ -111,13 +112,15 @@ def test_message_links_follow_the_chat_kind():
     assert message_link(-4567, 5) is None  # basic groups have no message links
 
 
-def _log(tmp_path: Path, **kwargs: object) -> MessageLog:
+def _log(data_dir: Path, backend: str | None = None, **kwargs: object) -> MessageLog:
+    """A message log on SQLite in `data_dir`, or on the PostgreSQL database `backend` names."""
     options: dict[str, object] = {"days": 7.0, "per_chat": 100, "tag": "#nosummary", **kwargs}
-    return MessageLog(ChatStore(tmp_path / CHAT_STORE_FILE), **options)  # type: ignore[arg-type]
+    config = load_settings(data_dir=data_dir, database_url=backend)
+    return MessageLog(ChatStore.open(config), **options)  # type: ignore[arg-type]
 
 
-def test_the_log_keeps_nothing_until_logging_is_on_then_honours_retention(tmp_path):
-    log = _log(tmp_path)
+def test_the_log_keeps_nothing_until_logging_is_on_then_honours_retention(backend, tmp_path):
+    log = _log(tmp_path, backend)
     now = time.time()
     old = LoggedMessage(-100, 1, "ali", now - 8 * 86400, "an old message")
     assert not log.keep(old)  # logging is off
@@ -135,6 +138,7 @@ def test_the_log_keeps_nothing_until_logging_is_on_then_honours_retention(tmp_pa
     last, cut = log.window(-100, cap=10, last=50)
     assert len(last) == 10
     assert cut
+    log.store.close()
 
 
 def test_an_export_is_read_and_a_malformed_one_says_why():
@@ -174,7 +178,9 @@ def test_sanad_summarize_prints_a_bullet_per_topic_with_message_ids(tmp_path):
     assert "no list of messages" in failed.output
 
 
-def test_sanad_import_history_needs_logging_on_then_adds_once(tmp_path):
+def test_sanad_import_history_needs_logging_on_then_adds_once(backend, tmp_path, monkeypatch):
+    if backend:
+        monkeypatch.setenv("SANAD_DATABASE_URL", backend)
     path = tmp_path / "result.json"
     path.write_bytes(export_of([BRIDGE, FLIGHTS]))
     args = ["import-history", str(path), "--chat", "-1001234567890"]
@@ -182,7 +188,7 @@ def test_sanad_import_history_needs_logging_on_then_adds_once(tmp_path):
     assert refused.exit_code == 2
     assert "/summaries on" in refused.output
     data_dir = Path(os.environ["SANAD_DATA_DIR"])
-    log = _log(data_dir)
+    log = _log(data_dir, backend)
     log.update_settings(-1001234567890, logging=1)
     log.store.close()
     first = CliRunner().invoke(app, args)

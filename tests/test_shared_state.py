@@ -1,0 +1,97 @@
+"""State in PostgreSQL: replicas share one catalogue, reload on a newer corpus version,
+and never ingest at the same time."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+from retrieval.catalog import Catalog
+from retrieval.config import Settings, load_settings
+from retrieval.database import PostgresDatabase
+from retrieval.index import SanadIndex
+from retrieval.search import search
+
+SAFFRON = "\nزعفران هرات در بازارهای کابل به بهای بالایی فروخته می‌شود.\n"
+
+
+def _replica(tmp_path: Path, name: str, url: str, corpus: Path) -> Settings:
+    """One replica's settings: its own data dir (no shared disk), the shared database."""
+    return load_settings(
+        data_dir=tmp_path / name, database_url=url, corpus_dir=corpus, embedding_model="none"
+    )
+
+
+def test_a_replica_with_an_empty_disk_answers_from_the_shared_catalogue(postgres, tmp_path, corpus):
+    url = postgres.new_database()
+    writer = SanadIndex(_replica(tmp_path, "a", url, corpus))
+    report = writer.ingest(corpus)
+    assert len(report.added) == 5
+    # The other replica has no corpus folder and nothing on disk: the database is all.
+    elsewhere = tmp_path / "not-here"
+    reader = SanadIndex(_replica(tmp_path, "b", url, elsewhere))
+    hits = search(reader, "جنگ میان طالبان و داعش").results
+    assert hits
+    assert {c.chunk_id for c in reader.chunks} == {c.chunk_id for c in writer.chunks}
+    assert not (tmp_path / "b" / "catalog.sqlite3").exists()
+    writer.close()
+    reader.close()
+
+
+def test_a_replica_picks_up_a_newer_corpus_version_and_swaps_its_keyword_index(
+    postgres, tmp_path, corpus
+):
+    url = postgres.new_database()
+    writer = SanadIndex(_replica(tmp_path, "a", url, corpus))
+    writer.ingest(corpus)
+    reader = SanadIndex(_replica(tmp_path, "b", url, corpus))
+    assert not any("زعفران" in c.text for c in reader.chunks)
+    assert not reader.refresh()  # nothing new yet
+    version = reader.loaded_version
+
+    changed = corpus / "002_c21b3274f8c0af60.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + SAFFRON, encoding="utf-8")
+    writer.ingest(corpus)
+    unchanged = writer.ingest(corpus)  # nothing changed: the version stays
+    assert unchanged.updated == []
+
+    assert reader.refresh()
+    assert reader.loaded_version == version + 1
+    top = search(reader, "زعفران هرات").results[0]
+    assert "زعفران" in top.chunk.text
+    writer.close()
+    reader.close()
+
+
+def test_two_ingests_at_once_take_turns_and_leave_one_whole_catalogue(postgres, tmp_path, corpus):
+    url = postgres.new_database()
+    other = tmp_path / "other-corpus"
+    shutil.copytree(corpus, other)
+    for path in sorted(other.glob("*.txt"))[:1]:
+        path.unlink()
+    first = SanadIndex(_replica(tmp_path, "a", url, corpus))
+    second = SanadIndex(_replica(tmp_path, "b", url, other))
+    reports = {}
+
+    def run(name: str, index: SanadIndex, folder: Path) -> None:
+        reports[name] = index.ingest(folder)
+
+    threads = [
+        threading.Thread(target=run, args=("a", first, corpus)),
+        threading.Thread(target=run, args=("b", second, other)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Whichever ran last decided the corpus; the catalogue holds exactly its documents,
+    # each with all of its chunks, and every ingest that changed something counted.
+    catalog = Catalog(PostgresDatabase(url))
+    docs = set(catalog.documents())
+    assert docs in ({p.stem for p in corpus.glob("*.txt")}, {p.stem for p in other.glob("*.txt")})
+    assert {c.doc_id for c in catalog.chunks()} == docs
+    assert catalog.version() == 2
+    catalog.close()
+    first.close()
+    second.close()
