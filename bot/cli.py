@@ -496,6 +496,38 @@ def run() -> None:
 
 
 @app.command()
+def migrate(
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="postgresql://user:password@host:port/database (default: SANAD_DATABASE_URL).",
+        ),
+    ] = None,
+) -> None:
+    """Move the data dir's SQLite state (catalogue, answers, memory, inbox, message log)
+    into PostgreSQL; the SQLite files stay as they are, as a backup."""
+    from bot.migrate import migrate_to_postgresql
+    from retrieval.database import redact_url
+
+    with _user_errors():
+        settings = _settings()
+        url = to or (settings.database_url.get_secret_value() if settings.database_url else None)
+        if url is None:
+            raise ConfigError(
+                "say where to: sanad migrate --to postgresql://user:password@host:port/db "
+                "(or set SANAD_DATABASE_URL)"
+            )
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"--to must be a postgresql:// URL, not {redact_url(url)}")
+        report = migrate_to_postgresql(
+            settings.data_dir, url, progress=lambda table: _err(f"copying {table}…")
+        )
+        print(f"{report.summary()} into {redact_url(url)}")
+        print("now set SANAD_DATABASE_URL to it and restart the bot")
+
+
+@app.command()
 def chat() -> None:
     """Talk to Sanad in the terminal: questions, /sources [n], /lang fa|ar|en, /new, /about,
     /help, /quit."""

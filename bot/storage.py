@@ -166,6 +166,16 @@ SCHEMA = Schema("chat", sqlite=_SQLITE_STEPS, postgresql=_POSTGRESQL_STEPS)
 CHAT_STORE_FILE = "chat.sqlite3"
 
 
+def upgrade(db: Database) -> None:
+    """Bring `db` to this release's chat schema; refuse one a newer Sanad wrote."""
+    migrate(
+        db,
+        SCHEMA,
+        unversioned=_unversioned,
+        newer="point SANAD_DATA_DIR or SANAD_DATABASE_URL elsewhere",
+    )
+
+
 def _unversioned(cur: Cursor) -> int:
     """A file from before recorded versions, with its tables already there, is at step 1."""
     found = cur.execute("SELECT 1 FROM sqlite_master WHERE name = 'answers'").fetchone()
@@ -273,12 +283,7 @@ class ChatStore:
         )
         self.memory_turns = memory_turns
         self.memory_seconds = memory_hours * 3600
-        migrate(
-            self.db,
-            SCHEMA,
-            unversioned=_unversioned,
-            newer="point SANAD_DATA_DIR or SANAD_DATABASE_URL elsewhere",
-        )
+        upgrade(self.db)
         self.purge()
 
     @classmethod

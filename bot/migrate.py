@@ -1,0 +1,119 @@
+"""`sanad migrate`: move a data dir's SQLite state into PostgreSQL, losing nothing.
+
+Both SQLite files are first brought to this release's schema, then every row of
+every table is copied into the PostgreSQL database (its schema made first), in
+batches, in key order. A row the target already holds is left as it is, so a
+migration cut short can simply be run again. Afterwards every table is counted
+on both sides; a shortfall is an error. The SQLite files are only brought to this
+release's schema, never emptied or removed (keep them as the backup until the bot runs on PostgreSQL).
+
+What does not move: the keyword index and sentence evidence (each replica builds
+them from the catalogue) and the vectors (an embedded Chroma store stays in the
+data dir; point `SANAD_CHROMA_HOST` at a server and run `sanad ingest` to fill it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import storage
+from bot.storage import CHAT_STORE_FILE
+from retrieval.catalog import CATALOG_FILE, Catalog
+from retrieval.database import Database, PostgresDatabase, SqliteDatabase
+from retrieval.errors import ConfigError
+
+__all__ = ["MigrationReport", "migrate_to_postgresql"]
+
+#: Each SQLite file's tables, parents before children.
+TABLES = {
+    CATALOG_FILE: ("documents", "chunks", "meta"),
+    CHAT_STORE_FILE: (
+        "answers",
+        "memory",
+        "languages",
+        "inbox",
+        "chat_log",
+        "chat_settings",
+        "summaries",
+    ),
+}
+BATCH = 1000
+
+
+@dataclass
+class MigrationReport:
+    """Rows per table: in the SQLite files, and now in PostgreSQL."""
+
+    copied: dict[str, tuple[int, int]]
+
+    def summary(self) -> str:
+        parts = [f"{table} {source}" for table, (source, _) in self.copied.items() if source]
+        return "moved " + (", ".join(parts) if parts else "nothing (the data dir holds no state)")
+
+
+def migrate_to_postgresql(
+    data_dir: Path, url: str, *, progress: Callable[[str], None] = lambda _: None
+) -> MigrationReport:
+    """Copy `<data_dir>/catalog.sqlite3` and `chat.sqlite3` into the database at `url`."""
+    target = PostgresDatabase(url)
+    try:
+        Catalog(target)  # the schemas, made
+        storage.upgrade(target)
+        copied: dict[str, tuple[int, int]] = {}
+        for file, tables in TABLES.items():
+            path = data_dir / file
+            if not path.exists():
+                continue
+            source = SqliteDatabase(path)
+            # Older files are upgraded first, so their columns match the target's.
+            if file == CATALOG_FILE:
+                Catalog(source)
+                _refuse_another_catalogue(source, target)
+            else:
+                storage.upgrade(source)
+            for table in tables:
+                progress(table)
+                copied[table] = _copy(source, target, table)
+        return MigrationReport(copied)
+    finally:
+        target.close()
+
+
+def _refuse_another_catalogue(source: Database, target: Database) -> None:
+    ids = [_ids(db) for db in (source, target)]
+    if ids[1] and ids[0] != ids[1]:
+        raise ConfigError(
+            f"{target.location} already holds a catalogue of other documents: migrate into "
+            "an empty database, or run `sanad ingest` against it instead of moving this one."
+        )
+
+
+def _ids(db: Database) -> set[str]:
+    with db.transaction() as cur:
+        return {str(r[0]) for r in cur.execute("SELECT doc_id FROM documents").fetchall()}
+
+
+def _copy(source: Database, target: Database, table: str) -> tuple[int, int]:
+    with source.transaction() as cur:
+        columns = [str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall()]
+        keys = [str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall() if r[5]]
+        names = ", ".join(f'"{c}"' for c in columns)
+        order = ", ".join(f'"{c}"' for c in keys)
+        rows = cur.execute(f"SELECT {names} FROM {table} ORDER BY {order}").fetchall()  # noqa: S608
+    insert = (
+        f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "  # noqa: S608
+        f"ON CONFLICT ({order}) DO NOTHING"
+    )
+    for start in range(0, len(rows), BATCH):
+        with target.transaction() as cur:
+            cur.executemany(insert, rows[start : start + BATCH])
+    with target.transaction() as cur:
+        there = int(cur.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+    if there < len(rows):
+        raise ConfigError(
+            f"{table}: {len(rows)} rows in SQLite but {there} in {target.location} after "
+            "copying; nothing was removed from the SQLite files. Run `sanad migrate` again."
+        )
+    return len(rows), there
