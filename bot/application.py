@@ -42,6 +42,7 @@ from bot.conversation import Conversation
 from bot.inbox import DurableUpdateQueue, InboxUpdateProcessor, handle_unhandled
 from bot.limits import InFlight, QuestionRateLimit, SummaryLimits
 from bot.logs import also_redact
+from bot.replicas import leads, schedule_replica_jobs
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
 from retrieval.errors import ConfigError
@@ -84,7 +85,7 @@ def build_application(
         # Honours 429 retry_after and keeps under Telegram's per-chat and global limits.
         .rate_limiter(AIORateLimiter(max_retries=5))
         # Every update is on disk before it is confirmed to Telegram (bot/inbox.py).
-        .update_queue(DurableUpdateQueue(store))
+        .update_queue(DurableUpdateQueue(store, settings.update_lease_seconds))
         .concurrent_updates(InboxUpdateProcessor(256, store))
         .connect_timeout(10)
         .read_timeout(30)
@@ -102,10 +103,11 @@ def build_application(
     app.bot_data["sanad"] = Services(
         settings,
         conversation,
-        QuestionRateLimit(settings.questions_per_minute),
-        InFlight(),
+        QuestionRateLimit(store, settings.questions_per_minute),
+        # A replica that died mid-answer frees its users when its updates' lease runs out.
+        InFlight(store, stale_after=settings.update_lease_seconds),
         log_,
-        SummaryLimits(settings.summaries_per_user, settings.summaries_per_chat),
+        SummaryLimits(store, settings.summaries_per_user, settings.summaries_per_chat),
     )
     _add_handlers(app)
     job_queue = app.job_queue
@@ -113,11 +115,15 @@ def build_application(
     interval = settings.purge_minutes * 60
     job_queue.run_repeating(_purge, interval=interval, first=interval, name="purge")
     summary_handlers.schedule_digests(job_queue, log_.digests())
+    schedule_replica_jobs(app, settings, store.db)
     return app
 
 
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Keep chat.sqlite3 from growing: old answers and expired memory go on a schedule."""
+    """Keep the chat store from growing: old answers and expired memory go on a schedule
+    (by one replica when several share a database)."""
+    if not leads(context):
+        return
     s = services(context)
     gone = await s.conversation.purge()
     gone += await s.log.io(s.log.purge)
@@ -195,6 +201,7 @@ async def _post_init(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     """Let running answers finish, then close the store and the index."""
     conversation = app.bot_data["sanad"].conversation
+    app.bot_data["sanad_leader"].close()
     app.bot_data["sanad"].log.close()
     conversation.close()
     conversation.answerer.index.close()
@@ -215,7 +222,9 @@ async def serve(
         async with app:  # initialize (getMe) … shutdown
             await _post_init(app)
             await app.start()
-            await handle_unhandled(app)
+            if settings.database_url is None:  # a lone process: nothing else is answering
+                await asyncio.to_thread(app.bot_data["sanad"].in_flight.forget_all)
+                await handle_unhandled(app)
             updater = app.updater
             assert updater is not None
             await _start_receiving(updater, settings)

@@ -81,6 +81,27 @@ class BotSettings(Settings):
     summary_max_messages: int = Field(
         default=5_000, ge=10, le=100_000, description="Most messages one summary covers."
     )
+    update_lease_seconds: float = Field(
+        default=120.0,
+        ge=1,
+        le=3600,
+        description="With SANAD_DATABASE_URL: an update a replica took up and did not finish "
+        "in this time (it died) is taken up by another.",
+    )
+    replica_beat_seconds: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=600,
+        description="With SANAD_DATABASE_URL: how often a replica checks the jobs lock, the "
+        "digest schedule, the corpus version and updates left behind.",
+    )
+    ops_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port for /healthz, /readyz and /metrics (Prometheus); unset = none.",
+    )
+    ops_listen: str = Field(default="127.0.0.1", description="Address the ops port binds.")
     summaries_per_user: int = Field(default=3, ge=1, le=1000, description="Per 10 minutes.")
     summaries_per_chat: int = Field(default=20, ge=1, le=1000, description="Per 10 minutes.")
 
@@ -113,6 +134,20 @@ class BotSettings(Settings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("give an http(s) URL, e.g. http://127.0.0.1:8081")
         return value
+
+    @model_validator(mode="after")
+    def _replicas_share_a_webhook_secret(self) -> BotSettings:
+        if (
+            self.database_url is not None
+            and self.telegram_webhook_url is not None
+            and self.telegram_webhook_secret is None
+        ):
+            raise ValueError(
+                "with SANAD_DATABASE_URL and a webhook, set TELEGRAM_WEBHOOK_SECRET: replicas "
+                "must share one secret (each would otherwise make up its own and refuse the "
+                "others' updates)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _base_url_is_root(self) -> BotSettings:

@@ -6,6 +6,7 @@ getting messages out (splitting, retries, fallbacks) in `bot.delivery`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -222,11 +223,11 @@ async def answer_question(
     if not has_words(question):  # also invisible marks or emoji alone
         await say(update, context, "empty_question")
         return
-    if not s.in_flight.begin(who.user_id):
+    if not await asyncio.to_thread(s.in_flight.begin, who.user_id):
         await _refuse(update, context, "busy")
         return
     try:
-        wait = s.rate.wait_seconds(who.user_id)
+        wait = await asyncio.to_thread(s.rate.wait_seconds, who.user_id)
         if wait:
             await _refuse(update, context, "rate_limited", seconds=wait)
             return
@@ -262,7 +263,7 @@ async def answer_question(
         else:
             await send_html(context.bot, place, markup, keyboard)
     finally:
-        s.in_flight.end(who.user_id)
+        await asyncio.to_thread(s.in_flight.end, who.user_id)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

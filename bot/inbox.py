@@ -45,14 +45,18 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     or handled before a restart) is not queued a second time.
     """
 
-    def __init__(self, store: ChatStore) -> None:
+    def __init__(self, store: ChatStore, lease: float = 120.0) -> None:
         super().__init__()
         self.store = store
+        self.lease = lease
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
             body = json.dumps(item.to_dict(), ensure_ascii=False)
-            if not await asyncio.to_thread(self.store.receive, item.update_id, body):
+            taken = await asyncio.to_thread(
+                self.store.receive, item.update_id, body, lease=self.lease
+            )
+            if not taken:
                 log.info("Update %d was received before; not handling it again", item.update_id)
                 return
         await super().put(item)
@@ -85,16 +89,20 @@ class InboxUpdateProcessor(SimpleUpdateProcessor):
             await asyncio.to_thread(self.store.handled, update.update_id)
 
 
-async def handle_unhandled(app: Application) -> int:
-    """Queue the updates received before the last stop and never handled; return how many.
+async def handle_unhandled(app: Application, *, older_than: float = 0.0) -> int:
+    """Queue the updates received and never handled, taken up at least `older_than`
+    seconds ago; return how many.
 
-    Call once the application is started and before updates are fetched.
+    A lone process calls it once started, before updates are fetched (0: all of them);
+    replicas sharing a database call it on a beat with the lease, so that they take up
+    only what a replica that died left behind.
     """
     queue = app.update_queue
     assert isinstance(queue, DurableUpdateQueue)
     store = queue.store
     queued = 0
-    for update_id, body, attempts in await asyncio.to_thread(store.unhandled):
+    kept = await asyncio.to_thread(store.unhandled, older_than=older_than)
+    for update_id, body, attempts in kept:
         update = Update.de_json(json.loads(body), app.bot)
         if attempts + 1 >= MAX_ATTEMPTS:
             log.error("Update %d stopped Sanad %d times; reporting it", update_id, attempts + 1)
@@ -104,7 +112,7 @@ async def handle_unhandled(app: Application) -> int:
         await queue.put_kept(update)
         queued += 1
     if queued:
-        log.warning("Handling %d updates received before the last stop", queued)
+        log.warning("Handling %d updates received and left unhandled", queued)
     return queued
 
 

@@ -16,14 +16,15 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from retrieval.answer import Answer
 from retrieval.config import Settings
-from retrieval.database import Cursor, Database, SqliteDatabase, open_database
+from retrieval.database import Cursor, Database, SqliteDatabase, advisory_key, open_database
 from retrieval.llm import Turn
 from retrieval.migrations import Schema, migrate
 
@@ -98,6 +99,15 @@ _SQLITE_STEPS = (
     );
     CREATE INDEX IF NOT EXISTS summaries_by_age ON summaries(created);
     """,
+    # Per-user limits shared by replicas (bot/limits.py), and when an unhandled update was
+    # last taken up, so that another replica takes over one whose replica died.
+    """
+    CREATE TABLE IF NOT EXISTS limit_events (kind TEXT NOT NULL, key INTEGER NOT NULL,
+        at REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS limit_events_by_key ON limit_events(kind, key, at);
+    CREATE TABLE IF NOT EXISTS in_flight (user_id INTEGER PRIMARY KEY, started REAL NOT NULL);
+    ALTER TABLE inbox ADD COLUMN claimed REAL;
+    """,
 )
 
 #: PostgreSQL: the same tables, with 64-bit ids (Telegram's chat ids need them) and
@@ -159,6 +169,14 @@ _POSTGRESQL_STEPS = (
         body TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS summaries_by_age ON summaries(created)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS limit_events (kind TEXT NOT NULL, key BIGINT NOT NULL,
+        at DOUBLE PRECISION NOT NULL);
+    CREATE INDEX IF NOT EXISTS limit_events_by_key ON limit_events(kind, key, at);
+    CREATE TABLE IF NOT EXISTS in_flight (user_id BIGINT PRIMARY KEY,
+        started DOUBLE PRECISION NOT NULL);
+    ALTER TABLE inbox ADD COLUMN IF NOT EXISTS claimed DOUBLE PRECISION
     """,
 )
 
@@ -316,11 +334,23 @@ class ChatStore:
                 "DELETE FROM summaries WHERE created < ?", (now - ANSWER_DAYS * 86400,)
             )
             gone += summaries.rowcount
+            # Limits: events long out of every window, marks of replicas that died.
+            cur.execute("DELETE FROM limit_events WHERE at < ?", (now - 86400,))
+            cur.execute("DELETE FROM in_flight WHERE started < ?", (now - 86400,))
         return gone
 
     def transaction(self) -> AbstractContextManager[Cursor]:
         """One transaction on the store (for `bot.chatlog`)."""
         return self.db.transaction()
+
+    @contextmanager
+    def exclusive_transaction(self, name: str) -> Iterator[Cursor]:
+        """A transaction that no other holding the same `name` overlaps, in any replica
+        (PostgreSQL: an advisory lock to the transaction's end; SQLite: one writer)."""
+        with self.db.transaction() as cur:
+            if self.db.dialect == "postgresql":
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (advisory_key(name),))
+            yield cur
 
     def close(self) -> None:
         self.db.close()
@@ -401,14 +431,21 @@ class ChatStore:
 
     # -- inbox: updates received and not yet handled ------------------------------------
 
-    def receive(self, update_id: int, body: str) -> bool:
-        """Keep an update until it is handled; False if it was seen before (delivered
-        again after a restart, or already handled), and must not be handled again."""
+    def receive(self, update_id: int, body: str, *, lease: float = 120.0) -> bool:
+        """Keep an update until it is handled, and take it up; False if it was seen
+        before (delivered again, or already handled) and must not be handled again.
+
+        One received but left unhandled for over `lease` seconds (the replica that took
+        it died) is taken up again when Telegram delivers it anew.
+        """
+        now = time.time()
         with self.transaction() as cur:
             cur.execute(
-                "INSERT INTO inbox (update_id, received, body) VALUES (?, ?, ?) "
-                "ON CONFLICT (update_id) DO NOTHING",
-                (update_id, time.time(), body),
+                "INSERT INTO inbox (update_id, received, body, claimed) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (update_id) DO UPDATE SET claimed = excluded.claimed, "
+                "attempts = inbox.attempts + 1 "
+                "WHERE inbox.done IS NULL AND COALESCE(inbox.claimed, inbox.received) < ?",
+                (update_id, now, body, now, now - lease),
             )
             return cur.rowcount == 1
 
@@ -419,12 +456,19 @@ class ChatStore:
                 "UPDATE inbox SET done = ?, body = '' WHERE update_id = ?", (time.time(), update_id)
             )
 
-    def unhandled(self) -> list[tuple[int, str, int]]:
-        """Updates received but never handled (the process stopped first), oldest first,
-        each counted as one more attempt: (update id, body, attempts before this one)."""
+    def unhandled(self, *, older_than: float = 0.0) -> list[tuple[int, str, int]]:
+        """Updates received but never handled, taken up at least `older_than` seconds ago
+        (0: all; a restarted lone process left them), oldest first, each taken up again and
+        counted as one more attempt: (update id, body, attempts before this one)."""
+        now = time.time()
         with self.transaction() as cur:
+            stale = "done IS NULL AND COALESCE(claimed, received) <= ?"
             rows = cur.execute(
-                "SELECT update_id, body, attempts FROM inbox WHERE done IS NULL ORDER BY update_id"
+                f"SELECT update_id, body, attempts FROM inbox WHERE {stale} ORDER BY update_id",  # noqa: S608
+                (now - older_than,),
             ).fetchall()
-            cur.execute("UPDATE inbox SET attempts = attempts + 1 WHERE done IS NULL")
+            cur.executemany(
+                "UPDATE inbox SET attempts = attempts + 1, claimed = ? WHERE update_id = ?",
+                [(now, r[0]) for r in rows],
+            )
         return [(int(i), str(body), int(n)) for i, body, n in rows]

@@ -30,6 +30,7 @@ from bot.delivery import Place, send_html, typing
 from bot.export import read_export
 from bot.handlers import say
 from bot.render import ui_html, ui_text
+from bot.replicas import leads
 from bot.summaries import (
     ClockOf,
     LinkOf,
@@ -267,7 +268,7 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await say(update, context, "summary_other_chat")
         return
     who = who_of(update)
-    wait = s.summary_limits.wait_seconds(who.user_id, source.chat_id)
+    wait = await s.log.io(s.summary_limits.wait_seconds, who.user_id, source.chat_id)
     if wait:
         await say(update, context, "summary_rate_limited", seconds=wait)
         return
@@ -443,6 +444,8 @@ async def _post_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     job = context.job
     assert job is not None
     assert job.chat_id is not None
+    if not leads(context):  # another replica posts it
+        return
     s = services(context)
     source = await s.log.io(s.log.settings, job.chat_id)
     if not source.logging or source.digest is None:

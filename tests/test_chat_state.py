@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import BotSettings, load_bot_settings
-from bot.limits import InFlight, QuestionRateLimit, RefusalNotices
+from bot.limits import InFlight, QuestionRateLimit, RefusalNotices, SummaryLimits
 from bot.storage import SCHEMA, AnswerRecord, ChatStore, CitedPassage
 from retrieval.config import load_settings
 from retrieval.errors import ConfigError
@@ -73,15 +73,20 @@ def test_memory_expires(backend, tmp_path, monkeypatch):
     store.close()
 
 
-def test_rate_limit_is_a_sliding_minute():
-    now = [0.0]
-    limit = QuestionRateLimit(3, clock=lambda: now[0])
+def test_rate_limit_is_a_sliding_minute(backend, tmp_path):
+    start = time.time()
+    now = [start]
+    store = _store(backend, tmp_path)
+    limit = QuestionRateLimit(store, 3, clock=lambda: now[0])
     assert [limit.wait_seconds(1) for _ in range(3)] == [0, 0, 0]
-    now[0] = 20
+    now[0] = start + 20
     assert limit.wait_seconds(1) == 40  # the first question leaves the window at 60 s
     assert limit.wait_seconds(2) == 0  # per user
-    now[0] = 60.5
+    other_replica = QuestionRateLimit(_store(backend, tmp_path), 3, clock=lambda: now[0])
+    assert other_replica.wait_seconds(1) == 40  # the count is shared, not per process
+    now[0] = start + 60.5
     assert limit.wait_seconds(1) == 0
+    store.close()
 
 
 def test_one_refusal_notice_per_user_per_window():
@@ -96,12 +101,28 @@ def test_one_refusal_notice_per_user_per_window():
     assert notices.may_tell(1)  # a new window, a new notice
 
 
-def test_one_in_flight():
-    busy = InFlight()
+def test_one_in_flight_across_replicas_until_it_ends_or_its_replica_died(backend, tmp_path):
+    now = [time.time()]
+    busy = InFlight(_store(backend, tmp_path), stale_after=300, clock=lambda: now[0])
+    elsewhere = InFlight(_store(backend, tmp_path), stale_after=300, clock=lambda: now[0])
     assert busy.begin(1)
     assert not busy.begin(1)
+    assert not elsewhere.begin(1)  # another replica sees it too
+    assert elsewhere.begin(2)
     busy.end(1)
+    assert elsewhere.begin(1)
+    now[0] += 301  # the replica answering user 1 died without ending it
     assert busy.begin(1)
+
+
+def test_summary_limits_count_per_user_and_per_chat(backend, tmp_path):
+    now = [time.time()]
+    limits = SummaryLimits(_store(backend, tmp_path), 2, 3, clock=lambda: now[0])
+    assert [limits.wait_seconds(1, -100) for _ in range(2)] == [0, 0]
+    assert limits.wait_seconds(1, -100) == 600  # this user's two are used
+    assert limits.wait_seconds(2, -100) == 0
+    assert limits.wait_seconds(3, -100) == 600  # the chat's three are used
+    assert limits.wait_seconds(3, -200) == 0  # a refusal counted nothing
 
 
 def test_every_bot_setting_is_documented_in_env_example():
