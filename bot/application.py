@@ -42,6 +42,7 @@ from bot.conversation import Conversation
 from bot.inbox import DurableUpdateQueue, InboxUpdateProcessor, handle_unhandled
 from bot.limits import InFlight, QuestionRateLimit, SummaryLimits
 from bot.logs import also_redact
+from bot.ops import OpsServer
 from bot.replicas import leads, schedule_replica_jobs
 from prompts import UI_LANGUAGES, text
 from retrieval.answer import Answerer
@@ -202,6 +203,7 @@ async def _post_shutdown(app: Application) -> None:
     """Let running answers finish, then close the store and the index."""
     conversation = app.bot_data["sanad"].conversation
     app.bot_data["sanad_leader"].close()
+    app.bot_data["sanad"].metrics.close()
     app.bot_data["sanad"].log.close()
     conversation.close()
     conversation.answerer.index.close()
@@ -228,8 +230,15 @@ async def serve(
             updater = app.updater
             assert updater is not None
             await _start_receiving(updater, settings)
+            ops = None
+            if settings.ops_port is not None:
+                metrics = app.bot_data["sanad"].metrics
+                ops = OpsServer(app, metrics, settings.ops_listen, settings.ops_port)
+                ops.start()
             await stop.wait()
             log.warning("Stopping: finishing answers in progress…")
+            if ops is not None:
+                await ops.stop()
             await updater.stop()
             await app.stop()
     finally:

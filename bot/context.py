@@ -17,6 +17,7 @@ from bot.config import BotSettings
 from bot.conversation import Conversation, Who
 from bot.delivery import Place
 from bot.limits import InFlight, QuestionRateLimit, RefusalNotices, SummaryLimits
+from bot.ops import Metrics
 
 __all__ = ["Services", "interface_language", "place_of", "services", "who_of"]
 
@@ -32,6 +33,7 @@ class Services:
     log: MessageLog
     summary_limits: SummaryLimits
     refusals: RefusalNotices = field(default_factory=RefusalNotices)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

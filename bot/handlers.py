@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatType
@@ -86,6 +87,7 @@ def _is_for_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Refuse users and chats outside the allowlists, before any other handler runs."""
     s = services(context)
+    s.metrics.updates.inc()
     user, chat = update.effective_user, update.effective_chat
     if s.settings.may_use(user.id if user else None, chat.id if chat else None):
         return
@@ -240,6 +242,7 @@ async def answer_question(
             if llm
             else None
         )
+        started = time.perf_counter()
         try:
             async with typing(context.bot, place):
                 record = await s.conversation.ask(
@@ -256,6 +259,7 @@ async def answer_question(
             if streamer is not None:
                 await streamer.discard()  # never leave an unverified draft behind
             raise
+        s.metrics.answered(declined=record.abstained, seconds=time.perf_counter() - started)
         markup = render_answer(record, lang)
         keyboard = _keyboard(record, lang, llm)
         if streamer is not None:
@@ -269,6 +273,7 @@ async def answer_question(
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the error with its traceback and tell the user briefly."""
     log.error("Error while handling an update", exc_info=context.error)
+    services(context).metrics.errors.inc()
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await say(update, context, "sorry")

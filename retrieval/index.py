@@ -177,6 +177,11 @@ class SanadIndex:
             return True
 
     @property
+    def loaded(self) -> bool:
+        """Whether the index is in memory (searches do not wait for loading)."""
+        return self._view is not None
+
+    @property
     def lexical(self) -> LexicalIndex:
         return self.view().lexical
 

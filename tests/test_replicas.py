@@ -1,0 +1,249 @@
+"""Two `sanad run` replicas in webhook mode, one PostgreSQL, the fake Bot API: updates
+posted round-robin are answered once each; buttons, limits and jobs hold across them;
+a replica killed mid-answer leaves nothing unanswered."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.replicas import JobLeader
+from retrieval.config import load_settings
+from retrieval.database import PostgresDatabase
+from retrieval.index import SanadIndex
+from tests.bot_harness import TOKEN
+from tests.fake_llm import FakeLLMServer
+from tests.fake_telegram import FakeBotAPI, bare
+from tests.ports import free_port
+from tests.test_answer_llm import GOOD, QUESTION
+
+SECRET = "replica-shared-secret"
+
+pytestmark = pytest.mark.replicas
+
+
+class Replica:
+    def __init__(self, process: subprocess.Popen[str], port: int, ops: int) -> None:
+        self.process, self.port, self.ops = process, port, ops
+
+    def post(self, update: dict[str, Any], secret: str = SECRET) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/hook",
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.ops}{path}", timeout=5) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return int(e.code), e.read().decode()
+        except OSError:
+            return 0, ""
+
+
+def _start(api: FakeBotAPI, folder: Path, url: str, env: dict[str, str]) -> Replica:
+    port, ops = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM_"))},
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.root,
+            "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+            "TELEGRAM_WEBHOOK_PORT": str(port),
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "SANAD_DATABASE_URL": url,
+            "SANAD_DATA_DIR": str(folder),  # no disk shared with the other replica
+            "SANAD_CORPUS_DIR": str(folder / "no-corpus-here"),
+            "SANAD_EMBEDDING_MODEL": "none",
+            "SANAD_OPS_PORT": str(ops),
+            "SANAD_REPLICA_BEAT_SECONDS": "0.5",
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return Replica(process, port, ops)
+
+
+def _wait_ready(replicas: list[Replica], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    for r in replicas:
+        while r.get("/readyz")[0] != 200:
+            if r.process.poll() is not None:
+                raise AssertionError(r.process.communicate()[1])
+            assert time.monotonic() < deadline, r.get("/readyz")
+            time.sleep(0.1)
+
+
+@contextmanager
+def _replicas(
+    api: FakeBotAPI, tmp_path: Path, url: str, env: dict[str, str] | None = None
+) -> Iterator[list[Replica]]:
+    replicas = [_start(api, tmp_path / f"replica-{i}", url, env or {}) for i in range(2)]
+    try:
+        _wait_ready(replicas)
+        yield replicas
+    finally:
+        for r in replicas:
+            if r.process.poll() is None:
+                r.process.send_signal(signal.SIGTERM)
+        for r in replicas:
+            try:
+                r.process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                r.process.kill()
+
+
+def _ingest(url: str, corpus: Path, tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "ingest", database_url=url, corpus_dir=corpus, embedding_model="none"
+    )
+    index = SanadIndex(settings)
+    index.ingest(corpus)
+    index.close()
+
+
+def _wait(predicate: Any, timeout: float = 60, what: str = "the replicas") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_two_replicas_answer_each_update_once_and_share_buttons_and_limits(
+    api, postgres, tmp_path, corpus
+):
+    url = postgres.new_database()
+    _ingest(url, corpus, tmp_path)
+    users = list(range(1001, 1051))
+    with _replicas(api, tmp_path, url, {"SANAD_QUESTIONS_PER_MINUTE": "5"}) as replicas:
+        update_id = 0
+        for round_ in range(4):  # 200 updates from 50 users, round-robin over the replicas
+            for user in users:
+                update_id += 1
+                update = api.private_text(user, QUESTION, lang="fa")
+                update["update_id"] = update_id
+                assert replicas[update_id % 2].post(update) == 200
+            _wait(lambda n=round_ + 1: all(len(api.sent(u)) >= n for u in users))
+        time.sleep(1.0)  # room for a second answer to any of them, were one coming
+        for user in users:
+            answers = api.sent(user)
+            assert len(answers) == 4, (user, [bare(a["text"])[:40] for a in answers])
+            assert all(bare(a["text"]).startswith("بر اساس منابع:") for a in answers)
+
+        # Telegram delivering an update again (to the other replica) does not answer it twice.
+        assert replicas[0].post(update) == 200
+        time.sleep(1.0)
+        assert len(api.sent(users[-1])) == 4
+
+        # A button under an answer one replica gave works on the other.
+        answer = api.sent(users[0])[0]
+        data = answer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        press = api.press(users[0], answer, data)
+        update_id += 1
+        press["update_id"] = update_id
+        assert replicas[0].post(press) == 200  # update 1, that answer, went to replicas[1]
+        _wait(lambda: len(api.sent(users[0])) > 4, what="the cited passage")
+        passage = bare(api.sent(users[0])[-1]["text"])
+        assert passage not in {bare(a["text"]) for a in api.sent(users[0])[:4]}
+
+        # The rate limit (5 a minute) counts across replicas: the sixth is refused.
+        asker = 2001
+        for i in range(6):
+            update_id += 1
+            update = api.private_text(asker, QUESTION, lang="en")
+            update["update_id"] = update_id
+            assert replicas[i % 2].post(update) == 200
+            _wait(lambda n=i + 1: len(api.sent(asker)) >= n)
+        replies = [bare(m["text"]) for m in api.sent(asker)]
+        assert all("[1]" in r for r in replies[:5])
+        assert "[1]" not in replies[5]
+        assert "minute" in replies[5].lower() or "second" in replies[5].lower()
+
+        # Both are healthy, and the answers show in their metrics.
+        counted = 0.0
+        for r in replicas:
+            assert r.get("/healthz")[0] == 200
+            status, text = r.get("/metrics")
+            assert status == 200
+            for line in text.splitlines():
+                if line.startswith('sanad_answers_total{outcome="answered"}'):
+                    counted += float(line.split()[-1])
+        assert counted == 200 + 5  # every round and the asker's five; nothing twice
+
+
+def test_a_replica_killed_mid_answer_leaves_its_question_to_the_other(
+    api, postgres, tmp_path, corpus
+):
+    url = postgres.new_database()
+    _ingest(url, corpus, tmp_path)
+    llm = FakeLLMServer().start()
+    env = {
+        "SANAD_LLM_MODEL": "openai:test-model",
+        "SANAD_LLM_BASE_URL": llm.base_url,
+        "SANAD_LLM_TIMEOUT": "120",
+        "SANAD_UPDATE_LEASE_SECONDS": "3",
+    }
+    try:
+        llm.enqueue(f"{GOOD} [1].", delay=60)  # still writing when its replica dies
+        llm.enqueue(f"{GOOD} [1].")
+        with _replicas(api, tmp_path, url, env) as (doomed, survivor):
+            update = api.private_text(7, QUESTION, lang="fa")
+            update["update_id"] = 1
+            assert doomed.post(update) == 200
+            _wait(lambda: llm.history, what="the first replica to ask the model")
+            doomed.process.kill()
+            doomed.process.wait()
+            # Within the lease, Telegram's redelivery is not handled a second time …
+            assert survivor.post(update) == 200
+            time.sleep(0.5)
+            assert len(llm.history) == 1
+            # … after it, the survivor takes the question up (redelivered, or on its beat).
+            time.sleep(3)
+            survivor.post(update)
+            _wait(lambda: any(GOOD.split()[0] in m["text"] for m in api.sent(7)))
+            time.sleep(1.5)  # the beat must not answer it again
+            answers = [m for m in api.sent(7) if GOOD.split()[0] in m["text"]]
+            assert len(answers) == 1
+            assert len(llm.history) == 2
+    finally:
+        llm.stop()
+
+
+def test_one_replica_runs_the_scheduled_jobs_and_another_takes_over_when_it_dies(postgres):
+    url = postgres.new_database()
+    first, second = JobLeader(PostgresDatabase(url)), JobLeader(PostgresDatabase(url))
+    assert first.try_lead()
+    assert not second.try_lead()
+    assert first.try_lead()  # still holding it
+    first._conn.close()  # its process died: PostgreSQL drops the connection and the lock
+    deadline = time.monotonic() + 10
+    while not second.try_lead():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert not first.try_lead()  # back, but the lock is taken now
+    first.close()
+    second.close()
+    first.db.close()
+    second.db.close()
