@@ -38,10 +38,10 @@ class SlidingWindow:
 
 def _admit(store: ChatStore, rules: list[tuple[SlidingWindow, int]], now: float) -> int:
     """0 if every (window, key) may have one more now, and count one for each; else
-    whole seconds until all may. One transaction under a lock per key, so two replicas
-    cannot both take the last place."""
-    name = "limits:" + ",".join(f"{w.kind}={key}" for w, key in rules)
-    with store.exclusive_transaction(name) as cur:
+    whole seconds until all may. One transaction under a lock per (window, key), so two
+    replicas cannot both take the last place."""
+    names = [f"limits:{window.kind}={key}" for window, key in rules]
+    with store.exclusive_transaction(*names) as cur:
         wait = 0
         for window, key in rules:
             cur.execute(

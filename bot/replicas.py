@@ -55,7 +55,9 @@ class JobLeader:
         with self._lock:
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self.db.url, autocommit=True)
+                    self._conn = psycopg.connect(
+                        self.db.url, autocommit=True, connect_timeout=int(self.db.timeout)
+                    )
                     self.leading = False
                 if not self.leading:
                     row = self._conn.execute(

@@ -344,12 +344,14 @@ class ChatStore:
         return self.db.transaction()
 
     @contextmanager
-    def exclusive_transaction(self, name: str) -> Iterator[Cursor]:
-        """A transaction that no other holding the same `name` overlaps, in any replica
-        (PostgreSQL: an advisory lock to the transaction's end; SQLite: one writer)."""
+    def exclusive_transaction(self, *names: str) -> Iterator[Cursor]:
+        """A transaction that no other holding any of the same `names` overlaps, in any
+        replica (PostgreSQL: advisory locks to the transaction's end, taken in one order
+        so that two never wait on each other; SQLite: one writer)."""
         with self.db.transaction() as cur:
             if self.db.dialect == "postgresql":
-                cur.execute("SELECT pg_advisory_xact_lock(?)", (advisory_key(name),))
+                for key in sorted({advisory_key(name) for name in names}):
+                    cur.execute("SELECT pg_advisory_xact_lock(?)", (key,))
             yield cur
 
     def close(self) -> None:
