@@ -97,8 +97,9 @@ def _ids(db: Database) -> set[str]:
 
 def _copy(source: Database, target: Database, table: str) -> tuple[int, int]:
     with source.transaction() as cur:
-        columns = [str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall()]
-        keys = [str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall() if r[5]]
+        info = cur.execute(f"PRAGMA table_info({table})").fetchall()
+        columns = [str(r[1]) for r in info]
+        keys = [str(r[1]) for r in info if r[5]]  # the primary key's columns
         names = ", ".join(f'"{c}"' for c in columns)
         order = ", ".join(f'"{c}"' for c in keys)
         rows = cur.execute(f"SELECT {names} FROM {table} ORDER BY {order}").fetchall()  # noqa: S608

@@ -30,8 +30,8 @@ from retrieval.migrations import Schema, migrate
 
 __all__ = ["AnswerRecord", "ChatStore", "CitedPassage"]
 
-#: The schema, as recorded migrations (`retrieval.migrations`): append to both
-#: dialects; never edit a step that shipped.
+#: The schema, as recorded migrations (`retrieval.migrations`), run on PostgreSQL with
+#: its column types: append; never edit a step that shipped.
 _SQLITE_STEPS = (
     """
     CREATE TABLE IF NOT EXISTS answers (
@@ -110,77 +110,7 @@ _SQLITE_STEPS = (
     """,
 )
 
-#: PostgreSQL: the same tables, with 64-bit ids (Telegram's chat ids need them) and
-#: double-precision times.
-_POSTGRESQL_STEPS = (
-    """
-    CREATE TABLE IF NOT EXISTS answers (
-        id TEXT PRIMARY KEY,
-        chat_id BIGINT NOT NULL,
-        user_id BIGINT,
-        created DOUBLE PRECISION NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS answers_by_age ON answers(created);
-    CREATE TABLE IF NOT EXISTS memory (
-        key TEXT PRIMARY KEY,
-        turns TEXT NOT NULL,
-        last_answer TEXT,
-        updated DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS memory_by_age ON memory(updated);
-    CREATE TABLE IF NOT EXISTS languages (
-        user_id BIGINT PRIMARY KEY,
-        lang TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS inbox (
-        update_id BIGINT PRIMARY KEY,
-        received DOUBLE PRECISION NOT NULL,
-        body TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        done DOUBLE PRECISION
-    );
-    CREATE INDEX IF NOT EXISTS inbox_by_done ON inbox(done);
-    CREATE TABLE IF NOT EXISTS chat_log (
-        chat_id BIGINT NOT NULL,
-        message_id BIGINT NOT NULL,
-        thread_id BIGINT,
-        author_id BIGINT,
-        author TEXT NOT NULL,
-        date DOUBLE PRECISION NOT NULL,
-        text TEXT NOT NULL,
-        reply_to BIGINT,
-        PRIMARY KEY (chat_id, message_id)
-    );
-    CREATE INDEX IF NOT EXISTS chat_log_by_date ON chat_log(chat_id, date);
-    CREATE INDEX IF NOT EXISTS chat_log_by_author ON chat_log(author_id);
-    CREATE TABLE IF NOT EXISTS chat_settings (
-        chat_id BIGINT PRIMARY KEY,
-        logging INTEGER NOT NULL DEFAULT 0,
-        lang TEXT NOT NULL DEFAULT 'en',
-        username TEXT,
-        digest TEXT,
-        tz TEXT NOT NULL DEFAULT 'UTC'
-    );
-    CREATE TABLE IF NOT EXISTS summaries (
-        id TEXT PRIMARY KEY,
-        chat_id BIGINT NOT NULL,
-        created DOUBLE PRECISION NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS summaries_by_age ON summaries(created)
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS limit_events (kind TEXT NOT NULL, key BIGINT NOT NULL,
-        at DOUBLE PRECISION NOT NULL);
-    CREATE INDEX IF NOT EXISTS limit_events_by_key ON limit_events(kind, key, at);
-    CREATE TABLE IF NOT EXISTS in_flight (user_id BIGINT PRIMARY KEY,
-        started DOUBLE PRECISION NOT NULL);
-    ALTER TABLE inbox ADD COLUMN IF NOT EXISTS claimed DOUBLE PRECISION
-    """,
-)
-
-SCHEMA = Schema("chat", sqlite=_SQLITE_STEPS, postgresql=_POSTGRESQL_STEPS)
+SCHEMA = Schema("chat", sqlite=_SQLITE_STEPS)
 CHAT_STORE_FILE = "chat.sqlite3"
 
 

@@ -21,8 +21,8 @@ from retrieval.migrations import Schema, migrate
 
 __all__ = ["Catalog", "ChunkRecord", "DocumentRecord"]
 
-#: The schema, as recorded migrations (`retrieval.migrations`): append to both
-#: dialects; never edit a step that shipped.
+#: The schema, as recorded migrations (`retrieval.migrations`): append; never edit a
+#: step that shipped.
 SCHEMA = Schema(
     "catalog",
     sqlite=(
@@ -41,21 +41,6 @@ SCHEMA = Schema(
         "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1",
         # 0.5: what the index was built from (the corpus setting), to notice when it changes.
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    ),
-    postgresql=(
-        """
-        CREATE TABLE IF NOT EXISTS documents (
-            doc_id TEXT PRIMARY KEY, path TEXT, sha256 TEXT, title TEXT, title_en TEXT,
-            author TEXT, publisher TEXT, date TEXT, url TEXT, lang TEXT, text TEXT,
-            title_given INTEGER NOT NULL DEFAULT 1
-        );
-        CREATE TABLE IF NOT EXISTS chunks (
-            chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
-            ordinal INTEGER, start INTEGER, "end" INTEGER, lang TEXT, text TEXT
-        );
-        CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id, ordinal);
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
-        """,
     ),
 )
 CATALOG_FILE = "catalog.sqlite3"

@@ -1,8 +1,8 @@
 """Recorded schema migrations for Sanad's state, on SQLite and on PostgreSQL.
 
 Each part of the state (the catalogue, the chat store) has a `Schema`: a tuple of
-steps per dialect, one step per release that changed it. Append a step to both;
-never edit one that shipped.
+steps, one per release that changed it, written for SQLite and run on PostgreSQL
+with its column types. Append a step; never edit one that shipped.
 
 How many steps are applied is kept in SQLite's `user_version` (one file per part),
 and in PostgreSQL in a `schema_versions` row per part, written in the step's own
@@ -15,6 +15,7 @@ generate anything from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,14 +27,22 @@ __all__ = ["Schema", "applied_steps", "migrate"]
 
 @dataclass(frozen=True)
 class Schema:
-    """One part's steps: `name` (its table in `schema_versions`), SQL per dialect."""
+    """One part's steps: `name` (its row in `schema_versions`) and the SQL of each step,
+    written for SQLite. PostgreSQL runs the same steps with 64-bit integers (Telegram's
+    chat ids need them) and double-precision reals (times), so the two cannot drift."""
 
     name: str
     sqlite: tuple[str, ...]
-    postgresql: tuple[str, ...]
 
     def steps(self, dialect: str) -> tuple[str, ...]:
-        return self.sqlite if dialect == "sqlite" else self.postgresql
+        if dialect == "sqlite":
+            return self.sqlite
+        return tuple(_postgresql(step) for step in self.sqlite)
+
+
+def _postgresql(step: str) -> str:
+    step = re.sub(r"\bINTEGER\b", "BIGINT", step)
+    return re.sub(r"\bREAL\b", "DOUBLE PRECISION", step)
 
 
 _VERSIONS_TABLE = (
