@@ -5,11 +5,13 @@ every table is copied into the PostgreSQL database (its schema made first), in
 batches, in key order. A row the target already holds is left as it is, so a
 migration cut short can simply be run again. Afterwards every table is counted
 on both sides; a shortfall is an error. The SQLite files are only brought to this
-release's schema, never emptied or removed (keep them as the backup until the bot runs on PostgreSQL).
+release's schema, never emptied or removed (keep them as the backup until the bot
+runs on PostgreSQL). Sentence vectors made with a model move too (with the model's
+dense null), so replicas start without embedding every sentence again.
 
-What does not move: the keyword index and sentence evidence (each replica builds
-them from the catalogue) and the vectors (an embedded Chroma store stays in the
-data dir; point `SANAD_CHROMA_HOST` at a server and run `sanad ingest` to fill it).
+What does not move: the keyword index (each replica builds it from the catalogue)
+and the passage vectors (an embedded Chroma store stays in the data dir; point
+`SANAD_CHROMA_HOST` at a server and run `sanad ingest` to fill it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bot.storage import CHAT_STORE_FILE
 from retrieval.catalog import CATALOG_FILE, Catalog
 from retrieval.database import Database, PostgresDatabase, SqliteDatabase
 from retrieval.errors import ConfigError
+from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence
 
 __all__ = ["MigrationReport", "migrate_to_postgresql"]
 
@@ -76,9 +79,22 @@ def migrate_to_postgresql(
             for table in tables:
                 progress(table)
                 copied[table] = _copy(source, target, table)
+        copied["sentence_vectors"] = _copy_sentence_vectors(data_dir, target)
         return MigrationReport(copied)
     finally:
         target.close()
+
+
+def _copy_sentence_vectors(data_dir: Path, target: Database) -> tuple[int, int]:
+    """The sentence vectors the data dir holds, so replicas need not embed them again."""
+    evidence = SentenceEvidence.load(data_dir / SENTENCES_DIR)
+    if evidence is None or evidence.vectors is None or evidence.null is None:
+        return 0, 0
+    catalog = Catalog(target)
+    rows = evidence.stored_rows()
+    catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
+    catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
+    return len(rows), len(catalog.sentence_vectors(evidence.model))
 
 
 def _refuse_another_catalogue(source: Database, target: Database) -> None:

@@ -10,7 +10,7 @@ bot replicas that share a PostgreSQL catalogue watch it to reload their index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,14 @@ SCHEMA = Schema(
         "ALTER TABLE documents ADD COLUMN title_given INTEGER NOT NULL DEFAULT 1",
         # 0.5: what the index was built from (the corpus setting), to notice when it changes.
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # 0.9: sentence vectors, for replicas sharing one catalogue (an embedded index
+        # keeps them in its data dir): a row per chunk and model, float16 row-major.
+        """
+    CREATE TABLE IF NOT EXISTS sentence_vectors (
+        chunk_id TEXT NOT NULL, model TEXT NOT NULL, spans TEXT NOT NULL,
+        dim INTEGER NOT NULL, vectors BLOB NOT NULL, PRIMARY KEY (chunk_id, model)
+    )
+    """,
     ),
 )
 CATALOG_FILE = "catalog.sqlite3"
@@ -176,6 +184,41 @@ class Catalog:
         with self.db.transaction() as db:
             db.execute("DELETE FROM chunks")
             db.execute("DELETE FROM documents")
+
+    def sentence_vectors(self, model: str) -> dict[str, tuple[str, int, bytes]]:
+        """Chunk id → (sentence spans as JSON, dimension, float16 vectors) for `model`."""
+        with self.db.transaction() as db:
+            rows = db.execute(
+                "SELECT chunk_id, spans, dim, vectors FROM sentence_vectors WHERE model = ?",
+                (model,),
+            ).fetchall()
+        return {r[0]: (str(r[1]), int(r[2]), bytes(r[3])) for r in rows}
+
+    def put_sentence_vectors(
+        self, model: str, rows: Sequence[tuple[str, str, int, bytes]], keep: Iterable[str]
+    ) -> None:
+        """Store (chunk id, spans, dimension, vectors) rows for `model`, and drop that
+        model's rows for chunks not in `keep` (chunks the corpus no longer has)."""
+        kept = set(keep)
+        with self.db.transaction() as db:
+            have = [
+                r[0]
+                for r in db.execute(
+                    "SELECT chunk_id FROM sentence_vectors WHERE model = ?", (model,)
+                ).fetchall()
+            ]
+            gone = [(c, model) for c in have if c not in kept]
+            if gone:
+                db.executemany(
+                    "DELETE FROM sentence_vectors WHERE chunk_id = ? AND model = ?", gone
+                )
+            for i in range(0, len(rows), 500):
+                db.executemany(
+                    "INSERT INTO sentence_vectors (chunk_id, model, spans, dim, vectors)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chunk_id, model) DO UPDATE SET"
+                    " spans = excluded.spans, dim = excluded.dim, vectors = excluded.vectors",
+                    [(c, model, spans, dim, blob) for c, spans, dim, blob in rows[i : i + 500]],
+                )
 
     def counts_by_language(self) -> dict[str, tuple[int, int]]:
         """{lang: (documents, chunks)}."""

@@ -24,7 +24,7 @@ from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
 from retrieval.notices import Notify, notice
-from retrieval.sentences import SentenceEvidence
+from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence
 from retrieval.store import VectorStore
 
 __all__ = ["IndexView", "IngestReport", "SanadIndex"]
@@ -172,7 +172,14 @@ class SanadIndex:
         with self._lock:
             if self.catalog.version() == self.loaded_version:
                 return False
-            self._view = self._load_view()
+            view = self._load_view()
+            embedder = self._embedder  # the model, if this process has loaded it already
+            if embedder is not None:
+                evidence = self._build_evidence(
+                    view.chunks, embedder, progress=False, previous=view.evidence
+                )
+                view = IndexView(view.chunks, view.documents, view.lexical, evidence)
+            self._view = view
             self._vectors_in_step = False  # the next question checks the store again
             return True
 
@@ -228,7 +235,7 @@ class SanadIndex:
 
     @property
     def _sentences_dir(self) -> Path:
-        return self.settings.data_dir / "sentences"
+        return self.settings.data_dir / SENTENCES_DIR
 
     def close(self) -> None:
         """Release the vector store's and the catalogue's connections."""
@@ -280,8 +287,9 @@ class SanadIndex:
             self.notify(notice("store_unavailable", reason=e))
         view = self.view()
         if not view.evidence.has_vectors(embedder.name):
-            self.notify(notice("sentences_embedding", model=embedder.name))
-            evidence = self._build_evidence(view.chunks, embedder, progress=False)
+            evidence = self._build_evidence(
+                view.chunks, embedder, progress=False, previous=view.evidence, announce=True
+            )
             self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
 
     @property
@@ -410,13 +418,25 @@ class SanadIndex:
         *,
         progress: bool,
         previous: SentenceEvidence | None = None,
+        announce: bool = False,
     ) -> SentenceEvidence:
-        """Sentences, tokens and (with a model) vectors and the dense null, stored."""
+        """Sentences, tokens and (with a model) vectors and the dense null, stored.
+        `announce`: say so when sentences are to be embedded (on a question's path)."""
         if previous is None:
             previous = SentenceEvidence.load(self._sentences_dir)
         if embedder is None:
             evidence = SentenceEvidence.build(chunks)
         else:
+            stored: dict[str, tuple[str, int, bytes]] = {}
+            if self._shared:
+                # Replicas share one catalogue and no disk: the vectors another process
+                # made are read from it, and only what it lacks is embedded here.
+                stored = self.catalog.sentence_vectors(embedder.name)
+                previous = SentenceEvidence.from_stored(
+                    chunks, stored, embedder.name, self._shared_null(embedder.name), previous
+                )
+            if announce and (not self._shared or len(stored) < len(chunks)):
+                self.notify(notice("sentences_embedding", model=embedder.name))
             evidence = SentenceEvidence.build(
                 chunks,
                 model=embedder.name,
@@ -424,8 +444,29 @@ class SanadIndex:
                 embed_query=embedder.embed_query,
                 previous=previous,
             )
+            if self._shared:
+                self._share_evidence(evidence, stored)
         evidence.save(self._sentences_dir)
         return evidence
+
+    @property
+    def _shared(self) -> bool:
+        """The catalogue is a database other processes (replicas) read too."""
+        return self.settings.database_url is not None
+
+    def _shared_null(self, model: str) -> DenseNull | None:
+        found = self.catalog.meta(DenseNull.meta_key(model))
+        return DenseNull.from_json(found) if found else None
+
+    def _share_evidence(
+        self, evidence: SentenceEvidence, stored: dict[str, tuple[str, int, bytes]]
+    ) -> None:
+        """Write what the shared catalogue lacks of `evidence`'s vectors, and its null."""
+        rows = evidence.stored_rows(skip={k: v[0] for k, v in stored.items()})
+        if rows or set(stored) - set(evidence.spans):
+            self.catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
+        if evidence.null is not None and evidence.null != self._shared_null(evidence.model):
+            self.catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
 
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
         store = self.store

@@ -29,7 +29,8 @@ __all__ = ["Schema", "applied_steps", "migrate"]
 class Schema:
     """One part's steps: `name` (its row in `schema_versions`) and the SQL of each step,
     written for SQLite. PostgreSQL runs the same steps with 64-bit integers (Telegram's
-    chat ids need them) and double-precision reals (times), so the two cannot drift."""
+    chat ids need them), double-precision reals (times) and BYTEA for BLOB, so the two
+    cannot drift."""
 
     name: str
     sqlite: tuple[str, ...]
@@ -42,6 +43,7 @@ class Schema:
 
 def _postgresql(step: str) -> str:
     step = re.sub(r"\bINTEGER\b", "BIGINT", step)
+    step = re.sub(r"\bBLOB\b", "BYTEA", step)
     return re.sub(r"\bREAL\b", "DOUBLE PRECISION", step)
 
 

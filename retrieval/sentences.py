@@ -24,7 +24,10 @@ from retrieval.catalog import ChunkRecord
 from retrieval.chunking import split_sentences
 from retrieval.normalize import tokenize
 
-__all__ = ["DenseNull", "PassageSentence", "SentenceEvidence"]
+__all__ = ["SENTENCES_DIR", "DenseNull", "PassageSentence", "SentenceEvidence"]
+
+#: The evidence's folder in a data dir.
+SENTENCES_DIR = "sentences"
 
 #: Sentences shorter than this carry no claim worth quoting (a date line, "1.").
 MIN_SENTENCE_CHARS = 20
@@ -57,6 +60,18 @@ class DenseNull:
 
     def z(self, similarity: float) -> float:
         return (similarity - self.mean) / (self.std or 1.0)
+
+    @staticmethod
+    def meta_key(model: str) -> str:
+        """Where a shared catalogue's `meta` keeps the null of `model`."""
+        return f"dense_null:{model}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> DenseNull:
+        return cls(**json.loads(text))
 
 
 def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
@@ -163,7 +178,8 @@ class SentenceEvidence:
         old_vectors = previous.vectors if previous and previous.has_vectors(model) else None
         if old_vectors is None:
             old = {}
-        elif previous is not None and list(old) == keys:  # nothing changed
+        elif previous is not None and previous.null is not None and list(old) == keys:
+            # Nothing changed.
             return cls(spans, tokens, old_vectors, model, previous.null)
         missing = [i for i, k in enumerate(keys) if k not in old]
         fresh = np.asarray(embed([texts[i] for i in missing])) if missing else None
@@ -191,6 +207,59 @@ class SentenceEvidence:
             for chunk_id, chunk_spans in self.spans.items()
             for i, (a, b) in enumerate(chunk_spans)
         }
+
+    # -- shared through a database (replicas) -----------------------------------------
+
+    def stored_rows(self, skip: dict[str, str] | None = None) -> list[tuple[str, str, int, bytes]]:
+        """(chunk id, spans as JSON, dimension, float16 vectors) per chunk, for a shared
+        catalogue; chunks whose spans `skip` already holds are left out."""
+        if self.vectors is None:
+            return []
+        dim = int(self.vectors.shape[1])
+        rows = []
+        for chunk_id, chunk_spans in self.spans.items():
+            spans = json.dumps(chunk_spans)
+            if skip is not None and skip.get(chunk_id) == spans:
+                continue
+            first = self._first_row[chunk_id]
+            block = self.vectors[first : first + len(chunk_spans)].astype(np.float16)
+            rows.append((chunk_id, spans, dim, block.tobytes()))
+        return rows
+
+    @classmethod
+    def from_stored(
+        cls,
+        chunks: Sequence[ChunkRecord],
+        stored: dict[str, tuple[str, int, bytes]],
+        model: str,
+        null: DenseNull | None,
+        tokens_of: SentenceEvidence | None = None,
+    ) -> SentenceEvidence:
+        """The evidence a shared catalogue holds for `chunks` (those it has rows for), to
+        pass as `previous` to `build`: what it lacks is embedded then. Tokens come from
+        `tokens_of` where it has the same sentences."""
+        known = tokens_of.rows() if tokens_of is not None else {}
+        spans: dict[str, list[tuple[int, int]]] = {}
+        blocks, tokens = [], []
+        dim = 0
+        for chunk in chunks:
+            row = stored.get(chunk.chunk_id)
+            if row is None:
+                continue
+            chunk_spans = [(int(a), int(b)) for a, b in json.loads(row[0])]
+            dim = row[1]
+            block = np.frombuffer(row[2], dtype=np.float16).reshape(len(chunk_spans), dim)
+            spans[chunk.chunk_id] = chunk_spans
+            blocks.append(block)
+            for a, b in chunk_spans:
+                k = known.get((chunk.chunk_id, a, b))
+                tokens.append(
+                    tokens_of.tokens[k]
+                    if tokens_of is not None and k is not None
+                    else frozenset(tokenize(chunk.text[a:b]))
+                )
+        vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float16)
+        return cls(spans, tokens, vectors, model, null)
 
     # -- persistence ----------------------------------------------------------------
 

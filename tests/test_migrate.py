@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from typer.testing import CliRunner
 
 from bot.chatlog import LoggedMessage, MessageLog
@@ -12,6 +13,7 @@ from bot.storage import ChatStore
 from retrieval.config import load_settings
 from retrieval.index import SanadIndex
 from retrieval.search import search
+from tests.fake_embedder import FakeEmbedder
 from tests.test_chat_state import _record
 
 
@@ -74,6 +76,34 @@ def test_a_used_data_dir_moves_into_postgresql_and_the_bot_finds_everything(
     assert search(index, "جنگ میان طالبان و داعش").results
     index.close()
     assert (data / "chat.sqlite3").exists()  # the SQLite files stay, as a backup
+
+
+def test_sentence_vectors_move_too_so_replicas_do_not_embed_them_again(
+    postgres, tmp_path, corpus, monkeypatch
+):
+    data = tmp_path / "data"
+    monkeypatch.setenv("SANAD_DATA_DIR", str(data))
+    source = SanadIndex(
+        load_settings(data_dir=data, corpus_dir=corpus, embedding_model="none"),
+        embedder=FakeEmbedder(),
+    )
+    source.ingest(corpus)
+    source.close()
+    url = postgres.new_database()
+    moved = CliRunner().invoke(app, ["migrate", "--to", url])
+    assert moved.exit_code == 0, moved.output
+    assert "sentence_vectors" in moved.output
+
+    shared = load_settings(
+        data_dir=tmp_path / "replica", database_url=url, corpus_dir=corpus, embedding_model="none"
+    )
+    replica = SanadIndex(shared, embedder=FakeEmbedder())
+    assert search(replica, "جنگ میان طالبان و داعش").mode == "hybrid"
+    assert replica.evidence.null == source.evidence.null
+    assert replica.evidence.vectors is not None
+    assert source.evidence.vectors is not None
+    assert np.array_equal(replica.evidence.vectors, source.evidence.vectors)
+    replica.close()
 
 
 def test_migrating_into_a_database_with_another_catalogue_is_refused(postgres, tmp_path, corpus):

@@ -7,11 +7,15 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from retrieval.catalog import Catalog
 from retrieval.config import Settings, load_settings
 from retrieval.database import PostgresDatabase
 from retrieval.index import SanadIndex
 from retrieval.search import search
+from tests.fake_embedder import FakeEmbedder
 
 SAFFRON = "\nزعفران هرات در بازارهای کابل به بهای بالایی فروخته می‌شود.\n"
 
@@ -95,3 +99,44 @@ def test_two_ingests_at_once_take_turns_and_leave_one_whole_catalogue(postgres, 
     catalog.close()
     first.close()
     second.close()
+
+
+@pytest.mark.server
+def test_a_replica_with_a_model_reads_every_vector_it_needs_instead_of_embedding_again(
+    postgres, chroma_server, tmp_path, corpus
+):
+    url = postgres.new_database()
+
+    def replica(name: str) -> tuple[SanadIndex, FakeEmbedder]:
+        settings = _replica(tmp_path, name, url, corpus).model_copy(
+            update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server.port}
+        )
+        embedder = FakeEmbedder()
+        return SanadIndex(settings, embedder=embedder), embedder
+
+    writer, _ = replica("a")
+    writer.ingest(corpus)
+    reader, model = replica("b")
+    question = "جنگ میان طالبان و داعش"
+    found = search(reader, question)
+    assert found.mode == "hybrid"
+    assert found.results
+    # Passages from the Chroma server, sentences and their null from the database: the
+    # new replica embedded nothing but the question.
+    assert model.history == [question]
+    assert reader.evidence.null == writer.evidence.null
+    assert reader.evidence.vectors is not None
+    assert writer.evidence.vectors is not None
+    assert np.array_equal(reader.evidence.vectors, writer.evidence.vectors)
+
+    # A newer corpus: the writer embeds the new sentence once; the reader reads it.
+    changed = corpus / "002_c21b3274f8c0af60.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + SAFFRON, encoding="utf-8")
+    writer.ingest(corpus)
+    assert reader.refresh()
+    top = search(reader, "زعفران هرات").results[0]
+    assert "زعفران" in top.chunk.text
+    assert model.history == [question, "زعفران هرات"]
+    assert len(reader.evidence) == len(writer.evidence)
+    writer.close()
+    reader.close()
