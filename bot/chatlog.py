@@ -125,6 +125,17 @@ class MessageLog:
             ).fetchone()
         return self.settings(int(row[0])) if row else None
 
+    def claim_digest(self, chat_id: int, day: str) -> bool:
+        """Take the chat's digest of `day` (its local date) to post; False if a process
+        (another replica, or this one before a restart) has already taken it."""
+        with self.store.transaction() as cur:
+            taken = cur.execute(
+                "UPDATE chat_settings SET digest_posted = ? WHERE chat_id = ?"
+                " AND (digest_posted IS NULL OR digest_posted <> ?)",
+                (day, chat_id, day),
+            ).rowcount
+        return taken == 1
+
     def digests(self) -> list[ChatSummarySettings]:
         """Chats with a daily digest."""
         with self.store.transaction() as cur:

@@ -108,6 +108,8 @@ _SQLITE_STEPS = (
     CREATE TABLE IF NOT EXISTS in_flight (user_id INTEGER PRIMARY KEY, started REAL NOT NULL);
     ALTER TABLE inbox ADD COLUMN claimed REAL;
     """,
+    # The local day of each chat's last daily digest: replicas claim it, so one is posted.
+    "ALTER TABLE chat_settings ADD COLUMN digest_posted TEXT",
 )
 
 SCHEMA = Schema("chat", sqlite=_SQLITE_STEPS)

@@ -458,6 +458,10 @@ async def _post_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     if not messages:
         return
+    # The leader posts; the claim makes it once a day even while the lead changes hands.
+    day = datetime.now(ZoneInfo(source.tz)).date().isoformat()
+    if not await s.log.io(s.log.claim_digest, source.chat_id, day):
+        return
     made = await _summarize(s, messages)
     note = ui_html("summary_capped", source.lang, count=len(messages)) if cut else None
     header = ui_html("digest_header", source.lang)

@@ -23,6 +23,7 @@ SECRET = "replica-shared-secret"
 class Replica:
     def __init__(self, process: subprocess.Popen[str], port: int, ops: int) -> None:
         self.process, self.port, self.ops = process, port, ops
+        self.log = ""  # what it wrote to stderr, once it has stopped
 
     def post(self, update: dict[str, Any], secret: str = SECRET) -> int:
         request = urllib.request.Request(

@@ -9,12 +9,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.chatlog import LoggedMessage, MessageLog
 from bot.replicas import JobLeader
+from bot.storage import ChatStore
 from retrieval.config import load_settings
 from retrieval.database import PostgresDatabase
 from retrieval.index import SanadIndex
@@ -40,7 +43,7 @@ def _replicas(
                 r.process.send_signal(signal.SIGTERM)
         for r in replicas:
             try:
-                r.process.communicate(timeout=30)
+                r.log = r.process.communicate(timeout=30)[1] or ""
             except subprocess.TimeoutExpired:
                 r.process.kill()
 
@@ -159,6 +162,73 @@ def test_a_replica_killed_mid_answer_leaves_its_question_to_the_other(
             assert len(llm.history) == 2
     finally:
         llm.stop()
+
+
+@pytest.mark.server
+def test_replicas_with_a_model_share_one_chroma_server_and_post_a_digest_once(
+    api, postgres, chroma_server, tmp_path, corpus, minilm, minilm_path
+):
+    url = postgres.new_database()
+    env = {
+        "SANAD_EMBEDDING_MODEL": minilm_path,
+        "HF_HUB_OFFLINE": "1",
+        "SANAD_CHROMA_HOST": "127.0.0.1",
+        "SANAD_CHROMA_PORT": str(chroma_server.port),
+    }
+    settings = load_settings(
+        data_dir=tmp_path / "ingest",
+        database_url=url,
+        corpus_dir=corpus,
+        embedding_model=minilm_path,
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server.port,
+    )
+    index = SanadIndex(settings, embedder=minilm)
+    index.ingest(corpus)
+    index.close()
+    group = -1001234567890
+    store = ChatStore.open(settings)
+    log = MessageLog(store, days=7, per_chat=100, tag="#nosummary")
+    log.update_settings(group, logging=1, lang="en")
+    now = time.time()
+    for i, text in enumerate(DISCUSSION, start=1):
+        log.keep(LoggedMessage(group, i, "sara", now - 600 + i, text, author_id=5))
+
+    with _replicas(api, tmp_path, url, env) as replicas:
+        # A /digest set through either replica (here straight in the shared chat store)
+        # is followed by both; it fires on both at the next minute, and posts once.
+        at = datetime.now(UTC) + timedelta(seconds=3)
+        at = at.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        log.update_settings(group, digest=at.strftime("%H:%M"), tz="UTC")
+        for i, replica in enumerate(replicas):  # meanwhile: hybrid answers on both
+            update = api.private_text(3000 + i, QUESTION, lang="fa")
+            update["update_id"] = 10 + i
+            assert replica.post(update) == 200
+        _wait(lambda: all(api.sent(3000 + i) for i in range(2)), what="the answers")
+        _wait(lambda: api.sent(group), timeout=90, what="the digest")
+        time.sleep(2.0)  # room for a second digest, were one coming
+        [digest] = api.sent(group)
+    log.close()
+    store.close()
+    assert bare(digest["text"]).startswith("Daily summary")
+    for i in range(2):
+        [answer] = api.sent(3000 + i)
+        assert bare(answer["text"]).startswith("بر اساس منابع:")
+        assert "[1]" in answer["text"]
+    for replica in replicas:
+        # Passage vectors from the server, sentence vectors from the database: neither
+        # replica embedded the corpus again.
+        assert "Embedding the corpus's sentences" not in replica.log
+        assert "Embedding chunks" not in replica.log
+        assert "Loading the embedding model" in replica.log
+
+
+DISCUSSION = [
+    "Is the Bagh-e Umumi bridge in Kabul closed today?",
+    "Yes, the Bagh-e Umumi bridge is closed for repairs until Friday.",
+    "Thanks, so the bridge is closed until Friday. Any detour?",
+    "Take the Deh Mazang road while the bridge is closed.",
+]
 
 
 def test_one_replica_runs_the_scheduled_jobs_and_another_takes_over_when_it_dies(postgres):
