@@ -43,7 +43,7 @@ async def ingest_upload(services: Services, bot: Bot, document: Document) -> Rep
     index = services.conversation.answerer.index
     target = index.uploads_dir / safe_name(name)
     known = index.catalog_documents.get(target.stem)
-    if known is not None and Path(known.path).resolve().parent != index.uploads_dir.resolve():
+    if known is not None and not index.is_upload(known):
         return "upload_name_taken", {}
     file = await bot.get_file(document.file_id)
     data = bytes(await file.download_as_bytearray())

@@ -223,6 +223,14 @@ class SanadIndex:
         """Where documents added through the bot are kept (part of the corpus)."""
         return self.settings.data_dir / "uploads"
 
+    def is_upload(self, document: DocumentRecord) -> bool:
+        """Whether `document` was added through the bot: from this data dir's uploads or,
+        with a shared catalogue, any replica's (their files are on their own disks)."""
+        folder = Path(document.path).parent
+        if self._shared:
+            return folder.name == self.uploads_dir.name
+        return folder.resolve() == self.uploads_dir.resolve()
+
     def _has_uploads(self, source: Path) -> bool:
         uploads = self.uploads_dir
         if not uploads.is_dir() or uploads.resolve() == source.resolve():
@@ -363,7 +371,9 @@ class SanadIndex:
                 self.catalog.replace_document(doc, self._chunk(doc))
                 (report.updated if before else report.added).append(doc.doc_id)
             if source.is_dir():
-                report.removed = sorted(set(known) - {d.doc_id for d in docs})
+                gone = set(known) - {d.doc_id for d in docs}
+                # Uploads through another replica live on its disk, not in this folder.
+                report.removed = sorted(d for d in gone if not self.is_upload(known[d]))
                 self.catalog.remove_documents(report.removed)
             # The setting in effect, not `source`: `sanad ingest FOLDER` is a choice the
             # next question must keep; only a changed setting asks for re-indexing.

@@ -140,3 +140,27 @@ def test_a_replica_with_a_model_reads_every_vector_it_needs_instead_of_embedding
     assert len(reader.evidence) == len(writer.evidence)
     writer.close()
     reader.close()
+
+
+def test_an_upload_through_one_replica_survives_an_ingest_from_another(postgres, tmp_path, corpus):
+    url = postgres.new_database()
+    uploader = SanadIndex(_replica(tmp_path, "a", url, corpus))
+    uploader.ingest(corpus)
+    upload = uploader.uploads_dir / "saffron.txt"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("گزارش بازار" + SAFFRON * 3, encoding="utf-8")
+    assert uploader.ingest(upload).added == ["saffron"]
+
+    # `sanad ingest` of the corpus folder, run elsewhere, where that upload's file is not.
+    other = SanadIndex(_replica(tmp_path, "b", url, corpus))
+    gone = corpus / "000_2011a443d8c61b42.txt"
+    gone.unlink()
+    report = other.ingest(corpus)
+    assert report.removed == [gone.stem]  # a file gone from the folder goes
+    assert "saffron" in other.catalog_documents  # the upload stays
+    top = search(other, "زعفران هرات").results[0]
+    assert top.chunk.doc_id == "saffron"
+    assert other.is_upload(other.catalog_documents["saffron"])
+    assert not other.is_upload(other.catalog_documents["001_941a35178b1cb8a2"])
+    uploader.close()
+    other.close()
