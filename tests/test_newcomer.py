@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 import retrieval
 from bot.cli import app
+from retrieval.catalog import SCHEMA as CATALOG_SCHEMA
 from retrieval.config import load_settings
 from retrieval.embeddings import load_embedder
 from retrieval.errors import ModelUnavailable
@@ -191,7 +192,7 @@ def test_a_catalogue_from_before_recorded_migrations_is_upgraded(tmp_path, lexic
     index.ensure_ready()
     assert index.catalog.meta("corpus_setting") == str(lexical_settings.corpus_dir.resolve())
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(CATALOG_SCHEMA.sqlite)
 
 
 def test_loading_a_model_says_so_once_before_the_slow_part(tmp_path, minilm_path):

@@ -114,16 +114,26 @@ def test_two_replicas_answer_each_update_once_and_share_buttons_and_limits(
         assert "[1]" not in replies[5]
         assert "minute" in replies[5].lower() or "second" in replies[5].lower()
 
+        # A question the sources do not answer is declined, and counted as such.
+        update_id += 1
+        update = api.private_text(2002, "دستور پخت کیک سیب با دارچین چیست؟", lang="fa")
+        update["update_id"] = update_id
+        assert replicas[1].post(update) == 200
+        _wait(lambda: api.sent(2002), what="the decline")
+        assert "[1]" not in api.sent(2002)[0]["text"]
+
         # Both are healthy, and the answers show in their metrics.
-        counted = 0.0
+        counted = {"answered": 0.0, "declined": 0.0}
         for r in replicas:
             assert r.get("/healthz")[0] == 200
             status, text = r.get("/metrics")
             assert status == 200
             for line in text.splitlines():
-                if line.startswith('sanad_answers_total{outcome="answered"}'):
-                    counted += float(line.split()[-1])
-        assert counted == 200 + 5  # every round and the asker's five; nothing twice
+                for outcome in counted:
+                    if line.startswith(f'sanad_answers_total{{outcome="{outcome}"}}'):
+                        counted[outcome] += float(line.split()[-1])
+        # Every round and the asker's five, nothing twice; and the one declined.
+        assert counted == {"answered": 200 + 5, "declined": 1}
 
 
 def test_a_replica_killed_mid_answer_leaves_its_question_to_the_other(
