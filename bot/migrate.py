@@ -62,7 +62,7 @@ def migrate_to_postgresql(
     """Copy `<data_dir>/catalog.sqlite3` and `chat.sqlite3` into the database at `url`."""
     target = PostgresDatabase(url)
     try:
-        Catalog(target)  # the schemas, made
+        catalog = Catalog(target)  # the schemas, made
         storage.upgrade(target)
         copied: dict[str, tuple[int, int]] = {}
         for file, tables in TABLES.items():
@@ -79,22 +79,25 @@ def migrate_to_postgresql(
             for table in tables:
                 progress(table)
                 copied[table] = _copy(source, target, table)
-        copied["sentence_vectors"] = _copy_sentence_vectors(data_dir, target)
+        copied["sentence_vectors"] = _copy_sentence_vectors(data_dir, catalog)
         return MigrationReport(copied)
     finally:
         target.close()
 
 
-def _copy_sentence_vectors(data_dir: Path, target: Database) -> tuple[int, int]:
+def _copy_sentence_vectors(data_dir: Path, target: Catalog) -> tuple[int, int]:
     """The sentence vectors the data dir holds, so replicas need not embed them again."""
     evidence = SentenceEvidence.load(data_dir / SENTENCES_DIR)
     if evidence is None or evidence.vectors is None or evidence.null is None:
         return 0, 0
-    catalog = Catalog(target)
     rows = evidence.stored_rows()
-    catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
-    catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
-    return len(rows), len(catalog.sentence_vectors(evidence.model))
+    target.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
+    target.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
+    with target.db.transaction() as cur:
+        there = cur.execute(
+            "SELECT COUNT(*) FROM sentence_vectors WHERE model = ?", (evidence.model,)
+        ).fetchone()[0]
+    return len(rows), int(there)
 
 
 def _refuse_another_catalogue(source: Database, target: Database) -> None:

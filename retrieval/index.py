@@ -174,12 +174,7 @@ class SanadIndex:
                 return False
             view = self._load_view()
             embedder = self._embedder  # the model, if this process has loaded it already
-            if embedder is not None:
-                evidence = self._build_evidence(
-                    view.chunks, embedder, progress=False, previous=view.evidence
-                )
-                view = IndexView(view.chunks, view.documents, view.lexical, evidence)
-            self._view = view
+            self._view = view if embedder is None else self._with_vectors(view, embedder)
             self._vectors_in_step = False  # the next question checks the store again
             return True
 
@@ -295,10 +290,16 @@ class SanadIndex:
             self.notify(notice("store_unavailable", reason=e))
         view = self.view()
         if not view.evidence.has_vectors(embedder.name):
-            evidence = self._build_evidence(
-                view.chunks, embedder, progress=False, previous=view.evidence, announce=True
-            )
-            self._view = IndexView(view.chunks, view.documents, view.lexical, evidence)
+            self._view = self._with_vectors(view, embedder, announce=True)
+
+    def _with_vectors(
+        self, view: IndexView, embedder: Embedder, *, announce: bool = False
+    ) -> IndexView:
+        """`view` with its sentence evidence carrying `embedder`'s vectors."""
+        evidence = self._build_evidence(
+            view.chunks, embedder, progress=False, previous=view.evidence, announce=announce
+        )
+        return IndexView(view.chunks, view.documents, view.lexical, evidence)
 
     @property
     def corpus_setting(self) -> Path:
@@ -438,12 +439,15 @@ class SanadIndex:
             evidence = SentenceEvidence.build(chunks)
         else:
             stored: dict[str, tuple[str, int, bytes]] = {}
+            null: DenseNull | None = None
             if self._shared:
                 # Replicas share one catalogue and no disk: the vectors another process
                 # made are read from it, and only what it lacks is embedded here.
                 stored = self.catalog.sentence_vectors(embedder.name)
+                found = self.catalog.meta(DenseNull.meta_key(embedder.name))
+                null = DenseNull.from_json(found) if found else None
                 previous = SentenceEvidence.from_stored(
-                    chunks, stored, embedder.name, self._shared_null(embedder.name), previous
+                    chunks, stored, embedder.name, null, previous
                 )
             if announce and (not self._shared or len(stored) < len(chunks)):
                 self.notify(notice("sentences_embedding", model=embedder.name))
@@ -455,7 +459,7 @@ class SanadIndex:
                 previous=previous,
             )
             if self._shared:
-                self._share_evidence(evidence, stored)
+                self._share_evidence(evidence, stored, null)
         evidence.save(self._sentences_dir)
         return evidence
 
@@ -464,18 +468,18 @@ class SanadIndex:
         """The catalogue is a database other processes (replicas) read too."""
         return self.settings.database_url is not None
 
-    def _shared_null(self, model: str) -> DenseNull | None:
-        found = self.catalog.meta(DenseNull.meta_key(model))
-        return DenseNull.from_json(found) if found else None
-
     def _share_evidence(
-        self, evidence: SentenceEvidence, stored: dict[str, tuple[str, int, bytes]]
+        self,
+        evidence: SentenceEvidence,
+        stored: dict[str, tuple[str, int, bytes]],
+        stored_null: DenseNull | None,
     ) -> None:
-        """Write what the shared catalogue lacks of `evidence`'s vectors, and its null."""
+        """Write what the shared catalogue lacks of `evidence`'s vectors, and its null
+        (`stored` and `stored_null`: what the catalogue held when the build began)."""
         rows = evidence.stored_rows(skip={k: v[0] for k, v in stored.items()})
         if rows or set(stored) - set(evidence.spans):
             self.catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
-        if evidence.null is not None and evidence.null != self._shared_null(evidence.model):
+        if evidence.null is not None and evidence.null != stored_null:
             self.catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
 
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
