@@ -33,6 +33,13 @@ class Question:
     notices: tuple[Notice, ...] = field(default=())
 
     @property
+    def numbers(self) -> tuple[str, ...]:
+        """The numbers of two digits or more the question names (a year, "Super Bowl
+        50"): a passage that answers it names them too. Single digits are often
+        written out in the passage ("Apollo 1", «الأول»)."""
+        return tuple(t for t in dict.fromkeys(self.tokens) if t.isdigit() and len(t) >= 2)
+
+    @property
     def reply_language(self) -> str:
         """The interface language answers to this question are written in."""
         return ui_language(self.language) if self.language != "und" else "en"

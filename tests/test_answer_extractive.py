@@ -67,6 +67,16 @@ def test_unanswerable_questions_are_declined_without_citations(answerer, questio
     assert answer.answer == decline
 
 
+def test_a_year_the_corpus_never_mentions_is_declined(answerer):
+    asked = "كم بلغ عدد أعضاء تنظيم الدولة في بداية عام {}؟"
+    assert not answerer.ask(asked.format(2020)).abstained  # the corpus has 2020
+    later = answerer.ask(asked.format(2037))
+    assert later.abstained
+    assert later.verdict is not None
+    assert later.verdict.reason == "absent-number"
+    assert later.citations == []
+
+
 def test_english_question_without_a_multilingual_model_says_why(answerer):
     answer = answerer.ask("When did the war between the Taliban and ISIS begin?")
     assert answer.abstained
