@@ -146,13 +146,26 @@ _DATED_YEAR = re.compile(
     + r")\s+(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
 )
 
+#: A figure, table or page number points into the document; it counts nothing.
+_REFERENCE = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(
+        sorted(
+            _keys("الشكل شكل الجدول جدول صفحة الصفحة شکل نمودار جدول صفحه figure fig table page"),
+            key=len,
+            reverse=True,
+        )
+    )
+    + r")\.?\s+\d+(?!\d)"
+)
+
 
 def carries(asks: Asks, text: str) -> bool:
     """Does `text` carry a fact of the kind asked for (a number for "how many", a
     date for "when")? Kinds this cannot tell (names, places) always pass."""
     if asks == "count":
-        # A year ("in 2015", «عام 2015») is a date, not a count.
-        key = _DATED_YEAR.sub(" ", search_key(text))
+        # A year ("in 2015", «عام 2015») is a date, not a count; "figure 1" a pointer.
+        key = _REFERENCE.sub(" ", _DATED_YEAR.sub(" ", search_key(text)))
         return bool(_DIGIT.search(key)) or not _NUMBER_WORDS.isdisjoint(_WORD.findall(key))
     if asks == "time":
         key = search_key(text)

@@ -139,6 +139,14 @@ def test_numbers_and_dates_are_recognised_in_all_scripts():
     assert not carries("time", "the museum opened its doors")
 
 
+def test_a_figure_or_table_number_is_not_a_count():
+    # A "how many" answer must carry a count, not a pointer into the document.
+    assert not carries("count", "يوضِّح الشكل 1 عدد الاشتباكات والقتلى")
+    assert not carries("count", "در جدول ۳ آمده است")
+    assert carries("count", "وبلغ عددهم حوالي 1500 شخصاً")
+    assert carries("count", "Table 4 lists 12 groups")
+
+
 class _Prefer:
     """A stand-in cross-encoder that scores 1 for sentences holding `needle`, else 0."""
 
