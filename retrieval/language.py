@@ -19,6 +19,17 @@ __all__ = ["LANGUAGES", "detect_language"]
 LANGUAGES: Final = ("fa", "ar", "ps", "ur", "en", "und")
 
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+#: The letters of those blocks (not their digits, punctuation or marks), as one class.
+_ARABIC_LETTER = re.compile(
+    "["
+    + "".join(
+        re.escape(chr(c))
+        for lo, hi in ((0x0600, 0x06FF), (0x0750, 0x077F), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+        for c in range(lo, hi + 1)
+        if chr(c).isalpha()
+    )
+    + "]"
+)
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"[\w\u200c]+")
 
@@ -179,7 +190,7 @@ def detect_language(text: str) -> str:
     'fa'
     """
     words = _WORD.findall(text)
-    arabic_words = [w for w in words if any(c.isalpha() and _ARABIC_SCRIPT.match(c) for c in w)]
+    arabic_words = [w for w in words if _ARABIC_LETTER.search(w)]
     latin_words = [w for w in words if _LATIN.search(w)]
     if not arabic_words:
         return "en" if latin_words else "und"
@@ -191,14 +202,13 @@ def detect_language(text: str) -> str:
 def _arabic_script_language(words: list[str]) -> str:
     letters = Counter("".join(words))
     # Function words count whichever keyboard typed them («كي» is Persian «کی»).
-    bare = Counter(_fold(w.replace("\u200c", "")) for w in words)
+    bare = Counter(_fold(" ".join(words).replace("\u200c", "")).split(" "))
 
     def letter_count(chars: set[str]) -> int:
         return sum(letters[c] for c in chars)
 
     def word_count(vocabulary: frozenset[str]) -> int:
-        folded = _FOLDED[vocabulary]
-        return sum(n for w, n in bare.items() if w in folded)
+        return sum(bare[w] for w in _FOLDED[vocabulary])
 
     def prefixed(prefixes: tuple[str, ...], min_len: int) -> int:
         return sum(n for w, n in bare.items() if w.startswith(prefixes) and len(w) > min_len)

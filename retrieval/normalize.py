@@ -7,6 +7,7 @@ letter forms, diacritics, tatweel, zero-width non-joiners, Eastern digits.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -95,13 +96,24 @@ def _variants(token: str) -> Iterable[str]:
 
 def tokenize(text: str, *, stopwords: frozenset[str] | None = None) -> list[str]:
     """Split text into search tokens: key words plus Arabic-prefix-stripped variants."""
-    stop = STOPWORDS if stopwords is None else stopwords
+    words = _WORD.findall(search_key(text))
+    if stopwords is None:  # the common case: each distinct word worked out once
+        return [t for word in words for t in _word_tokens(word)]
     out: list[str] = []
-    for word in _WORD.findall(search_key(text)):
-        if word in stop or (len(word) < 2 and not word.isdigit()):
-            continue
-        out.extend(v for v in _variants(word) if v not in stop)
+    for word in words:
+        out.extend(_tokens_of(word, stopwords))
     return out
+
+
+def _tokens_of(word: str, stop: frozenset[str]) -> tuple[str, ...]:
+    if word in stop or (len(word) < 2 and not word.isdigit()):
+        return ()
+    return tuple(v for v in _variants(word) if v not in stop)
+
+
+@functools.lru_cache(maxsize=500_000)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    return _tokens_of(word, STOPWORDS)
 
 
 _FA = """
