@@ -168,11 +168,14 @@ _PS_WORDS = frozenset(
 _UR_WORDS = frozenset(["کے", "کی", "ہے", "ہیں", "میں", "نے", "کو", "سے", "اور", "کیا"])
 
 
-_FOLD = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک"})
+_FOLD_PAIRS = (("ي", "ی"), ("ى", "ی"), ("ك", "ک"))
 
 
 def _fold(word: str) -> str:
-    return word.translate(_FOLD)
+    for letter, folded in _FOLD_PAIRS:
+        if letter in word:
+            word = word.replace(letter, folded)
+    return word
 
 
 _FOLDED = {
