@@ -116,7 +116,7 @@ def _tokens_of(word: str, stop: frozenset[str]) -> tuple[str, ...]:
     return tuple(v for v in _variants(word) if v not in stop)
 
 
-@functools.lru_cache(maxsize=500_000)
+@functools.lru_cache(maxsize=100_000)  # ~20 MB at most
 def _word_tokens(word: str) -> tuple[str, ...]:
     return _tokens_of(word, STOPWORDS)
 
