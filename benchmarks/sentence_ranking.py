@@ -15,6 +15,7 @@ With SANAD_EMBEDDING_MODEL set, dense evidence takes part as it does in answers.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "LEAD_CREDIT": (0.0, 0.3, 0.6, 1.0),
     "STEM_MIN_CHARS": (2, 3, 4),
     "ASKS_BONUS": (0.0, 0.1, 0.2),
-    "DENSE_WEIGHT": (0.0, 1 / 6, 1 / 3, 2 / 3),
+    "DENSE_WEIGHT": (0.0, 1 / 6, 1 / 3, 2 / 3, 1.0),
 }
 
 
@@ -39,6 +40,9 @@ def main() -> None:
     work, files = Path(sys.argv[1]), [Path(f) for f in sys.argv[2:]]
     settings = load_settings(data_dir=work / "data", corpus_dir=work / "corpus")
     index = SanadIndex(settings)
+    index.ensure_ready()
+    if index.embedder is not None:  # each question is embedded once, not once per setting
+        index.embedder.embed_query = functools.cache(index.embedder.embed_query)  # type: ignore[method-assign]
     items = []
     for f in files:
         for q in load_questions(f):

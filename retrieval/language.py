@@ -18,8 +18,7 @@ __all__ = ["LANGUAGES", "detect_language"]
 #: Codes this module returns. "und" = undetermined (no letters, or another script).
 LANGUAGES: Final = ("fa", "ar", "ps", "ur", "en", "und")
 
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-#: The letters of those blocks (not their digits, punctuation or marks), as one class.
+#: The letters of the Arabic-script blocks (not their digits, punctuation or marks).
 _ARABIC_LETTER = re.compile(
     "["
     + "".join(
