@@ -279,7 +279,7 @@ class Answerer:
             corpus_langs=response.view.languages,
             passage_lang=response.results[0].chunk.lang if response.results else None,
             sentence_support=max((s.lexical for s in scored), default=0.0),
-            absent_numbers=[n for n in question.numbers if not scorer.lexical.df.get(n)],
+            absent_numbers=scorer.lexical.unknown(question.numbers),
         )
 
     def _in_context(self, asked: Question, previous: str) -> _Found | None:

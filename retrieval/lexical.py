@@ -86,6 +86,10 @@ class LexicalIndex:
         df = self.df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else math.log(1 + n)
 
+    def unknown(self, tokens: Iterable[str]) -> list[str]:
+        """The tokens no chunk of the corpus holds, in order."""
+        return [t for t in tokens if not self.df.get(t)]
+
     def weighted_share(self, query_tokens: Iterable[str], present: Container[str]) -> float:
         """IDF-weighted share of the query's distinct tokens found in `present`, 0–1."""
         weights = {t: self.idf(t) for t in set(query_tokens)}
