@@ -180,9 +180,10 @@ def _line_reason(line: str) -> str | None:
         return "boilerplate"
     if len(line) < 100 and _ARITHMETIC.search(line) and _CAPTCHA_WORD.search(line):
         return "captcha"
-    words = re.findall(r"\w+", search_key(line))
-    if words and len(line) < 80 and all(w in _BUTTON_WORDS for w in words):
-        return "button"
+    if len(line) < 80:
+        words = re.findall(r"\w+", search_key(line))
+        if words and all(w in _BUTTON_WORDS for w in words):
+            return "button"
     if _CAPTION.match(line) and len(line) < 300:
         return "caption"
     if _TEASER_END.search(line) and len(line) < 400:
@@ -262,10 +263,14 @@ def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
         mine = grams[i]
         if not mine:
             continue
-        shared: Counter[int] = Counter()
-        for gram in mine:
-            shared.update(postings[gram])
         need = 0.8 * len(mine)
+        # A run only this paragraph has counts for no other: most runs, in most text.
+        common = [postings[gram] for gram in mine if len(postings[gram]) > 1]
+        if len(common) < need:
+            continue
+        shared: Counter[int] = Counter()
+        for others in common:
+            shared.update(others)
         for j, count in sorted(shared.items()):
             if count < need or i == j or reasons[j] is not None:
                 continue
