@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -117,8 +117,10 @@ def search(
     want = max(_CANDIDATES, 4 * k)
 
     lexical_ranking: list[tuple[int, float]] = []
-    tokens = list(question.tokens)
     lexical = view.lexical
+    # Words the corpus never holds, one typo from words it does, are searched as those.
+    question = replace(question, tokens=lexical.respell(question.tokens))
+    tokens = list(question.tokens)
     coverage = lexical.coverage(tokens)
     if mode != "dense":
         t = time.perf_counter()

@@ -1,0 +1,109 @@
+"""Typos in a question: a word the corpus never holds, one edit from one it does."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retrieval.answer import Answerer
+from retrieval.config import load_settings
+from retrieval.index import SanadIndex
+from retrieval.lexical import LexicalIndex
+from retrieval.normalize import search_key
+from retrieval.search import search
+
+MAURITANIA = (
+    "تقع موريتانيا في شمال غرب أفريقيا على شاطئ المحيط الأطلسي، وعاصمتها نواكشوط. "
+    "يحدها من الشمال المغرب والجزائر، ومن الجنوب السنغال."
+)
+SENEGAL = (
+    "تقع السنغال في غرب أفريقيا. تقع داكار، عاصمة السنغال، على المحيط الأطلسي، "
+    "وتقع مدن كثيرة على نهر السنغال."
+)
+HOSPITAL = (
+    "يحتاج المريض إلى الراحة بعد العملية، ويزور الطبيب المريض كل صباح. "
+    "غرفة المريض في الطابق الثاني من المستشفى."
+)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> SanadIndex:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in (("mauritania", MAURITANIA), ("senegal", SENEGAL), ("hospital", HOSPITAL)):
+        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
+    return SanadIndex(settings)
+
+
+def test_a_misspelled_name_finds_its_passage(index):
+    # «موريطانيا» for «موريتانيا»: without respelling only «تقع» matches, and the
+    # Senegal page has it three times.
+    response = search(index, "أين تقع موريطانيا؟", k=3)
+    assert response.results[0].chunk.doc_id == "mauritania"
+    assert search_key("موريتانيا") in response.question.tokens
+
+
+def test_a_near_word_with_another_meaning_is_still_declined(index):
+    # «المريخ» (Mars) is one letter from «المريض» (the patient): the search may look
+    # there, but the answer is judged on the words asked, so it declines.
+    answer = Answerer(index).ask("ما هو المريخ؟")
+    assert answer.abstained
+    assert not answer.citations
+
+
+def test_respelling_keeps_known_words_numbers_and_short_words():
+    lexical = LexicalIndex.build(
+        ["a", "b", "c"],
+        ["موريتانيا بلد عربي", "موريتانيا وعاصمتها نواكشوط", "الموريتاني 2015 دار"],
+    )
+    key = search_key
+    # The commonest token one edit away: «موريتانيا» (2 chunks), not a rarer one.
+    assert lexical.respell([key("موريطانيا")]) == (key("موريتانيا"),)
+    assert lexical.respell([key("نواكشوط")]) == (key("نواكشوط"),)  # known
+    assert lexical.respell(["2016"]) == ("2016",)  # a number must match exactly
+    assert lexical.respell([key("دور")]) == (key("دور"),)  # short: «دار» is too easy a match
+    assert lexical.respell([key("قيرغيزستان")]) == (key("قيرغيزستان"),)  # nothing near
+
+
+def test_a_script_few_of_the_corpus_words_use_is_not_respelled():
+    # One Latin name among Arabic words: an English question's words are not turned
+    # into it («unitd» stays), while Arabic typos still are.
+    football = "نادي مانشستر يونايتد الإنجليزي لكرة القدم united"
+    lexical = LexicalIndex.build(["a", "b", "c"], [MAURITANIA, SENEGAL, football])
+    assert lexical.respell(["unitd"]) == ("unitd",)
+    assert lexical.respell([search_key("مانشيستر")]) == (search_key("مانشستر"),)
+    # The same name in an English corpus is respelled.
+    english = LexicalIndex.build(["a"], ["Manchester United is an English football club"])
+    assert english.respell(["unitd"]) == ("united",)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Damerau distance exactly 1, by hand: the property's own yardstick."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i, j = diff[0], diff[-1]
+        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+@given(
+    vocabulary=st.lists(st.text("ابتثجحخد", min_size=3, max_size=8), min_size=1, max_size=30),
+    token=st.text("ابتثجحخد", min_size=5, max_size=8),
+)
+def test_a_respelled_token_is_one_edit_from_a_word_the_corpus_holds(vocabulary, token):
+    lexical = LexicalIndex.build([str(i) for i in range(len(vocabulary))], vocabulary)
+    (respelled,) = lexical.respell([token])
+    if token in lexical.df:
+        assert respelled == token
+    elif respelled != token:
+        assert respelled in lexical.df
+        assert _one_edit_apart(token, respelled)
+    else:  # left alone only when nothing in the corpus is one edit away
+        assert not any(_one_edit_apart(token, word) for word in lexical.df)
