@@ -150,7 +150,7 @@ class LexicalIndex:
 
 
 def _script(char: str) -> str:
-    """ "arabic" or "latin" for a letter of those scripts, "" for anything else."""
+    """The script of a letter: "arabic", "latin", or "" for anything else."""
     code = ord(char)
     if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
         return "arabic" if char.isalpha() else ""
