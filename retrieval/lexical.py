@@ -24,6 +24,8 @@ RESPELL_MIN_LETTERS = 5
 #: written in it (Latin is 1.2 % of the Arabic public corpus's words, 0.7 % of the
 #: Persian one's).
 RESPELL_MIN_SHARE = 0.1
+#: Respellings remembered per index (a question asked again costs nothing).
+_RESPELLINGS_KEPT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class LexicalIndex:
         self.ids = ids
         self.df = df
         self._letters: dict[str, str] | None = None  # per script, when first needed
+        self._respellings: dict[str, str] = {}  # unknown token → its respelling
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
@@ -106,6 +109,15 @@ class LexicalIndex:
     def _respelled(self, token: str) -> str:
         if len(token) < RESPELL_MIN_LETTERS or token.isdigit() or self.df.get(token):
             return token
+        cached = self._respellings.get(token)
+        if cached is None:
+            cached = self._nearest(token)
+            if len(self._respellings) >= _RESPELLINGS_KEPT:
+                self._respellings.clear()
+            self._respellings[token] = cached
+        return cached
+
+    def _nearest(self, token: str) -> str:
         scripts = {_script(c) for c in token}
         if len(scripts) != 1:  # a mixed or unknown-script token: leave it
             return token
