@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from typing import Final
 
-__all__ = ["LANGUAGES", "detect_language"]
+__all__ = ["LANGUAGES", "detect_language", "letter_script"]
 
 #: Codes this module returns. "und" = undetermined (no letters, or another script).
 LANGUAGES: Final = ("fa", "ar", "ps", "ur", "en", "und")
@@ -192,6 +192,16 @@ _FOLDED = {
     vocabulary: frozenset(_fold(w) for w in vocabulary)
     for vocabulary in (_FA_WORDS, _AR_WORDS, _PS_WORDS, _UR_WORDS)
 }
+
+
+def letter_script(char: str) -> str:
+    """The script of one character: "arabic", "latin", or "" (a digit, a mark,
+    punctuation, another script)."""
+    if _ARABIC_LETTER.match(char):
+        return "arabic"
+    if char.isalpha() and _LATIN.match(char):
+        return "latin"
+    return ""
 
 
 def detect_language(text: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from retrieval.language import letter_script
 from retrieval.normalize import tokenize
 
 __all__ = ["LexicalIndex", "LexicalMatch"]
@@ -118,7 +119,7 @@ class LexicalIndex:
         return cached
 
     def _nearest(self, token: str) -> str:
-        scripts = {_script(c) for c in token}
+        scripts = {letter_script(c) for c in token}
         if len(scripts) != 1:  # a mixed or unknown-script token: leave it
             return token
         letters = self._alphabets().get(scripts.pop(), "")
@@ -132,12 +133,13 @@ class LexicalIndex:
         of the corpus's words are written in gets none: an English question over
         Arabic text would only be respelled into stray Latin names."""
         if self._letters is None:
-            words = Counter(_script(token[0]) for token in self.df)
+            words = Counter(letter_script(token[0]) for token in self.df)
             common = {k for k, n in words.items() if k and n >= RESPELL_MIN_SHARE * len(self.df)}
             by_script: dict[str, set[str]] = {k: set() for k in common}
             for c in {c for token in self.df for c in token}:
-                if _script(c) in common:
-                    by_script[_script(c)].add(c)
+                script = letter_script(c)
+                if script in common:
+                    by_script[script].add(c)
             self._letters = {k: "".join(sorted(v)) for k, v in by_script.items()}
         return self._letters
 
@@ -159,16 +161,6 @@ class LexicalIndex:
         if not self.ids:
             return 0.0
         return self.weighted_share(query_tokens, self.df)
-
-
-def _script(char: str) -> str:
-    """The script of a letter: "arabic", "latin", or "" for anything else."""
-    code = ord(char)
-    if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x077F or 0xFB50 <= code <= 0xFEFF:
-        return "arabic" if char.isalpha() else ""
-    if char.isalpha() and (char.isascii() or 0x00C0 <= code <= 0x024F):
-        return "latin"
-    return ""
 
 
 def _one_edit(word: str, letters: str) -> set[str]:
