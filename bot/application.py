@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -197,6 +198,19 @@ async def _post_init(app: Application) -> None:
     conversation = app.bot_data["sanad"].conversation
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(conversation.executor, conversation.answerer.index.ensure_ready)
+    _settle_heap()
+
+
+def _settle_heap() -> None:
+    """Take what start-up loaded (the index, the model) out of the garbage collector's walk.
+
+    A full collection visits every object the process holds, on whichever thread
+    allocated last; with an index and a model loaded it held the event loop for
+    ~300 ms under 50 users (`benchmarks/bot_load.py --model minilm`), stalling every
+    chat. They go back under collection at shutdown (`_post_shutdown`).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -207,6 +221,7 @@ async def _post_shutdown(app: Application) -> None:
     app.bot_data["sanad"].log.close()
     conversation.close()
     conversation.answerer.index.close()
+    gc.unfreeze()
 
 
 async def serve(

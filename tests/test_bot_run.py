@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from bot.application import build_application, serve
 from bot.cli import app
 from bot.logs import configure_logging, secrets_of
-from tests.bot_harness import TOKEN, bot_settings
+from tests.bot_harness import TOKEN, bot_settings, running
 from tests.fake_llm import FakeLLMServer
 from tests.fake_telegram import FakeBotAPI, bare
 from tests.ports import free_port
@@ -88,6 +89,15 @@ def _webhook_settings(api, monkeypatch, port: int, **extra: str):
         TELEGRAM_WEBHOOK_PORT=str(port),
         **extra,
     )
+
+
+async def test_the_loaded_index_is_kept_out_of_the_collectors_walk_while_serving(api, monkeypatch):
+    # A full garbage collection over the index and model held the event loop for
+    # ~300 ms under load (benchmarks/bot_load.py): every chat waited on it.
+    gc.unfreeze()
+    async with running(api, bot_settings(api, monkeypatch)):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
 
 
 async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
