@@ -10,7 +10,6 @@ told apart by their letters; Latin text is taken as English.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Final
 
 __all__ = ["LANGUAGES", "detect_language", "letter_script"]
@@ -30,7 +29,14 @@ _ARABIC_LETTER = re.compile(
     + "]"
 )
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_WORD = re.compile(r"[\w\u200c]+")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+# The words (runs of [\w\u200c]) holding at least one Arabic-script letter, found in
+# one pass: the lazy run stops at the word's first such letter, and a word without one
+# fails at each of its positions. Latin words are only counted: one match each, from
+# its first Latin letter to its end. (× and ÷ sit in _LATIN's range but are not word
+# characters.)
+_ARABIC_WORD = re.compile(r"[\w\u200c]*?" + _ARABIC_LETTER.pattern + r"[\w\u200c]*")
+_LATIN_WORD_TAIL = re.compile(_LATIN_LETTER.pattern + r"[\w\u200c]*")
 
 _PASHTO_LETTERS = set("ټډړږښځڅګڼېۍ")
 _URDU_LETTERS = set("ںےٹڈڑھۓ")
@@ -188,10 +194,24 @@ _COUNTED_LETTERS = frozenset(
     | {"\u200c"}
 )
 
-_FOLDED = {
-    vocabulary: frozenset(_fold(w) for w in vocabulary)
-    for vocabulary in (_FA_WORDS, _AR_WORDS, _PS_WORDS, _UR_WORDS)
-}
+
+def _languages_of_words() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for lang, vocabulary in (
+        ("fa", _FA_WORDS),
+        ("ar", _AR_WORDS),
+        ("ps", _PS_WORDS),
+        ("ur", _UR_WORDS),
+    ):
+        for word in {_fold(w) for w in vocabulary}:
+            out[word] = (*out.get(word, ()), lang)
+    return out
+
+
+#: Each function word (folded) → the languages whose vocabulary holds it.
+_LANGUAGES_OF_WORD = _languages_of_words()
+_FA_PREFIXES = ("می", "نمی")
+_AR_PREFIXES = ("ال", "وال", "بال", "لل")
 
 
 def letter_script(char: str) -> str:
@@ -212,12 +232,11 @@ def detect_language(text: str) -> str:
     >>> detect_language("جنگ میان طالبان و داعش چه زمانی آغاز شد؟")
     'fa'
     """
-    words = _WORD.findall(text)
-    arabic_words = [w for w in words if _ARABIC_LETTER.search(w)]
-    latin_words = [w for w in words if _LATIN.search(w)]
+    arabic_words = _ARABIC_WORD.findall(text) if _ARABIC_LETTER.search(text) else []  # English
+    latin_words = len(_LATIN_WORD_TAIL.findall(text))
     if not arabic_words:
         return "en" if latin_words else "und"
-    if len(latin_words) > 2 * len(arabic_words):
+    if latin_words > 2 * len(arabic_words):
         return "en"
     return _arabic_script_language(arabic_words)
 
@@ -225,30 +244,33 @@ def detect_language(text: str) -> str:
 def _arabic_script_language(words: list[str]) -> str:
     joined = "".join(words)
     letters = {c: joined.count(c) for c in _COUNTED_LETTERS}  # str.count: 3× a Counter
-    # Function words count whichever keyboard typed them («كي» is Persian «کی»).
-    bare = Counter(_fold(" ".join(words).replace("\u200c", "")).split(" "))
+    # Function words count whichever keyboard typed them («كي» is Persian «کی»); one
+    # pass over the words counts them and the words with a verb prefix or article.
+    said = dict.fromkeys(("fa", "ar", "ps", "ur"), 0)
+    fa_prefixed = ar_prefixed = 0
+    for word in _fold(" ".join(words).replace("\u200c", "")).split(" "):
+        for lang in _LANGUAGES_OF_WORD.get(word, ()):
+            said[lang] += 1
+        if len(word) > 3 and word.startswith(_AR_PREFIXES):
+            ar_prefixed += 1
+        if len(word) > 4 and word.startswith(_FA_PREFIXES):
+            fa_prefixed += 1
 
     def letter_count(chars: set[str]) -> int:
         return sum(letters[c] for c in chars)
 
-    def word_count(vocabulary: frozenset[str]) -> int:
-        return sum(bare[w] for w in _FOLDED[vocabulary])
-
-    def prefixed(prefixes: tuple[str, ...], min_len: int) -> int:
-        return sum(n for w, n in bare.items() if w.startswith(prefixes) and len(w) > min_len)
-
     scores = {
-        "ps": 3.0 * letter_count(_PASHTO_LETTERS) + word_count(_PS_WORDS),
-        "ur": 3.0 * letter_count(_URDU_LETTERS) + word_count(_UR_WORDS),
+        "ps": 3.0 * letter_count(_PASHTO_LETTERS) + said["ps"],
+        "ur": 3.0 * letter_count(_URDU_LETTERS) + said["ur"],
         "fa": 2.0 * letter_count(_PERSIAN_LETTERS)
         + 1.0 * letter_count(_PERSIAN_FORMS)
-        + 2.0 * word_count(_FA_WORDS)
+        + 2.0 * said["fa"]
         + 1.0 * letters["\u200c"]  # ZWNJ is a Persian typing habit
-        + 0.5 * prefixed(("می", "نمی"), 4),
+        + 0.5 * fa_prefixed,
         "ar": 2.0 * letter_count(_ARABIC_LETTERS)
         + 1.0 * letter_count(_ARABIC_FORMS)
-        + 2.0 * word_count(_AR_WORDS)
-        + 1.0 * prefixed(("ال", "وال", "بال", "لل"), 3),
+        + 2.0 * said["ar"]
+        + 1.0 * ar_prefixed,
     }
     # Pashto and Urdu text also uses Persian letters and words; they win only when
     # their own letters are a clear part of the text, not a stray name or two.

@@ -7,7 +7,6 @@ letter forms, diacritics, tatweel, zero-width non-joiners, Eastern digits.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -47,7 +46,6 @@ _ZERO_WIDTH = re.compile("[\u200c\u200d\u200e\u200f\ufeff]")
 # ZWNJ, or with a space (the corpus has all three): join them so all forms match.
 _PREFIX_GAP = re.compile(r"(?<!\w)(ن?می) (?=\w)")
 _SUFFIX_GAP = re.compile(r"(?<=\w) (ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
-_SPACES = re.compile(r"\s+")
 
 
 def search_key(text: str) -> str:
@@ -65,11 +63,16 @@ def search_key(text: str) -> str:
     for letter, folded in _LETTER_PAIRS:  # str.replace per letter: 4× faster than translate
         if letter in key:
             key = key.replace(letter, folded)
-    key = _SPACES.sub(" ", key).strip()
+    key = " ".join(key.split())  # str.split's whitespace is the regex's \s, 5× faster
     # casefold can undo NFKC ("ǰ" → "ǰ"): normalize once more after it.
     key = unicodedata.normalize("NFKC", key.casefold())
-    key = _PREFIX_GAP.sub(r"\1", key)
-    return _SUFFIX_GAP.sub(r"\1", key)
+    # Each gap needs a space then «می» / «ه» / «ت»: a substring test is far cheaper
+    # than the regex's lookbehind at every position.
+    if "می " in key:
+        key = _PREFIX_GAP.sub(r"\1", key)
+    if " ه" in key or " ت" in key:
+        key = _SUFFIX_GAP.sub(r"\1", key)
+    return key
 
 
 _WORD = re.compile(r"\w+")
@@ -102,9 +105,17 @@ def _variants(token: str) -> Iterable[str]:
 def tokenize(text: str, *, stopwords: frozenset[str] | None = None) -> list[str]:
     """Split text into search tokens: key words plus Arabic-prefix-stripped variants."""
     words = _WORD.findall(search_key(text))
-    if stopwords is None:  # the common case: each distinct word worked out once
-        return [t for word in words for t in _word_tokens(word)]
     out: list[str] = []
+    if stopwords is None:  # the common case: each distinct word worked out once
+        known = _WORD_TOKENS
+        for word in words:
+            tokens = known.get(word)
+            if tokens is None:
+                if len(known) >= _WORD_TOKENS_MAX:
+                    known.clear()
+                tokens = known[word] = _tokens_of(word, STOPWORDS)
+            out += tokens
+        return out
     for word in words:
         out.extend(_tokens_of(word, stopwords))
     return out
@@ -116,9 +127,10 @@ def _tokens_of(word: str, stop: frozenset[str]) -> tuple[str, ...]:
     return tuple(v for v in _variants(word) if v not in stop)
 
 
-@functools.lru_cache(maxsize=100_000)  # ~20 MB at most
-def _word_tokens(word: str) -> tuple[str, ...]:
-    return _tokens_of(word, STOPWORDS)
+#: Each word's tokens under the default stop words: a plain dict, twice as fast as an
+#: lru_cache here; emptied when full (~20 MB), as a new corpus brings its own words.
+_WORD_TOKENS: dict[str, tuple[str, ...]] = {}
+_WORD_TOKENS_MAX = 100_000
 
 
 _FA = """
