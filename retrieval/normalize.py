@@ -83,7 +83,7 @@ def shingles(text: str, n: int = 3) -> frozenset[str]:
     words = _WORD.findall(search_key(text))
     if len(words) <= n:
         return frozenset({" ".join(words)} if words else ())
-    return frozenset(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return frozenset(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
 
 
 # Arabic proclitics (article and attached conjunctions/prepositions), in key form.
