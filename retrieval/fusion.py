@@ -16,7 +16,7 @@ equal weight drags the right passages down. Here:
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,8 +35,10 @@ def _standardize(scored: Sequence[tuple[int, float]]) -> dict[int, float]:
     values = [s for _, s in scored]
     if len(values) < 2:
         return {i: 1.0 for i, _ in scored}
-    mean = statistics.fmean(values)
-    spread = statistics.pstdev(values) or 1.0
+    mean = math.fsum(values) / len(values)
+    # The population deviation in floats (statistics.pstdev works in exact fractions:
+    # a fifth of a hybrid search's time at 10k passages).
+    spread = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values)) or 1.0
     return {i: (s - mean) / spread for i, s in scored}
 
 

@@ -212,8 +212,9 @@ def _dense(
         return sorted(passage.items(), key=lambda x: -x[1])
     floor = min(passage.values())
     scored = []
-    for i in passage.keys() | set(extra):
-        best = evidence.best_similarity(view.chunks[i].chunk_id, vector)
+    candidates = sorted(passage.keys() | set(extra))
+    bests = evidence.best_similarities([view.chunks[i].chunk_id for i in candidates], vector)
+    for i, best in zip(candidates, bests, strict=True):
         near = passage.get(i, floor)
         score = near if best is None else SENTENCE_WEIGHT * best + (1 - SENTENCE_WEIGHT) * near
         scored.append((i, score))

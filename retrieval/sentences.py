@@ -134,6 +134,25 @@ class SentenceEvidence:
             return None
         return float((self.vectors[first : first + n].astype(np.float32) @ query).max())
 
+    def best_similarities(self, chunk_ids: Sequence[str], query: np.ndarray) -> list[float | None]:
+        """`best_similarity` for many chunks with one conversion and one product."""
+        if self.vectors is None:
+            return [None] * len(chunk_ids)
+        rows: list[int] = []
+        counts: list[int] = []  # sentences per chunk (0: none, or a chunk it predates)
+        for chunk_id in chunk_ids:
+            first = self._first_row.get(chunk_id)
+            n = 0 if first is None else len(self.spans[chunk_id])
+            counts.append(n)
+            if first is not None:
+                rows.extend(range(first, first + n))
+        if not rows:
+            return [None] * len(chunk_ids)
+        sims = self.vectors[rows].astype(np.float32) @ query
+        best = np.maximum.reduceat(sims, np.cumsum([0, *[n for n in counts if n]])[:-1])
+        found = iter(best.tolist())
+        return [float(next(found)) if n else None for n in counts]
+
     def has_vectors(self, model: str) -> bool:
         return self.vectors is not None and self.model == model
 

@@ -3,11 +3,13 @@ ZWNJ/ZWJ, bidi controls, byte-order marks, emoji and combining marks."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
+from retrieval.sentences import SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
 _HARD = (
@@ -171,3 +173,28 @@ def test_escaped_text_reads_back_as_the_text_without_control_characters(text):
         for ch in text.replace("\r\n", "\n").replace("\r", "\n")
         if unicodedata.category(ch) != "Cc" or ch in "\n\t"
     ).translate(marks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), max_size=6),
+    st.lists(st.text(alphabet="abc", min_size=1, max_size=3), max_size=4),
+    st.integers(0, 2**32 - 1),
+)
+def test_sentence_similarities_at_once_match_one_chunk_at_a_time(sizes, asked, seed):
+    # The dense search scores every candidate's best sentence in one product; it must
+    # give each chunk what scoring it alone gives (chunks without sentences, or not in
+    # the evidence, get None).
+    spans = {f"c{i}": [(j, j + 1) for j in range(n)] for i, n in enumerate(sizes)}
+    rows = sum(sizes)
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((rows, 8)).astype(np.float16)
+    evidence = SentenceEvidence(spans, [frozenset()] * rows, vectors, "m")
+    query = rng.standard_normal(8).astype(np.float32)
+    chunk_ids = [*spans, *asked]
+    together = evidence.best_similarities(chunk_ids, query)
+    alone = [evidence.best_similarity(c, query) for c in chunk_ids]
+    assert [x is None for x in together] == [x is None for x in alone]
+    assert np.allclose(
+        [x for x in together if x is not None], [x for x in alone if x is not None], atol=1e-4
+    )
