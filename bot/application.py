@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -40,6 +39,7 @@ from bot.chatlog import MessageLog
 from bot.config import BotSettings
 from bot.context import Services, services
 from bot.conversation import Conversation
+from bot.heap import release_heap, settle_heap
 from bot.inbox import DurableUpdateQueue, InboxUpdateProcessor, handle_unhandled
 from bot.limits import InFlight, QuestionRateLimit, SummaryLimits
 from bot.logs import also_redact
@@ -198,19 +198,7 @@ async def _post_init(app: Application) -> None:
     conversation = app.bot_data["sanad"].conversation
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(conversation.executor, conversation.answerer.index.ensure_ready)
-    _settle_heap()
-
-
-def _settle_heap() -> None:
-    """Take what start-up loaded (the index, the model) out of the garbage collector's walk.
-
-    A full collection visits every object the process holds, on whichever thread
-    allocated last; with an index and a model loaded it held the event loop for
-    ~300 ms under 50 users (`benchmarks/bot_load.py --model minilm`), stalling every
-    chat. They go back under collection at shutdown (`_post_shutdown`).
-    """
-    gc.collect()
-    gc.freeze()
+    settle_heap()
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -221,7 +209,7 @@ async def _post_shutdown(app: Application) -> None:
     app.bot_data["sanad"].log.close()
     conversation.close()
     conversation.answerer.index.close()
-    gc.unfreeze()
+    release_heap()
 
 
 async def serve(

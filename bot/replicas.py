@@ -28,6 +28,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import BotSettings
 from bot.context import services
+from bot.heap import settle_heap_again
 from retrieval.database import Database, PostgresDatabase, advisory_key
 
 __all__ = ["JobLeader", "leads", "schedule_replica_jobs"]
@@ -119,6 +120,7 @@ async def _beat(context: ContextTypes.DEFAULT_TYPE) -> None:
     loop = asyncio.get_running_loop()
     if await loop.run_in_executor(s.conversation.executor, index.refresh):
         log.warning("Loaded corpus version %d from the database", index.loaded_version)
+        await loop.run_in_executor(s.conversation.executor, settle_heap_again)
     await handle_unhandled(context.application, older_than=s.settings.update_lease_seconds)
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Bot, Document
 
+from bot.heap import settle_heap_again
 from prompts import Phrase
 from retrieval.corpus import read_document
 from retrieval.index import SanadIndex
@@ -72,6 +73,8 @@ def _ingest(index: SanadIndex, target: Path, data: bytes) -> Report:
     partial.replace(target)
     index.ensure_ready()
     report = index.ingest(target)
+    if report.added or report.updated:
+        settle_heap_again()
     chunks = sum(1 for c in index.chunks if c.doc_id == target.stem)
     values: dict[str, object] = {**shown, "chunks": chunks, "total": len(index.chunks)}
     if target.stem in report.added:

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from bot.application import build_application, serve
 from bot.cli import app
+from bot.heap import release_heap, settle_heap, settle_heap_again
 from bot.logs import configure_logging, secrets_of
 from tests.bot_harness import TOKEN, bot_settings, running
 from tests.fake_llm import FakeLLMServer
@@ -98,6 +99,22 @@ async def test_the_loaded_index_is_kept_out_of_the_collectors_walk_while_serving
     async with running(api, bot_settings(api, monkeypatch)):
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_a_swapped_index_is_frozen_too_but_only_when_the_bot_settled_the_heap():
+    # An upload or a corpus version from another replica loads a new index: it must
+    # leave the collector's walk too, or the stall comes back after the first upload.
+    gc.unfreeze()
+    settle_heap_again()  # `sanad chat`, or no bot running: nothing to settle
+    assert gc.get_freeze_count() == 0
+    try:
+        settle_heap()
+        before = gc.get_freeze_count()
+        new_index = [[i] for i in range(1000)]  # loaded after start-up
+        settle_heap_again()
+        assert gc.get_freeze_count() >= before + len(new_index)
+    finally:
+        release_heap()
 
 
 async def test_webhook_mode_checks_the_secret_and_answers(api, monkeypatch):
