@@ -28,13 +28,12 @@ _ARABIC_LETTER = re.compile(
     )
     + "]"
 )
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+#: Latin letters: ASCII and Latin-1 to Latin Extended-B, without × and ÷.
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 # The words (runs of [\w\u200c]) holding at least one Arabic-script letter, found in
 # one pass: the lazy run stops at the word's first such letter, and a word without one
 # fails at each of its positions. Latin words are only counted: one match each, from
-# its first Latin letter to its end. (× and ÷ sit in _LATIN's range but are not word
-# characters.)
+# its first Latin letter to its end.
 _ARABIC_WORD = re.compile(r"[\w\u200c]*?" + _ARABIC_LETTER.pattern + r"[\w\u200c]*")
 _LATIN_WORD_TAIL = re.compile(_LATIN_LETTER.pattern + r"[\w\u200c]*")
 
@@ -219,7 +218,7 @@ def letter_script(char: str) -> str:
     punctuation, another script)."""
     if _ARABIC_LETTER.match(char):
         return "arabic"
-    if char.isalpha() and _LATIN.match(char):
+    if _LATIN_LETTER.match(char):
         return "latin"
     return ""
 

@@ -124,18 +124,10 @@ class SentenceEvidence:
             for i, (a, b) in enumerate(self.spans[chunk.chunk_id])
         ]
 
-    def best_similarity(self, chunk_id: str, query: np.ndarray) -> float | None:
-        """The highest similarity of any of the chunk's sentences to `query`."""
-        first = self._first_row.get(chunk_id)
-        if first is None or self.vectors is None:
-            return None
-        n = len(self.spans[chunk_id])
-        if not n:
-            return None
-        return float((self.vectors[first : first + n].astype(np.float32) @ query).max())
-
     def best_similarities(self, chunk_ids: Sequence[str], query: np.ndarray) -> list[float | None]:
-        """`best_similarity` for many chunks with one conversion and one product."""
+        """For each chunk, the highest similarity of any of its sentences to `query`
+        (None: no sentences, or a chunk this evidence predates); all chunks with one
+        conversion and one product."""
         if self.vectors is None:
             return [None] * len(chunk_ids)
         rows: list[int] = []
