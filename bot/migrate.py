@@ -88,7 +88,7 @@ def migrate_to_postgresql(
 def _copy_sentence_vectors(data_dir: Path, target: Catalog) -> tuple[int, int]:
     """The sentence vectors the data dir holds, so replicas need not embed them again."""
     evidence = SentenceEvidence.load(data_dir / SENTENCES_DIR)
-    if evidence is None or evidence.vectors is None or evidence.null is None:
+    if evidence is None or evidence.quantized is None or evidence.null is None:
         return 0, 0
     rows = evidence.stored_rows()
     target.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)

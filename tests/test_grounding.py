@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -11,6 +13,7 @@ from bot.cli import app
 from retrieval.answer import Answerer
 from retrieval.config import load_settings
 from retrieval.index import SanadIndex
+from retrieval.sentences import SentenceEvidence
 from tests.fake_embedder import FakeEmbedder
 
 ANSWERABLE = "پوتین در نشست سازمان همکاری شانگهای در آستانه درباره طالبان چه گفت؟"
@@ -33,11 +36,30 @@ def dense_index(tmp_path_factory):
 
 def test_sentence_vectors_and_the_dense_null_are_built_at_ingest(dense_index):
     folder = dense_index.settings.data_dir / "sentences"
-    assert (folder / "vectors.npy").is_file()
+    assert (folder / "codes.npy").is_file()
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert meta["model"] == FakeEmbedder.name
     assert meta["null"]["std"] > 0
     assert len(dense_index.evidence) > 100
+
+
+def test_evidence_saved_as_float16_by_an_earlier_release_still_loads(dense_index, tmp_path):
+    # Releases before the int8 form kept `vectors.npy` (float16): a data dir they
+    # built must load, and score sentences as the current form does.
+    current = SentenceEvidence.load(dense_index.settings.data_dir / "sentences")
+    assert current is not None
+    assert current.vectors is not None
+    old = tmp_path / "sentences"
+    shutil.copytree(dense_index.settings.data_dir / "sentences", old)
+    (old / "codes.npy").unlink()
+    (old / "scales.npy").unlink()
+    np.save(old / "vectors.npy", current.vectors)
+    loaded = SentenceEvidence.load(old)
+    assert loaded is not None
+    assert loaded.has_vectors(FakeEmbedder.name)
+    chunk_ids = list(current.spans)
+    query = FakeEmbedder().embed_query(ANSWERABLE)
+    assert loaded.best_similarities(chunk_ids, query) == current.best_similarities(chunk_ids, query)
 
 
 def test_the_first_question_embeds_nothing_but_itself(dense_index):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
-from retrieval.sentences import SentenceEvidence
+from retrieval.sentences import Int8Rows, SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
 _HARD = (
@@ -194,8 +194,10 @@ def test_sentence_similarities_at_once_match_one_chunk_at_a_time(sizes, asked, s
     chunk_ids = [*spans, *asked]
     together = evidence.best_similarities(chunk_ids, query)
     firsts = dict(zip(spans, np.cumsum([0, *sizes]).tolist(), strict=False))
+    assert evidence.quantized is not None
+    stored = evidence.quantized
     alone = [
-        float((vectors[firsts[c] : firsts[c] + len(spans[c])].astype(np.float32) @ query).max())
+        float((stored.rows(slice(firsts[c], firsts[c] + len(spans[c]))) @ query).max())
         if spans.get(c)
         else None
         for c in chunk_ids
@@ -204,3 +206,22 @@ def test_sentence_similarities_at_once_match_one_chunk_at_a_time(sizes, asked, s
     assert np.allclose(
         [x for x in together if x is not None], [x for x in alone if x is not None], atol=1e-4
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 64), st.integers(0, 2**32 - 1))
+def test_int8_sentence_vectors_score_within_their_rounding_and_round_trip(rows, dim, seed):
+    # Sentence vectors are held as int8 codes with a scale per row. Each score is off
+    # by at most half a step per component, and the float16 form a shared catalogue
+    # keeps quantizes back to the very same codes (replicas score exactly alike).
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((rows, dim)).astype(np.float32)
+    vectors[rng.random(rows) < 0.1] = 0.0  # an empty sentence's vector
+    query = rng.standard_normal(dim).astype(np.float32)
+    held = Int8Rows.quantize(vectors)
+    exact = vectors @ query
+    bound = np.abs(query).sum() * np.abs(vectors).max(axis=1) / 254 * 1.001 + 1e-5
+    assert np.all(np.abs(held.dot(list(range(rows)), query) - exact) <= bound)
+    again = Int8Rows.quantize(held.as_float16())
+    assert np.array_equal(again.codes, held.codes)
+    assert np.array_equal(again.as_float16(), held.as_float16())
