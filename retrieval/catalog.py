@@ -154,25 +154,32 @@ class Catalog:
             row = db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def replace_document(self, doc: Document, chunks: Iterable[Chunk]) -> None:
-        """Store `doc` and its chunks, dropping whatever it had before."""
-        meta = doc.metadata()
+    def replace_documents(self, changed: Iterable[tuple[Document, Iterable[Chunk]]]) -> None:
+        """Store each document and its chunks, dropping whatever it had before: all in
+        one transaction, so an ingest commits (and syncs to disk) once, not once per
+        document, and a reader sees the corpus before or after, never half of it."""
         with self.db.transaction() as db:
-            db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
-            db.execute("DELETE FROM documents WHERE doc_id = ?", (doc.doc_id,))
-            db.execute(
-                "INSERT INTO documents (doc_id, path, sha256, title, title_en, author, publisher,"
-                " date, url, lang, text, title_given) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    doc.doc_id, meta["path"], doc.sha256, doc.title, doc.title_en, doc.author,
-                    doc.publisher, doc.date, doc.url, doc.lang, doc.text, int(doc.title_given),
-                ),
-            )  # fmt: skip
-            db.executemany(
-                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
-                " VALUES (?,?,?,?,?,?,?)",
-                [(c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text) for c in chunks],
-            )
+            for doc, chunks in changed:
+                meta = doc.metadata()
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.doc_id,))
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc.doc_id,))
+                db.execute(
+                    "INSERT INTO documents (doc_id, path, sha256, title, title_en, author,"
+                    " publisher, date, url, lang, text, title_given)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        doc.doc_id, meta["path"], doc.sha256, doc.title, doc.title_en, doc.author,
+                        doc.publisher, doc.date, doc.url, doc.lang, doc.text, int(doc.title_given),
+                    ),
+                )  # fmt: skip
+                db.executemany(
+                    'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
+                    " VALUES (?,?,?,?,?,?,?)",
+                    [
+                        (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text)
+                        for c in chunks
+                    ],
+                )
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         ids = [(d,) for d in doc_ids]

@@ -364,13 +364,16 @@ class SanadIndex:
             if embedder is not None:
                 self.store.open(embedder.name, embedder.dim)  # refuses another model's vectors
             known = self.catalog.documents()
+            changed = []
             for doc in docs:
                 before = known.get(doc.doc_id)
                 if before is not None and before.sha256 == doc.sha256:
                     report.unchanged.append(doc.doc_id)
                     continue
-                self.catalog.replace_document(doc, self._chunk(doc))
+                changed.append(doc)
                 (report.updated if before else report.added).append(doc.doc_id)
+            # Chunked as they are written, so one document's chunks are in memory at a time.
+            self.catalog.replace_documents((doc, self._chunk(doc)) for doc in changed)
             if source.is_dir():
                 gone = set(known) - {d.doc_id for d in docs}
                 # Uploads through another replica live on its disk, not in this folder.

@@ -44,6 +44,36 @@ def test_changed_file_replaces_its_chunks_and_deleted_file_goes(lexical_settings
     assert any("زعفران" in c.text for c in index.chunks)
 
 
+def test_an_ingest_that_fails_part_way_leaves_the_previous_corpus_whole(
+    lexical_settings, corpus, monkeypatch
+):
+    # All changed documents are written in one transaction: a failure on the second
+    # (here a chunker that breaks) must not leave the first one updated.
+    index = SanadIndex(lexical_settings)
+    index.ingest(corpus)
+    texts = {c.chunk_id: c.text for c in index.catalog.chunks()}
+    for name in ("001_941a35178b1cb8a2.txt", "002_c21b3274f8c0af60.txt"):
+        path = corpus / name
+        path.write_text(path.read_text(encoding="utf-8") + "\nبند تازه درباره زعفران.\n")
+    chunk = SanadIndex._chunk
+    seen: list[str] = []
+
+    def chunk_then_break(self, doc):
+        seen.append(doc.doc_id)
+        if len(seen) == 2:
+            raise OSError("disk gone")
+        return chunk(self, doc)
+
+    monkeypatch.setattr(SanadIndex, "_chunk", chunk_then_break)
+    with pytest.raises(OSError, match="disk gone"):
+        index.ingest(corpus)
+    assert len(seen) == 2
+    monkeypatch.undo()
+    again = SanadIndex(lexical_settings)
+    assert {c.chunk_id: c.text for c in again.catalog.chunks()} == texts
+    assert sorted(again.ingest(corpus).updated) == sorted(seen)
+
+
 def test_unreadable_and_wrongly_encoded_files_are_skipped_with_a_warning(lexical_settings, corpus):
     (corpus / "legacy.txt").write_bytes("نص بترميز قديم".encode("cp1256"))
     report = SanadIndex(lexical_settings).ingest(corpus)
