@@ -44,8 +44,28 @@ _ZERO_WIDTH = re.compile("[\u200c\u200d\u200e\u200f\ufeff]")
 
 # Persian verb prefixes and plural/comparative suffixes are written joined, with a
 # ZWNJ, or with a space (the corpus has all three): join them so all forms match.
-_PREFIX_GAP = re.compile(r"(?<!\w)(ن?می) (?=\w)")
-_SUFFIX_GAP = re.compile(r"(?<=\w) (ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
+# The patterns start with their letters, which the regex engine finds ten times
+# faster than trying a look-behind at every position; the word before is checked
+# in Python, on the few matches only.
+_PREFIX_GAP = re.compile(r"می (?=\w)")  # «می» or «نمی» starting a word, then a space
+_SUFFIX_GAP = re.compile(r" (?:ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")  # after a word
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _join_prefix(match: re.Match[str]) -> str:
+    text, at = match.string, match.start()
+    if at and text[at - 1] == "ن":  # «نمی»
+        at -= 1
+    if at and _WORD_CHAR.match(text, at - 1):  # inside a word: «کمی »
+        return match.group()
+    return "می"
+
+
+def _join_suffix(match: re.Match[str]) -> str:
+    at = match.start()
+    if at and _WORD_CHAR.match(match.string, at - 1):
+        return match.group()[1:]
+    return match.group()
 
 
 def search_key(text: str) -> str:
@@ -69,9 +89,9 @@ def search_key(text: str) -> str:
     # Each gap needs a space then «می» / «ه» / «ت»: a substring test is far cheaper
     # than the regex's lookbehind at every position.
     if "می " in key:
-        key = _PREFIX_GAP.sub(r"\1", key)
+        key = _PREFIX_GAP.sub(_join_prefix, key)
     if " ه" in key or " ت" in key:
-        key = _SUFFIX_GAP.sub(r"\1", key)
+        key = _SUFFIX_GAP.sub(_join_suffix, key)
     return key
 
 

@@ -3,12 +3,21 @@ ZWNJ/ZWJ, bidi controls, byte-order marks, emoji and combining marks."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from retrieval.language import detect_language
-from retrieval.normalize import search_key, tokenize
+from retrieval.normalize import (
+    _PREFIX_GAP,
+    _SUFFIX_GAP,
+    _join_prefix,
+    _join_suffix,
+    search_key,
+    tokenize,
+)
 from retrieval.sentences import Int8Rows, SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
@@ -30,6 +39,27 @@ text_strategy = st.one_of(
 def test_search_key_is_idempotent(text):
     once = search_key(text)
     assert search_key(once) == once
+
+
+#: What joining Persian affixes means, said plainly: the fast patterns (letters first,
+#: the word before checked in Python) must do exactly this.
+_PLAIN_PREFIX_GAP = re.compile(r"(?<!\w)(ن?می) (?=\w)")
+_PLAIN_SUFFIX_GAP = re.compile(r"(?<=\w) (ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(
+            st.sampled_from(["نمی", "می", "ها", "ترین", "تر", "ک", "«", "_", "1", " ", " "])
+        ).map("".join),
+        text_strategy,
+    )
+)
+@example("نمی رود و «می رسد» کمی دیر؛ کتاب ها بزرگ ترین")
+def test_persian_affixes_are_joined_as_the_plain_patterns_join_them(text):
+    assert _PREFIX_GAP.sub(_join_prefix, text) == _PLAIN_PREFIX_GAP.sub(r"\1", text)
+    assert _SUFFIX_GAP.sub(_join_suffix, text) == _PLAIN_SUFFIX_GAP.sub(r"\1", text)
 
 
 @settings(max_examples=300, deadline=None)
