@@ -254,9 +254,17 @@ def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
     """
     live = [i for i, r in enumerate(reasons) if r is None]
     grams = {i: shingles(paras[i].text, 5) for i in live}
+    # A run only one paragraph has counts for no other: most runs, in most text. The
+    # runs seen twice or more are found with set operations (in C), and only they
+    # get postings.
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for i in live:
+        repeated |= grams[i] & seen
+        seen |= grams[i]
     postings: dict[str, list[int]] = defaultdict(list)
     for i in live:
-        for gram in grams[i]:
+        for gram in grams[i] & repeated:
             if len(postings[gram]) < _POSTING_CAP:
                 postings[gram].append(i)
     for i in live:
@@ -264,10 +272,9 @@ def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
         if not mine:
             continue
         need = 0.8 * len(mine)
-        # A run only this paragraph has counts for no other: most runs, in most text.
-        common = [postings[gram] for gram in mine if len(postings[gram]) > 1]
-        if len(common) < need:
+        if len(mine & repeated) < need:
             continue
+        common = [postings[gram] for gram in mine if gram in repeated]
         shared: Counter[int] = Counter()
         for others in common:
             shared.update(others)
