@@ -22,6 +22,7 @@ __all__ = [
     "chunk_paragraphs",
     "estimate_tokens",
     "max_chunk_chars",
+    "sentence_spans",
     "split_sentences",
 ]
 
@@ -84,26 +85,35 @@ class Chunk:
 
 
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
-    """Sentences of `text` as offsets into the original (shifted by `offset`).
+    """Sentences of `text` as offsets into the original (shifted by `offset`), with
+    their estimated token counts; see `sentence_spans`."""
+    return [
+        Sentence(offset + a, offset + b, estimate_tokens(text[a:b]))
+        for a, b in sentence_spans(text)
+    ]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, without surrounding white space.
 
     A sentence ends at a sentence mark or at the end of a line, unless the line is
     prose that stops mid-sentence (long, ending in a word): text laid out from a
     PDF or a scraped page breaks lines inside sentences, and a quote must not
     start halfway through one.
     """
-    out: list[Sentence] = []
+    out: list[tuple[int, int]] = []
     pending: int | None = None  # where a sentence continued from an earlier line began
     lines = [m for m in re.finditer(r"[^\n]+", text) if m.group().strip()]
     for n, line in enumerate(lines):
         pos = line.start() if pending is None else pending
         for match in _SENTENCE_END.finditer(text, line.start(), line.end()):
-            out.extend(_sentence(text, pos, match.end(), offset))
+            out.extend(_span(text, pos, match.end()))
             pos = match.end()
         following = lines[n + 1].group().lstrip() if n + 1 < len(lines) else ""
         if following[:1].isalpha() and _runs_on(line.group(), text[pos : line.end()]):
             pending = pos
             continue
-        out.extend(_sentence(text, pos, line.end(), offset))
+        out.extend(_span(text, pos, line.end()))
         pending = None
     return out
 
@@ -123,13 +133,18 @@ def _runs_on(line: str, tail: str) -> bool:
     )
 
 
-def _sentence(text: str, start: int, end: int, offset: int) -> Iterator[Sentence]:
+def _span(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """`text[start:end]` without its surrounding white space, unless that is all."""
     piece = text[start:end]
     stripped = piece.strip()
-    if not stripped:
-        return
-    begin = start + (len(piece) - len(piece.lstrip()))
-    yield Sentence(offset + begin, offset + begin + len(stripped), estimate_tokens(stripped))
+    if stripped:
+        begin = start + (len(piece) - len(piece.lstrip()))
+        yield begin, begin + len(stripped)
+
+
+def _sentence(text: str, start: int, end: int, offset: int) -> Iterator[Sentence]:
+    for a, b in _span(text, start, end):
+        yield Sentence(offset + a, offset + b, estimate_tokens(text[a:b]))
 
 
 def _split_long(original: str, sentence: Sentence, max_tokens: int) -> list[Sentence]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import split_sentences
+from retrieval.chunking import sentence_spans
 from retrieval.normalize import tokenize
 
 __all__ = ["SENTENCES_DIR", "DenseNull", "PassageSentence", "SentenceEvidence"]
@@ -78,11 +78,7 @@ class DenseNull:
 
 def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
     """(start, end) of the chunk's sentences worth scoring, within its text."""
-    return [
-        (s.start, s.end)
-        for s in split_sentences(chunk.text)
-        if s.end - s.start >= MIN_SENTENCE_CHARS
-    ]
+    return [(a, b) for a, b in sentence_spans(chunk.text) if b - a >= MIN_SENTENCE_CHARS]
 
 
 EmbedDocuments = Callable[[list[str]], np.ndarray]
