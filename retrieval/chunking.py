@@ -134,7 +134,7 @@ def _runs_on(line: str, tail: str) -> bool:
 
 
 def _span(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """`text[start:end]` without its surrounding white space, unless that is all."""
+    """`text[start:end]` without its surrounding white space (nothing if that is all)."""
     piece = text[start:end]
     stripped = piece.strip()
     if stripped:

@@ -89,8 +89,8 @@ class Int8Rows:
     """Sentence vectors held as int8 codes with one scale per row.
 
     Half the memory of float16, and the rows a search scores convert to float32
-    three times faster (numpy converts float16 without the CPU's help): at 10k
-    passages this is a fifth of a hybrid search. The error on a cosine is about
+    three times faster (numpy's float16 conversion is slow): at 10k passages a
+    warm hybrid search went from 3.1 to 2.6 ms. The error on a cosine is about
     4e-4 (float16's is about 1e-5), well below the gaps rankings turn on; the
     public-set figures in the README are measured with it. A data dir keeps the
     codes as they are; a shared catalogue keeps float16 rows, and quantizing
@@ -118,10 +118,6 @@ class Int8Rows:
             codes[a : a + len(block)] = np.clip(np.rint(block / scale[:, None]), -127, 127)
             scales[a : a + len(block)] = scale
         return cls(codes, scales)
-
-    @property
-    def dim(self) -> int:
-        return int(self.codes.shape[1])
 
     def __len__(self) -> int:
         return int(self.codes.shape[0])
