@@ -262,22 +262,21 @@ def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
     for i in live:
         repeated |= grams[i] & seen
         seen |= grams[i]
+    common = {i: grams[i] & repeated for i in live}
     postings: dict[str, list[int]] = defaultdict(list)
     for i in live:
-        for gram in grams[i] & repeated:
+        for gram in common[i]:
             if len(postings[gram]) < _POSTING_CAP:
                 postings[gram].append(i)
     for i in live:
-        mine = grams[i]
-        if not mine:
+        if not grams[i]:
             continue
-        need = 0.8 * len(mine)
-        if len(mine & repeated) < need:
+        need = 0.8 * len(grams[i])
+        if len(common[i]) < need:
             continue
-        common = [postings[gram] for gram in mine if gram in repeated]
         shared: Counter[int] = Counter()
-        for others in common:
-            shared.update(others)
+        for gram in common[i]:
+            shared.update(postings[gram])
         for j, count in sorted(shared.items()):
             if count < need or i == j or reasons[j] is not None:
                 continue
