@@ -248,26 +248,27 @@ class SentenceEvidence:
         ]
         if embed is None or embed_query is None:
             return cls(spans, tokens)
-        reusable = previous is not None and previous.has_vectors(model)
-        if previous is not None and reusable and previous.null is not None and list(old) == keys:
-            # Nothing changed.
-            return cls(spans, tokens, previous.quantized, model, previous.null)
-        old_vectors = previous.vectors if previous is not None and reusable else None
-        if old_vectors is None:
+        reused = None  # the previous vectors, when made by this model
+        if previous is not None and previous.has_vectors(model):
+            reused = previous.quantized
+        if reused is None:
             old = {}
+        elif previous is not None and previous.null is not None and list(old) == keys:
+            # Nothing changed.
+            return cls(spans, tokens, reused, model, previous.null)
         missing = [i for i, k in enumerate(keys) if k not in old]
         fresh = np.asarray(embed([texts[i] for i in missing])) if missing else None
         dim = (
             fresh.shape[1]
             if fresh is not None
-            else old_vectors.shape[1]
-            if old_vectors is not None
+            else reused.codes.shape[1]
+            if reused is not None
             else 0
         )
         vectors = np.zeros((len(keys), dim), dtype=np.float16)
-        for i, k in enumerate(keys):
-            if k in old and old_vectors is not None:
-                vectors[i] = old_vectors[old[k]]
+        kept = [i for i, k in enumerate(keys) if k in old]
+        if reused is not None and kept:  # only the rows reused, in one gather
+            vectors[kept] = reused.rows([old[keys[i]] for i in kept])
         if fresh is not None:
             vectors[missing] = fresh
         doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
