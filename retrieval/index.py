@@ -24,7 +24,7 @@ from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
 from retrieval.notices import Notify, notice
-from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence
+from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
 
 __all__ = ["IndexView", "IngestReport", "SanadIndex"]
@@ -155,12 +155,16 @@ class SanadIndex:
         disk, or rebuilt from the catalogue where they are missing or behind."""
         self.loaded_version = self.catalog.version()
         chunks = self.catalog.chunks()
+        ids = [c.chunk_id for c in chunks]
         lexical = LexicalIndex.load(self._lexical_dir)
-        if lexical is None or lexical.ids != [c.chunk_id for c in chunks]:
-            lexical = self._build_lexical(chunks)
         evidence = SentenceEvidence.load(self._sentences_dir)
-        if evidence is None or set(evidence.spans) != {c.chunk_id for c in chunks}:
-            evidence = self._build_evidence(chunks, None, progress=False)
+        tokenized = None  # split and tokenized once, for either
+        if lexical is None or lexical.ids != ids:
+            tokenized = TokenizedSentences(chunks)
+            lexical = self._build_lexical(chunks, tokenized)
+        if evidence is None or set(evidence.spans) != set(ids):
+            tokenized = tokenized or TokenizedSentences(chunks)
+            evidence = self._build_evidence(chunks, None, progress=False, tokenized=tokenized)
         return IndexView(chunks, self.catalog.documents(), lexical, evidence)
 
     def refresh(self) -> bool:
@@ -384,7 +388,8 @@ class SanadIndex:
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             self._corpus_followed = True
             chunks = self.catalog.chunks()
-            lexical = self._build_lexical(chunks)
+            tokenized = TokenizedSentences(chunks)
+            lexical = self._build_lexical(chunks, tokenized)
             report.chunks = len(chunks)
             previous = self._view
             evidence = self._build_evidence(
@@ -392,7 +397,9 @@ class SanadIndex:
                 embedder,
                 progress=progress,
                 previous=previous.evidence if previous else None,
+                tokenized=tokenized,
             )
+            del tokenized
             self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
             if embedder is not None:
                 report.embedded = self._sync_vectors(embedder, progress=progress)
@@ -420,8 +427,11 @@ class SanadIndex:
             out.append(c if lang in {"und", c.lang} else replace(c, lang=lang))
         return out
 
-    def _build_lexical(self, chunks: list[ChunkRecord]) -> LexicalIndex:
-        lexical = LexicalIndex.build([c.chunk_id for c in chunks], [c.text for c in chunks])
+    def _build_lexical(
+        self, chunks: list[ChunkRecord], tokenized: TokenizedSentences
+    ) -> LexicalIndex:
+        ids = [c.chunk_id for c in chunks]
+        lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
         lexical.save(self._lexical_dir)
         return lexical
 
@@ -433,13 +443,15 @@ class SanadIndex:
         progress: bool,
         previous: SentenceEvidence | None = None,
         announce: bool = False,
+        tokenized: TokenizedSentences | None = None,
     ) -> SentenceEvidence:
         """Sentences, tokens and (with a model) vectors and the dense null, stored.
-        `announce`: say so when sentences are to be embedded (on a question's path)."""
+        `announce`: say so when sentences are to be embedded (on a question's path);
+        `tokenized`: the chunks' sentences, already tokenized for the keyword index."""
         if previous is None:
             previous = SentenceEvidence.load(self._sentences_dir)
         if embedder is None:
-            evidence = SentenceEvidence.build(chunks)
+            evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
         else:
             stored: dict[str, tuple[str, int, bytes]] = {}
             null: DenseNull | None = None
@@ -460,6 +472,7 @@ class SanadIndex:
                 embed=lambda texts: embedder.embed_documents(texts, progress=progress),
                 embed_query=embedder.embed_query,
                 previous=previous,
+                tokenized=tokenized,
             )
             if self._shared:
                 self._share_evidence(evidence, stored, null)

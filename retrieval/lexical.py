@@ -47,7 +47,11 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str]) -> LexicalIndex:
-        tokens = [tokenize(t) for t in texts]
+        return cls.from_tokens(ids, [tokenize(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, ids: Sequence[str], tokens: Sequence[list[str]]) -> LexicalIndex:
+        """The index of texts already tokenized (`tokenize`), one token list per id."""
         df: Counter[str] = Counter()
         for toks in tokens:
             df.update(set(toks))

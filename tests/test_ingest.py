@@ -1,5 +1,6 @@
 """Ingest is incremental: same corpus, same index; changes replace, deletions remove."""
 
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -7,6 +8,7 @@ import pytest
 
 from retrieval.errors import CorpusError
 from retrieval.index import SanadIndex
+from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
 from retrieval.search import search
 from tests.fake_embedder import FakeEmbedder
@@ -23,6 +25,21 @@ def test_first_ingest_adds_everything_and_a_second_changes_nothing(lexical_setti
     assert again.added == again.updated == again.removed == []
     assert len(again.unchanged) == 5
     assert [c.chunk_id for c in SanadIndex(lexical_settings).chunks] == ids
+
+
+def test_the_keyword_index_weighs_each_passage_by_all_of_its_words(lexical_settings, corpus):
+    # Ingest tokenizes each sentence once for the sentence evidence and the keyword
+    # index both: the passages' tokens must be those of their whole texts.
+    index = SanadIndex(lexical_settings)
+    index.ingest(corpus)
+    whole = LexicalIndex.build([c.chunk_id for c in index.chunks], [c.text for c in index.chunks])
+    assert index.lexical.df == whole.df
+    for question in ("جنگ میان طالبان و داعش چه زمانی آغاز شد؟", "متى تأسس تنظيم داعش خراسان؟"):
+        tokens = tokenize(question)
+        assert index.lexical.search(tokens, 10) == whole.search(tokens, 10)
+    # A reopened index reads the same from disk, and rebuilds it the same when lost.
+    shutil.rmtree(lexical_settings.data_dir / "lexical")
+    assert SanadIndex(lexical_settings).lexical.df == whole.df
 
 
 def test_changed_file_replaces_its_chunks_and_deleted_file_goes(lexical_settings, corpus):
