@@ -24,7 +24,13 @@ from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
 from retrieval.notices import Notify, notice
-from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence, TokenizedSentences
+from retrieval.sentences import (
+    SENTENCES_DIR,
+    DenseNull,
+    SentenceEvidence,
+    TokenizedSentences,
+    embed_in_blocks,
+)
 from retrieval.store import VectorStore
 
 __all__ = ["IndexView", "IngestReport", "SanadIndex"]
@@ -469,7 +475,9 @@ class SanadIndex:
             evidence = SentenceEvidence.build(
                 chunks,
                 model=embedder.name,
-                embed=lambda texts: embedder.embed_documents(texts, progress=progress),
+                embed=lambda texts: embed_in_blocks(
+                    embedder.embed_documents, texts, progress=progress
+                ),
                 embed_query=embedder.embed_query,
                 previous=previous,
                 tokenized=tokenized,

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from retrieval.catalog import ChunkRecord
 from retrieval.chunking import sentence_spans
@@ -30,6 +31,7 @@ __all__ = [
     "PassageSentence",
     "SentenceEvidence",
     "TokenizedSentences",
+    "embed_in_blocks",
 ]
 
 #: The evidence's folder in a data dir.
@@ -41,6 +43,9 @@ _NULL_QUERIES = 60
 _NULL_SENTENCES = 600
 #: Rows quantized at a time (bounds the float32 copy a large corpus would need).
 _QUANTIZE_BLOCK = 8192
+#: Sentences embedded at a time at ingest, each block then held as int8 codes: at
+#: 768 dimensions, 50 MB of float32 vectors at most instead of every sentence's.
+_EMBED_BLOCK = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,24 @@ class TokenizedSentences:
 
 
 EmbedDocuments = Callable[[list[str]], np.ndarray]
+#: Vectors of the texts given, a block of rows at a time, in order.
+EmbedBlocks = Callable[[list[str]], Iterable[np.ndarray]]
 EmbedQuery = Callable[[str], np.ndarray]
+
+
+def embed_in_blocks(
+    embed: EmbedDocuments, texts: Sequence[str], *, progress: bool = False
+) -> Iterator[np.ndarray]:
+    """`embed` a block of texts at a time, in order, under one progress bar: the
+    caller keeps each block as int8 codes, so every sentence's float32 vector is
+    never held at once."""
+    with tqdm(
+        total=len(texts), desc="Embedding sentences", unit="sentence", disable=not progress
+    ) as bar:
+        for start in range(0, len(texts), _EMBED_BLOCK):
+            part = list(texts[start : start + _EMBED_BLOCK])
+            yield embed(part)
+            bar.update(len(part))
 
 
 class Int8Rows:
@@ -256,7 +278,7 @@ class SentenceEvidence:
         chunks: Sequence[ChunkRecord],
         *,
         model: str = "",
-        embed: EmbedDocuments | None = None,
+        embed: EmbedBlocks | None = None,
         embed_query: EmbedQuery | None = None,
         previous: SentenceEvidence | None = None,
         tokenized: TokenizedSentences | None = None,
@@ -295,24 +317,44 @@ class SentenceEvidence:
         elif previous is not None and previous.null is not None and list(old) == keys:
             # Nothing changed.
             return cls(spans, tokens, reused, model, previous.null)
-        missing = [i for i, k in enumerate(keys) if k not in old]
-        fresh = np.asarray(embed([texts[i] for i in missing])) if missing else None
-        dim = (
-            fresh.shape[1]
-            if fresh is not None
-            else reused.codes.shape[1]
-            if reused is not None
-            else 0
-        )
-        vectors = np.zeros((len(keys), dim), dtype=np.float16)
-        kept = [i for i, k in enumerate(keys) if k in old]
-        if reused is not None and kept:  # only the rows reused, in one gather
-            vectors[kept] = reused.rows([old[keys[i]] for i in kept])
-        if fresh is not None:
-            vectors[missing] = fresh
+        missing = np.asarray([i for i, k in enumerate(keys) if k not in old], dtype=np.int64)
+        kept = np.asarray([i for i, k in enumerate(keys) if k in old], dtype=np.int64)
+        kept_rows = [old[keys[i]] for i in kept.tolist()]
+        # Each block of new vectors goes straight to int8 codes, so neither every float32
+        # vector nor a float16 copy of them is held at once (peak memory at ingest). The
+        # dense null's sample keeps its rows' float16 form, which it is computed from.
+        pool, picks = _null_sample(len(keys))
+        pool_at = np.full(len(keys), -1, dtype=np.int64)
+        pool_at[pool] = np.arange(len(pool))
+        dim = reused.codes.shape[1] if reused is not None else 0
+        codes = np.empty((len(keys), dim), dtype=np.int8)
+        scales = np.empty(len(keys), dtype=np.float32)
+        sample = np.zeros((len(pool), dim), dtype=np.float16)
+        done = 0
+        for block in embed([texts[i] for i in missing.tolist()]) if len(missing) else ():
+            vectors = np.asarray(block).astype(np.float16)
+            if done == 0 and vectors.shape[1] != dim:  # the first block: no vectors reused
+                dim = vectors.shape[1]
+                codes = np.empty((len(keys), dim), dtype=np.int8)
+                sample = np.zeros((len(pool), dim), dtype=np.float16)
+            rows = missing[done : done + len(vectors)]
+            made = Int8Rows.quantize(vectors)
+            codes[rows], scales[rows] = made.codes, made.scales
+            sampled = pool_at[rows] >= 0
+            sample[pool_at[rows[sampled]]] = vectors[sampled]
+            done += len(vectors)
+        if done != len(missing):
+            raise ValueError(f"{done} vectors for {len(missing)} sentences")
+        if reused is not None and kept_rows:
+            # A row's codes are what quantizing its float16 form gives: reused as they are.
+            codes[kept], scales[kept] = reused.codes[kept_rows], reused.scales[kept_rows]
+            sampled = pool_at[kept] >= 0
+            sample[pool_at[kept[sampled]]] = reused.rows(np.asarray(kept_rows)[sampled].tolist())
         doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
-        null = _dense_null(model, texts, doc_of, vectors, embed_query)
-        return cls(spans, tokens, vectors, model, null)
+        null = _dense_null(
+            model, texts, doc_of, pool=pool, picks=picks, sample=sample, embed_query=embed_query
+        )
+        return cls(spans, tokens, Int8Rows(codes, scales), model, null)
 
     def rows(self) -> dict[tuple[str, int, int], int]:
         """(chunk id, start, end) of each sentence → its row, in row order."""
@@ -412,24 +454,34 @@ class SentenceEvidence:
             return None
 
 
+def _null_sample(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences the dense null is computed on (rows, sorted) and, among them, the
+    positions of those asked as queries: the same for the same number of sentences."""
+    rng = np.random.default_rng(0)  # deterministic: same corpus, same calibration
+    pool = np.arange(n)
+    if n > _NULL_SENTENCES:
+        pool = np.sort(rng.choice(n, _NULL_SENTENCES, replace=False))
+    picks = rng.choice(len(pool), min(_NULL_QUERIES, len(pool)), replace=False)
+    return pool, picks
+
+
 def _dense_null(
     model: str,
     texts: list[str],
     docs: list[str],
-    vectors: np.ndarray,
+    *,
+    pool: np.ndarray,
+    picks: np.ndarray,
+    sample: np.ndarray,
     embed_query: EmbedQuery,
 ) -> DenseNull:
-    """Similarity of sentences (as queries) to sentences of *other* documents."""
+    """Similarity of sentences (as queries) to sentences of *other* documents, on the
+    `pool` of sentences `_null_sample` chose (`sample`: their vectors)."""
     if len(set(docs)) < 2:
         # One document: nothing is "unrelated"; a wide, neutral spread.
         return DenseNull(model, 0.0, 1.0)
-    rng = np.random.default_rng(0)  # deterministic: same corpus, same calibration
-    pool = np.arange(len(texts))
-    if len(pool) > _NULL_SENTENCES:
-        pool = np.sort(rng.choice(len(pool), _NULL_SENTENCES, replace=False))
     doc_array = np.array(docs)[pool]
-    matrix = vectors[pool].astype(np.float32)
-    picks = rng.choice(len(pool), min(_NULL_QUERIES, len(pool)), replace=False)
+    matrix = sample.astype(np.float32)
     sims: list[float] = []
     for i in picks:
         q = embed_query(texts[pool[i]])

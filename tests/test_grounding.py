@@ -164,3 +164,44 @@ def test_re_ingest_embeds_only_new_sentences(tmp_path, corpus):
     embedded = [t for t in embedder.history if t != added and not t.startswith(added)]
     assert added in " ".join(embedder.history)
     assert len(embedded) < len(index.evidence) / 2  # only the changed document's sentences
+
+
+def test_sentences_embedded_a_block_at_a_time_score_as_if_embedded_at_once(
+    dense_index, tmp_path, corpus, monkeypatch
+):
+    # Ingest embeds sentences a block at a time and keeps each block as int8 codes
+    # (peak memory); how the blocks fall must not change a single vector or the null.
+    monkeypatch.setattr("retrieval.sentences._EMBED_BLOCK", 7)
+    settings = load_settings(
+        data_dir=tmp_path / "d", corpus_dir=corpus, embedding_model="fake", decline_dense_z=2.5
+    )
+    index = SanadIndex(settings, embedder=FakeEmbedder())
+    index.ingest()
+    whole = dense_index.evidence
+    assert whole.quantized is not None
+    assert index.evidence.quantized is not None
+    assert index.evidence.spans == whole.spans
+    assert np.array_equal(index.evidence.quantized.codes, whole.quantized.codes)
+    assert np.array_equal(index.evidence.quantized.scales, whole.quantized.scales)
+    assert index.evidence.null == whole.null
+    # An incremental ingest mixes reused rows with new blocks, in their places.
+    path = corpus / "002_c21b3274f8c0af60.txt"
+    path.write_text(
+        "یک جمله تازه درباره نشست شانگهای که پیش از این در متن نبود.\n"
+        + path.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    index.ingest()
+    monkeypatch.setattr("retrieval.sentences._EMBED_BLOCK", 10_000)
+    fresh = SanadIndex(
+        load_settings(data_dir=tmp_path / "e", corpus_dir=corpus, embedding_model="fake"),
+        embedder=FakeEmbedder(),
+    )
+    fresh.ingest()
+    assert fresh.evidence.quantized is not None
+    assert index.evidence.quantized is not None
+    assert np.array_equal(index.evidence.quantized.codes, fresh.evidence.quantized.codes)
+    # (The null of reused rows is taken from their codes: within rounding of a fresh one.)
+    assert index.evidence.null is not None
+    assert fresh.evidence.null is not None
+    assert index.evidence.null.mean == pytest.approx(fresh.evidence.null.mean, abs=1e-3)
