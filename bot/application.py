@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, summary_handlers
+from bot import chatlog_handlers, handlers, summary_handlers
 from bot.buttons import button_handlers
 from bot.chatlog import MessageLog
 from bot.config import BotSettings
@@ -150,17 +150,17 @@ def _add_handlers(app: Application) -> None:
         filters.UpdateType.MESSAGES | filters.UpdateType.CHANNEL_POSTS
     ) & ~filters.ChatType.PRIVATE
     app.add_handler(
-        MessageHandler(logged & (filters.TEXT | filters.CAPTION), summary_handlers.keep_message),
+        MessageHandler(logged & (filters.TEXT | filters.CAPTION), chatlog_handlers.keep_message),
         group=1,
     )
     for name, callback in (
-        ("summaries", summary_handlers.summaries_switch),
+        ("summaries", chatlog_handlers.summaries_switch),
         ("summary", summary_handlers.summary),
-        ("forget", summary_handlers.forget),
+        ("forget", chatlog_handlers.forget),
         ("digest", summary_handlers.digest),
     ):
         app.add_handler(CommandHandler(name, callback, filters=posts))
-    app.add_handler(CommandHandler("forgetme", summary_handlers.forget_me, filters=new))
+    app.add_handler(CommandHandler("forgetme", chatlog_handlers.forget_me, filters=new))
     for name, callback in (
         ("start", handlers.start),
         ("help", handlers.help_command),

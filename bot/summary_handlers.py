@@ -1,7 +1,6 @@
 """Telegram handlers for group and channel summaries.
 
-- every text or caption in a chat that logs is kept (`MessageLog.keep`), edits too;
-- `/summaries on|off`, `/forget` and `/digest …` are for the chat's admins;
+- `/digest …` is for the chat's admins (the log itself: `bot.chatlog_handlers`);
 - `/summary [window]` in a group or channel, `/summary @channel [window]` in private;
 - `/forgetme` anywhere; a Telegram Desktop export (`.json`) sent in private fills a log;
 - a button under a summary shows one bullet's messages.
@@ -19,12 +18,12 @@ from datetime import datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, ContextTypes, JobQueue
 
 from bot.chatlog import ChatSummarySettings, LoggedMessage, SummaryRecord
+from bot.chatlog_handlers import admin_chat, is_chat_admin
 from bot.context import Services, interface_language, place_of, services, who_of
 from bot.delivery import Place, send_html, typing
 from bot.export import read_export
@@ -47,13 +46,9 @@ __all__ = [
     "DIGEST_JOB",
     "SUMMARY_BUTTON",
     "digest",
-    "forget",
-    "forget_me",
     "import_history",
-    "keep_message",
     "schedule_digests",
     "show_bullet",
-    "summaries_switch",
     "summary",
     "summary_buttons",
 ]
@@ -62,137 +57,9 @@ log = logging.getLogger(__name__)
 
 SUMMARY_BUTTON = re.compile(r"^g:(?P<id>[A-Za-z0-9_-]{11}):(?P<n>[1-9][0-9]?)$")
 DIGEST_JOB = "digest:{chat_id}"
-_ADMINS = {ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR}
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 #: Largest export the Bot API lets a bot download.
 MAX_EXPORT_BYTES = 20_000_000
-
-
-# -- the log ------------------------------------------------------------------------------
-
-
-def _logged(message: Message) -> LoggedMessage | None:
-    text = message.text or message.caption
-    if not text or text.startswith("/"):
-        return None
-    user = message.from_user
-    sender = message.sender_chat
-    author = (
-        (message.author_signature or sender.title or "")
-        if sender is not None
-        else (user.full_name if user else "")
-    ) or "?"
-    replied = message.reply_to_message
-    reply_to = (
-        replied.message_id if replied is not None and replied.forum_topic_created is None else None
-    )
-    return LoggedMessage(
-        message.chat_id,
-        message.message_id,
-        author,
-        message.date.timestamp(),
-        text,
-        user.id if user is not None and sender is None else None,
-        message.message_thread_id if message.is_topic_message else None,
-        reply_to,
-    )
-
-
-async def keep_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A group or channel message, new or edited: into the log if the chat logs."""
-    message = update.effective_message
-    if message is None or message.chat.type == ChatType.PRIVATE:
-        return
-    logged = _logged(message)
-    if logged is not None:
-        s = services(context)
-        await s.log.io(s.log.keep, logged)
-
-
-# -- admin commands -------------------------------------------------------------------------
-
-
-async def _is_chat_admin(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> bool:
-    """In a channel only admins can post; elsewhere ask Telegram (anonymous admins post
-    as the group itself)."""
-    message = update.effective_message
-    chat = update.effective_chat
-    if chat is not None and chat.id == chat_id:
-        if chat.type == ChatType.CHANNEL:
-            return True
-        if message is not None and message.sender_chat is not None:
-            return message.sender_chat.id == chat_id
-    user = update.effective_user
-    if user is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(chat_id, user.id)
-    except TelegramError as e:
-        log.info("getChatMember failed for chat %s: %s", chat_id, e)
-        return False
-    return member.status in _ADMINS
-
-
-async def _admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
-    """The group or channel, when its admin sent this; else None, having said why not."""
-    chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
-        await say(update, context, "groups_only")
-        return None
-    if not await _is_chat_admin(update, context, chat.id):
-        await say(update, context, "chat_admin_only")
-        return None
-    return chat
-
-
-async def summaries_switch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`/summaries on|off` (chat admins): start or stop keeping this chat's messages."""
-    choice = " ".join(context.args or []).strip().lower()
-    if choice not in {"on", "off"}:
-        await say(update, context, "summaries_usage")
-        return
-    chat = await _admin_chat(update, context)
-    if chat is None:
-        return
-    s = services(context)
-    lang = await interface_language(update, context)
-    await s.log.io(
-        s.log.update_settings,
-        chat.id,
-        logging=int(choice == "on"),
-        lang=lang,
-        username=chat.username,
-    )
-    if choice == "on":
-        settings = s.settings
-        days = f"{settings.summary_log_days:g}"
-        await say(
-            update,
-            context,
-            "summaries_on",
-            days=days,
-            limit=settings.summary_log_max,
-            tag=settings.nosummary_tag,
-        )
-    else:
-        await say(update, context, "summaries_off")
-
-
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`/forget` (chat admins): delete this chat's whole log."""
-    chat = await _admin_chat(update, context)
-    if chat is None:
-        return
-    s = services(context)
-    count = await s.log.io(s.log.forget_chat, chat.id)
-    await say(update, context, "log_forgotten", count=count)
-
-
-async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """`/forgetme`: delete the caller's messages from every chat's log."""
-    s = services(context)
-    count = await s.log.io(s.log.forget_author, who_of(update).user_id)
-    await say(update, context, "forgetme_done", count=count)
 
 
 # -- summaries --------------------------------------------------------------------------------
@@ -226,7 +93,7 @@ async def _channel(
     if found is None or not found.logging:
         await say(update, context, "channel_unknown", channel=target)
         return None
-    if not await _is_chat_admin(update, context, found.chat_id):
+    if not await is_chat_admin(update, context, found.chat_id):
         await say(update, context, "channel_admin_only", channel=target)
         return None
     return found
@@ -395,7 +262,7 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not valid:
         await say(update, context, "digest_usage")
         return
-    chat = await _admin_chat(update, context)
+    chat = await admin_chat(update, context)
     if chat is None:
         return
     s = services(context)
@@ -496,7 +363,7 @@ async def import_history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not target.logging:
         await say(update, context, "import_not_logging")
         return
-    if not await _is_chat_admin(update, context, export.chat_id):
+    if not await is_chat_admin(update, context, export.chat_id):
         await say(update, context, "chat_admin_only")
         return
     added = await s.log.io(s.log.import_messages, export.messages)

@@ -22,18 +22,13 @@ from retrieval.embeddings import Embedder, load_embedder
 from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
 from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
-from retrieval.normalize import shingles
 from retrieval.notices import Notify, notice
-from retrieval.sentences import (
-    SENTENCES_DIR,
-    DenseNull,
-    SentenceEvidence,
-    TokenizedSentences,
-    embed_in_blocks,
-)
+from retrieval.sentences import SENTENCES_DIR, SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
+from retrieval.vector_sync import embed_sentences, sync_chunk_vectors
+from retrieval.view import IndexView
 
-__all__ = ["IndexView", "IngestReport", "SanadIndex"]
+__all__ = ["IndexView", "IngestReport", "SanadIndex"]  # IndexView: retrieval.view
 
 log = logging.getLogger(__name__)
 
@@ -61,34 +56,6 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
             f"({self.mode})"
         )
-
-
-@dataclass
-class IndexView:
-    """One consistent state of the index: what a search reads, all of a piece.
-
-    An ingest builds a new view aside and swaps it in whole, so a search that
-    started before sees the old corpus throughout, never a mix.
-    """
-
-    chunks: list[ChunkRecord]
-    documents: dict[str, DocumentRecord]
-    lexical: LexicalIndex
-    evidence: SentenceEvidence
-    position: dict[str, int] = field(init=False)
-    languages: list[str] = field(init=False)
-    _shingles: dict[int, frozenset[str]] = field(init=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self.languages = sorted({c.lang for c in self.chunks})
-
-    def shingles(self, position: int) -> frozenset[str]:
-        """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
-        found = self._shingles.get(position)
-        if found is None:
-            found = self._shingles[position] = shingles(self.chunks[position].text)
-        return found
 
 
 class SanadIndex:
@@ -459,31 +426,18 @@ class SanadIndex:
         if embedder is None:
             evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
         else:
-            stored: dict[str, tuple[str, int, bytes]] = {}
-            null: DenseNull | None = None
-            if self._shared:
-                # Replicas share one catalogue and no disk: the vectors another process
-                # made are read from it, and only what it lacks is embedded here.
-                stored = self.catalog.sentence_vectors(embedder.name)
-                found = self.catalog.meta(DenseNull.meta_key(embedder.name))
-                null = DenseNull.from_json(found) if found else None
-                previous = SentenceEvidence.from_stored(
-                    chunks, stored, embedder.name, null, previous
-                )
-            if announce and (not self._shared or len(stored) < len(chunks)):
-                self.notify(notice("sentences_embedding", model=embedder.name))
-            evidence = SentenceEvidence.build(
+            name = embedder.name
+            evidence = embed_sentences(
                 chunks,
-                model=embedder.name,
-                embed=lambda texts: embed_in_blocks(
-                    embedder.embed_documents, texts, progress=progress
-                ),
-                embed_query=embedder.embed_query,
+                embedder,
+                shared=self.catalog if self._shared else None,
                 previous=previous,
                 tokenized=tokenized,
+                progress=progress,
+                announce=(lambda: self.notify(notice("sentences_embedding", model=name)))
+                if announce
+                else None,
             )
-            if self._shared:
-                self._share_evidence(evidence, stored, null)
         evidence.save(self._sentences_dir)
         return evidence
 
@@ -492,54 +446,7 @@ class SanadIndex:
         """The catalogue is a database other processes (replicas) read too."""
         return self.settings.database_url is not None
 
-    def _share_evidence(
-        self,
-        evidence: SentenceEvidence,
-        stored: dict[str, tuple[str, int, bytes]],
-        stored_null: DenseNull | None,
-    ) -> None:
-        """Write what the shared catalogue lacks of `evidence`'s vectors, and its null
-        (`stored` and `stored_null`: what the catalogue held when the build began)."""
-        rows = evidence.stored_rows(skip={k: v[0] for k, v in stored.items()})
-        if rows or set(stored) - set(evidence.spans):
-            self.catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
-        if evidence.null is not None and evidence.null != stored_null:
-            self.catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
-
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
-        store = self.store
-        store.open(embedder.name, embedder.dim)
-        wanted = {c.chunk_id: c for c in self.view().chunks}
-        have = store.ids()
-        stale = sorted(have - set(wanted))
-        if stale:
-            store.delete(stale)
-        missing = [c for cid, c in wanted.items() if cid not in have]
-        if not missing:
-            return 0
-        docs = self.catalog.documents()
-        # A title the manifest gives is the context a passage's document implies
-        # ("the war" of which article?): it is embedded with the passage, not shown
-        # or cited. A title taken from the text's own first line adds nothing but
-        # noise (the same opening words on every passage), so it is left out.
-        titled = [
-            f"{docs[c.doc_id].title}\n\n{c.text}"
-            if c.doc_id in docs and docs[c.doc_id].title_given
-            else c.text
-            for c in missing
-        ]
-        vectors = embedder.embed_documents(titled, progress=progress and len(missing) > 64)
-        metas = [
-            {
-                "doc_id": c.doc_id,
-                "ordinal": c.ordinal,
-                "start": c.start,
-                "end": c.end,
-                "lang": c.lang,
-                "title": docs[c.doc_id].title if c.doc_id in docs else "",
-                "url": docs[c.doc_id].url if c.doc_id in docs else "",
-            }
-            for c in missing
-        ]
-        store.upsert([c.chunk_id for c in missing], vectors, [c.text for c in missing], metas)
-        return len(missing)
+        return sync_chunk_vectors(
+            self.store, self.view().chunks, self.catalog.documents(), embedder, progress=progress
+        )

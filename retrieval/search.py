@@ -13,8 +13,9 @@ from retrieval.catalog import ChunkRecord, DocumentRecord
 from retrieval.embeddings import Embedder
 from retrieval.errors import StoreUnavailable
 from retrieval.fusion import Fused, fuse, near_duplicate
-from retrieval.index import IndexView, SanadIndex
+from retrieval.index import SanadIndex
 from retrieval.question import Notice, Question, prepare_question
+from retrieval.view import IndexView
 
 __all__ = ["Mode", "SearchResponse", "SearchResult", "search"]
 

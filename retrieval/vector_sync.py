@@ -1,0 +1,112 @@
+"""Vectors kept in step with the catalogue: each chunk's vector in the vector store,
+and each sentence's in the sentence evidence (read from and written to a shared
+catalogue when replicas use one, so only what it lacks is embedded)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
+from retrieval.embeddings import Embedder
+from retrieval.sentences import DenseNull, SentenceEvidence, TokenizedSentences, embed_in_blocks
+from retrieval.store import VectorStore
+
+__all__ = ["embed_sentences", "sync_chunk_vectors"]
+
+
+def embed_sentences(
+    chunks: Sequence[ChunkRecord],
+    embedder: Embedder,
+    *,
+    shared: Catalog | None,
+    previous: SentenceEvidence | None,
+    tokenized: TokenizedSentences | None,
+    progress: bool,
+    announce: Callable[[], None] | None = None,
+) -> SentenceEvidence:
+    """The chunks' sentence evidence with `embedder`'s vectors and dense null, reusing
+    what `previous` (and a `shared` catalogue) holds; `announce` is called first
+    when sentences are to be embedded."""
+    stored: dict[str, tuple[str, int, bytes]] = {}
+    null: DenseNull | None = None
+    if shared is not None:
+        # Replicas share one catalogue and no disk: the vectors another process made
+        # are read from it, and only what it lacks is embedded here.
+        stored = shared.sentence_vectors(embedder.name)
+        found = shared.meta(DenseNull.meta_key(embedder.name))
+        null = DenseNull.from_json(found) if found else None
+        previous = SentenceEvidence.from_stored(chunks, stored, embedder.name, null, previous)
+    if announce is not None and (shared is None or len(stored) < len(chunks)):
+        announce()
+    evidence = SentenceEvidence.build(
+        chunks,
+        model=embedder.name,
+        embed=lambda texts: embed_in_blocks(embedder.embed_documents, texts, progress=progress),
+        embed_query=embedder.embed_query,
+        previous=previous,
+        tokenized=tokenized,
+    )
+    if shared is not None:
+        _share(shared, evidence, stored, null)
+    return evidence
+
+
+def _share(
+    catalog: Catalog,
+    evidence: SentenceEvidence,
+    stored: dict[str, tuple[str, int, bytes]],
+    stored_null: DenseNull | None,
+) -> None:
+    """Write what the shared catalogue lacks of `evidence`'s vectors, and its null
+    (`stored` and `stored_null`: what the catalogue held when the build began)."""
+    rows = evidence.stored_rows(skip={k: v[0] for k, v in stored.items()})
+    if rows or set(stored) - set(evidence.spans):
+        catalog.put_sentence_vectors(evidence.model, rows, keep=evidence.spans)
+    if evidence.null is not None and evidence.null != stored_null:
+        catalog.set_meta(DenseNull.meta_key(evidence.model), evidence.null.to_json())
+
+
+def sync_chunk_vectors(
+    store: VectorStore,
+    chunks: Sequence[ChunkRecord],
+    docs: dict[str, DocumentRecord],
+    embedder: Embedder,
+    *,
+    progress: bool,
+) -> int:
+    """Make `store` hold exactly `chunks`' vectors: delete the stale ones, embed and add
+    the missing ones; returns how many were embedded."""
+    store.open(embedder.name, embedder.dim)
+    wanted = {c.chunk_id: c for c in chunks}
+    have = store.ids()
+    stale = sorted(have - set(wanted))
+    if stale:
+        store.delete(stale)
+    missing = [c for cid, c in wanted.items() if cid not in have]
+    if not missing:
+        return 0
+    # A title the manifest gives is the context a passage's document implies
+    # ("the war" of which article?): it is embedded with the passage, not shown
+    # or cited. A title taken from the text's own first line adds nothing but
+    # noise (the same opening words on every passage), so it is left out.
+    titled = [
+        f"{docs[c.doc_id].title}\n\n{c.text}"
+        if c.doc_id in docs and docs[c.doc_id].title_given
+        else c.text
+        for c in missing
+    ]
+    vectors = embedder.embed_documents(titled, progress=progress and len(missing) > 64)
+    metas = [
+        {
+            "doc_id": c.doc_id,
+            "ordinal": c.ordinal,
+            "start": c.start,
+            "end": c.end,
+            "lang": c.lang,
+            "title": docs[c.doc_id].title if c.doc_id in docs else "",
+            "url": docs[c.doc_id].url if c.doc_id in docs else "",
+        }
+        for c in missing
+    ]
+    store.upsert([c.chunk_id for c in missing], vectors, [c.text for c in missing], metas)
+    return len(missing)
