@@ -18,7 +18,8 @@ from retrieval.normalize import (
     search_key,
     tokenize,
 )
-from retrieval.sentences import Int8Rows, SentenceEvidence
+from retrieval.quantize import Int8Rows
+from retrieval.sentences import SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
 _HARD = (
