@@ -28,7 +28,7 @@ from retrieval.store import VectorStore
 from retrieval.vector_sync import embed_sentences, sync_chunk_vectors
 from retrieval.view import IndexView
 
-__all__ = ["IndexView", "IngestReport", "SanadIndex"]  # IndexView: retrieval.view
+__all__ = ["IngestReport", "SanadIndex"]
 
 log = logging.getLogger(__name__)
 
@@ -421,11 +421,11 @@ class SanadIndex:
         """Sentences, tokens and (with a model) vectors and the dense null, stored.
         `announce`: say so when sentences are to be embedded (on a question's path);
         `tokenized`: the chunks' sentences, already tokenized for the keyword index."""
-        if previous is None:
-            previous = SentenceEvidence.load(self._sentences_dir)
         if embedder is None:
             evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
         else:
+            if previous is None:  # its vectors are reused: read only when embedding
+                previous = SentenceEvidence.load(self._sentences_dir)
             name = embedder.name
             evidence = embed_sentences(
                 chunks,
