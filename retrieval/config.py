@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     )
     chunk_min_tokens: int = Field(default=250, ge=16, le=2000)
     chunk_max_tokens: int = Field(default=500, ge=32, le=4000)
+    ingest_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes that clean and chunk a large corpus; 0 = one per core, "
+        "1 = all in the ingesting process.",
+    )
     max_query_chars: int = Field(default=2000, ge=10, le=100_000)
     top_k: int = Field(default=5, ge=1, le=100)
     llm_model: str | None = Field(

@@ -22,7 +22,7 @@ from retrieval.clean import Paragraph, split_paragraphs
 from retrieval.errors import CorpusError
 from retrieval.language import detect_language
 
-__all__ = ["SUFFIXES", "Document", "load_corpus", "read_document", "read_manifest"]
+__all__ = ["SUFFIXES", "Document", "Source", "read_corpus", "read_document", "read_manifest"]
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,49 @@ class Document:
         }
 
 
-def load_corpus(path: Path) -> tuple[list[Document], list[str]]:
+@dataclass(frozen=True)
+class Source:
+    """One file of the corpus, read and checked to be UTF-8 but not yet cleaned:
+    enough to tell whether it changed since the last ingest (`sha256`), and all that
+    turning it into a `Document` needs (which an ingest may do in another process)."""
+
+    doc_id: str
+    path: Path
+    sha256: str
+    text: str  # the file's text as read; .html is turned into text by `document()`
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> Document:
+        """The source cleaned: paragraphs split and marked, language and title found."""
+        meta = self.meta
+        text = self.text
+        if self.path.suffix.lower() in {".html", ".htm"}:
+            text = _html_text(text)
+        paragraphs = split_paragraphs(text)
+        kept = "\n".join(p.text for p in paragraphs if p.kept)
+        lang = str(meta.get("language") or meta.get("lang") or detect_language(kept))
+        title = str(meta.get("title") or _first_line(paragraphs) or self.path.stem)
+        return Document(
+            doc_id=self.doc_id,
+            path=self.path,
+            text=text,
+            sha256=self.sha256,
+            title=title,
+            lang=lang,
+            author=str(meta.get("author", "")),
+            publisher=str(meta.get("publisher", "")),
+            date=str(meta.get("date", "")),
+            url=str(meta.get("url", "")),
+            title_en=str(meta.get("title_en", "")),
+            title_given=bool(meta.get("title")),
+            paragraphs=paragraphs,
+        )
+
+
+def read_corpus(path: Path) -> tuple[list[Source], list[str]]:
     """Read every source text under `path` (a folder or one file).
 
-    Returns the documents and a warning per file that was skipped. Raises
+    Returns the sources and a warning per file that was skipped. Raises
     `CorpusError` when there is nothing to read at all.
     """
     if not path.exists():
@@ -88,7 +127,7 @@ def load_corpus(path: Path) -> tuple[list[Document], list[str]]:
             f"No .txt, .md or .html files in {path}: add source texts or point SANAD_CORPUS_DIR elsewhere."
         )
     manifest, warnings = read_manifest(path if path.is_dir() else path.parent)
-    docs: list[Document] = []
+    sources: list[Source] = []
     seen: dict[str, Path] = {}
     for file in files:
         doc_id = file.stem
@@ -96,13 +135,13 @@ def load_corpus(path: Path) -> tuple[list[Document], list[str]]:
             warnings.append(f"skipped {file}: same name as {seen[doc_id]}")
             continue
         try:
-            docs.append(_load_document(file, manifest.get(doc_id, {})))
+            sources.append(_read_source(file, manifest.get(doc_id, {})))
             seen[doc_id] = file
         except (OSError, UnicodeDecodeError) as e:
             warnings.append(f"skipped {file}: {_reason(e)}")
     for w in warnings:
         log.warning("%s", w)
-    return docs, warnings
+    return sources, warnings
 
 
 def _reason(error: Exception) -> str:
@@ -132,33 +171,19 @@ def read_manifest(folder: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
 
 def read_document(file: Path) -> Document:
     """One source text, read and cleaned as an ingest would (without a manifest)."""
-    return _load_document(file, {})
+    return _read_source(file, {}).document()
 
 
-def _load_document(file: Path, meta: dict[str, Any]) -> Document:
+def _read_source(file: Path, meta: dict[str, Any]) -> Source:
     raw = file.read_bytes()
-    # Plain UTF-8: a byte-order mark stays as U+FEFF, so offsets are offsets into the
-    # file's text as read (utf-8-sig would shift every one of them by one).
-    decoded = raw.decode("utf-8")
-    text = _html_text(decoded) if file.suffix.lower() in {".html", ".htm"} else decoded
-    paragraphs = split_paragraphs(text)
-    kept = "\n".join(p.text for p in paragraphs if p.kept)
-    lang = str(meta.get("language") or meta.get("lang") or detect_language(kept))
-    title = str(meta.get("title") or _first_line(paragraphs) or file.stem)
-    return Document(
+    return Source(
         doc_id=file.stem,
         path=file,
-        text=text,
         sha256=hashlib.sha256(raw + json.dumps(meta, sort_keys=True).encode()).hexdigest(),
-        title=title,
-        lang=lang,
-        author=str(meta.get("author", "")),
-        publisher=str(meta.get("publisher", "")),
-        date=str(meta.get("date", "")),
-        url=str(meta.get("url", "")),
-        title_en=str(meta.get("title_en", "")),
-        title_given=bool(meta.get("title")),
-        paragraphs=paragraphs,
+        # Plain UTF-8: a byte-order mark stays as U+FEFF, so offsets are offsets into
+        # the file's text as read (utf-8-sig would shift every one of them by one).
+        text=raw.decode("utf-8"),
+        meta=meta,
     )
 
 

@@ -1,4 +1,4 @@
-"""Ingest: corpus → clean → chunk → catalogue → BM25 + vectors, incrementally.
+"""Ingest: corpus → prepare (clean, chunk) → catalogue → BM25 + vectors, incrementally.
 
 Chunk ids derive from content, so re-ingesting an unchanged corpus changes
 nothing; a changed file replaces its chunks and a deleted file's chunks go. The
@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
-from retrieval.chunking import Chunk, chunk_paragraphs
+from retrieval.chunking import Chunk
 from retrieval.config import Settings
-from retrieval.corpus import Document, load_corpus
+from retrieval.corpus import Document, Source, read_corpus
 from retrieval.database import open_database
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
-from retrieval.language import detect_language
 from retrieval.lexical import LexicalIndex
 from retrieval.notices import Notify, notice
-from retrieval.sentences import SENTENCES_DIR, SentenceEvidence, TokenizedSentences
+from retrieval.prepare import prepare_documents, worker_count
+from retrieval.sentences import (
+    SENTENCES_DIR,
+    SentenceEvidence,
+    TokenizedSentence,
+    TokenizedSentences,
+)
 from retrieval.store import VectorStore
 from retrieval.vector_sync import embed_sentences, sync_chunk_vectors
 from retrieval.view import IndexView
@@ -324,13 +330,7 @@ class SanadIndex:
         # One ingest at a time per catalogue, across processes and replicas: a second
         # waits, then finds the first one's work done.
         with self._lock, self.catalog.db.exclusive("ingest"):
-            docs, warnings = load_corpus(source)
-            if source.is_dir() and self._has_uploads(source):
-                # Documents admins added through the bot belong to the corpus too.
-                uploaded, more = load_corpus(self.uploads_dir)
-                taken = {d.doc_id for d in docs}
-                docs += [d for d in uploaded if d.doc_id not in taken]
-                warnings += more
+            sources, warnings = self._read_sources(source)
             report = IngestReport(warnings=warnings)
             embedder = self.embedder
             self._vectors_in_step = False  # until the vectors are synced below
@@ -342,26 +342,27 @@ class SanadIndex:
                 self.store.open(embedder.name, embedder.dim)  # refuses another model's vectors
             known = self.catalog.documents()
             changed = []
-            for doc in docs:
-                before = known.get(doc.doc_id)
-                if before is not None and before.sha256 == doc.sha256:
-                    report.unchanged.append(doc.doc_id)
+            for src in sources:
+                before = known.get(src.doc_id)
+                if before is not None and before.sha256 == src.sha256:
+                    report.unchanged.append(src.doc_id)
                     continue
-                changed.append(doc)
-                (report.updated if before else report.added).append(doc.doc_id)
-            # Chunked as they are written, so one document's chunks are in memory at a time.
-            self.catalog.replace_documents((doc, self._chunk(doc)) for doc in changed)
+                changed.append(src)
+                (report.updated if before else report.added).append(src.doc_id)
+            tokenized_new = self._write_documents(changed)
             if source.is_dir():
-                gone = set(known) - {d.doc_id for d in docs}
+                gone = set(known) - {s.doc_id for s in sources}
                 # Uploads through another replica live on its disk, not in this folder.
                 report.removed = sorted(d for d in gone if not self.is_upload(known[d]))
                 self.catalog.remove_documents(report.removed)
+            del sources, changed  # their texts are in the catalogue now
             # The setting in effect, not `source`: `sanad ingest FOLDER` is a choice the
             # next question must keep; only a changed setting asks for re-indexing.
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             self._corpus_followed = True
             chunks = self.catalog.chunks()
-            tokenized = TokenizedSentences(chunks)
+            tokenized = TokenizedSentences(chunks, known=tokenized_new)
+            del tokenized_new
             lexical = self._build_lexical(chunks, tokenized)
             report.chunks = len(chunks)
             previous = self._view
@@ -384,21 +385,34 @@ class SanadIndex:
             report.mode = self.mode
             return report
 
-    def _chunk(self, doc: Document) -> list[Chunk]:
-        chunks = chunk_paragraphs(
-            doc.text,
-            doc.paragraphs,
-            doc_id=doc.doc_id,
-            lang=doc.lang,
-            min_tokens=self.settings.chunk_min_tokens,
-            max_tokens=self.settings.chunk_max_tokens,
-        )
-        out = []
-        for c in chunks:
-            # A page in one language may quote another: label each chunk by its own text.
-            lang = detect_language(c.text)
-            out.append(c if lang in {"und", c.lang} else replace(c, lang=lang))
-        return out
+    def _read_sources(self, source: Path) -> tuple[list[Source], list[str]]:
+        sources, warnings = read_corpus(source)
+        if source.is_dir() and self._has_uploads(source):
+            # Documents admins added through the bot belong to the corpus too.
+            uploaded, more = read_corpus(self.uploads_dir)
+            taken = {s.doc_id for s in sources}
+            sources += [s for s in uploaded if s.doc_id not in taken]
+            warnings += more
+        return sources, warnings
+
+    def _write_documents(self, changed: list[Source]) -> dict[str, list[TokenizedSentence]]:
+        """Prepare the changed sources (in worker processes when there is much to do)
+        and store them with their chunks, as they come: one document's chunks per
+        worker in memory at a time. Returns the new chunks' tokenized sentences."""
+        sentences: dict[str, list[TokenizedSentence]] = {}
+
+        def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
+            for p in prepare_documents(
+                changed,
+                min_tokens=self.settings.chunk_min_tokens,
+                max_tokens=self.settings.chunk_max_tokens,
+                workers=worker_count(self.settings.ingest_workers),
+            ):
+                sentences.update(p.sentences)
+                yield p.document, p.chunks
+
+        self.catalog.replace_documents(prepared())
+        return sentences
 
     def _build_lexical(
         self, chunks: list[ChunkRecord], tokenized: TokenizedSentences

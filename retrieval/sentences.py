@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,8 +31,10 @@ __all__ = [
     "DenseNull",
     "PassageSentence",
     "SentenceEvidence",
+    "TokenizedSentence",
     "TokenizedSentences",
     "embed_in_blocks",
+    "tokenize_sentences",
 ]
 
 #: The evidence's folder in a data dir.
@@ -91,6 +93,15 @@ def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
     return [(a, b) for a, b in sentence_spans(chunk.text) if b - a >= MIN_SENTENCE_CHARS]
 
 
+#: A sentence's start and end in its chunk's text, and its search tokens.
+TokenizedSentence = tuple[int, int, list[str]]
+
+
+def tokenize_sentences(text: str) -> list[TokenizedSentence]:
+    """Every sentence of a chunk's `text`, short ones too, with its search tokens."""
+    return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
+
+
 class TokenizedSentences:
     """Every sentence of each chunk, short ones too, with its search tokens: what the
     keyword index and the sentence evidence are both built from, so an ingest
@@ -100,16 +111,23 @@ class TokenizedSentences:
     longer joins the word across the line break (identical on every chunk of the
     public and bundled corpora, and on 10k synthetic ones)."""
 
-    def __init__(self, chunks: Sequence[ChunkRecord]) -> None:
-        self._of: dict[str, list[tuple[int, int, list[str]]]] = {
-            c.chunk_id: [(a, b, tokenize(c.text[a:b])) for a, b in sentence_spans(c.text)]
+    def __init__(
+        self,
+        chunks: Sequence[ChunkRecord],
+        known: Mapping[str, list[TokenizedSentence]] | None = None,
+    ) -> None:
+        """`known`: chunk id → `tokenize_sentences` of its text, where already done
+        (an ingest does it as it chunks, in the same worker process)."""
+        known = known or {}
+        self._of: dict[str, list[TokenizedSentence]] = {
+            c.chunk_id: known[c.chunk_id] if c.chunk_id in known else tokenize_sentences(c.text)
             for c in chunks
         }
 
     def chunk_tokens(self, chunk_id: str) -> list[str]:
         return [token for _, _, tokens in self._of[chunk_id] for token in tokens]
 
-    def scored(self, chunk_id: str) -> list[tuple[int, int, list[str]]]:
+    def scored(self, chunk_id: str) -> list[TokenizedSentence]:
         """The sentences `chunk_sentences` keeps, with their tokens."""
         return [s for s in self._of[chunk_id] if s[1] - s[0] >= MIN_SENTENCE_CHARS]
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import retrieval.prepare
 from retrieval.errors import CorpusError
 from retrieval.index import SanadIndex
 from retrieval.lexical import LexicalIndex
@@ -72,16 +73,16 @@ def test_an_ingest_that_fails_part_way_leaves_the_previous_corpus_whole(
     for name in ("001_941a35178b1cb8a2.txt", "002_c21b3274f8c0af60.txt"):
         path = corpus / name
         path.write_text(path.read_text(encoding="utf-8") + "\nبند تازه درباره زعفران.\n")
-    chunk = SanadIndex._chunk
+    prepare = retrieval.prepare.prepare
     seen: list[str] = []
 
-    def chunk_then_break(self, doc):
-        seen.append(doc.doc_id)
+    def prepare_then_break(source, **sizes):
+        seen.append(source.doc_id)
         if len(seen) == 2:
             raise OSError("disk gone")
-        return chunk(self, doc)
+        return prepare(source, **sizes)
 
-    monkeypatch.setattr(SanadIndex, "_chunk", chunk_then_break)
+    monkeypatch.setattr(retrieval.prepare, "prepare", prepare_then_break)
     with pytest.raises(OSError, match="disk gone"):
         index.ingest(corpus)
     assert len(seen) == 2

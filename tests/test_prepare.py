@@ -1,0 +1,121 @@
+"""A large corpus is prepared (cleaned, chunked, tokenized) in worker processes: the
+index must be the one a single process builds, and a worker that fails must cost
+nothing but time."""
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import retrieval.prepare
+from retrieval.config import load_settings
+from retrieval.index import SanadIndex
+from retrieval.normalize import tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def every_corpus_is_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers prepare even the bundled corpus (otherwise too small to be worth it)."""
+    monkeypatch.setattr(retrieval.prepare, "PARALLEL_MIN_CHARS", 0)
+
+
+@pytest.fixture
+def workers_started(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many worker processes each ingest started."""
+    started: list[int] = []
+    real = retrieval.prepare._Workers.__init__
+
+    def counting(self, count: int, *args: int) -> None:
+        real(self, count, *args)
+        started.append(count)
+
+    monkeypatch.setattr(retrieval.prepare._Workers, "__init__", counting)
+    return started
+
+
+def _built(tmp_path: Path, corpus: Path, name: str, workers: int) -> SanadIndex:
+    settings = load_settings(
+        data_dir=tmp_path / name, corpus_dir=corpus, embedding_model="none", ingest_workers=workers
+    )
+    index = SanadIndex(settings)
+    index.ingest()
+    return index
+
+
+def _same_index(one: SanadIndex, other: SanadIndex) -> None:
+    assert [(c.chunk_id, c.lang, c.start, c.end, c.text) for c in one.chunks] == [
+        (c.chunk_id, c.lang, c.start, c.end, c.text) for c in other.chunks
+    ]
+    assert {k: (d.title, d.lang, d.sha256) for k, d in one.catalog_documents.items()} == {
+        k: (d.title, d.lang, d.sha256) for k, d in other.catalog_documents.items()
+    }
+    assert one.lexical.df == other.lexical.df
+    assert one.evidence.spans == other.evidence.spans
+    assert one.evidence.tokens == other.evidence.tokens
+    for question in ("جنگ میان طالبان و داعش چه زمانی آغاز شد؟", "متى تأسس تنظيم داعش خراسان؟"):
+        tokens = tokenize(question)
+        assert one.lexical.search(tokens, 10) == other.lexical.search(tokens, 10)
+
+
+def test_workers_build_the_index_one_process_builds(
+    tmp_path, corpus, every_corpus_is_large, workers_started
+):
+    alone = _built(tmp_path, corpus, "alone", workers=1)
+    assert workers_started == []
+    shared = _built(tmp_path, corpus, "shared", workers=2)
+    assert workers_started == [2]
+    _same_index(alone, shared)
+
+
+def test_a_small_corpus_is_prepared_without_starting_workers(tmp_path, corpus, workers_started):
+    _built(tmp_path, corpus, "small", workers=2)
+    assert workers_started == []
+
+
+@pytest.mark.parametrize("python", ["missing", "exits"])
+def test_workers_that_fail_leave_the_work_to_the_ingest(
+    tmp_path, corpus, every_corpus_is_large, monkeypatch, caplog, python
+):
+    alone = _built(tmp_path, corpus, "alone", workers=1)
+    broken = tmp_path / "python"
+    if python == "exits":  # starts, then ends without an answer
+        broken.write_text("#!/bin/sh\nexit 3\n")
+        broken.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken))
+    with caplog.at_level(logging.WARNING, logger="retrieval.prepare"):
+        recovered = _built(tmp_path, corpus, "recovered", workers=2)
+    assert "preparing the other 5 documents in this process" in caplog.text
+    _same_index(alone, recovered)
+
+
+def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path, corpus):
+    # Workers run the preparing module alone, never the script that ingests (as
+    # multiprocessing would: this script would then ingest again in each worker).
+    script = tmp_path / "ingest_script.py"
+    script.write_text(
+        "import retrieval.prepare\n"
+        "from retrieval.config import load_settings\n"
+        "from retrieval.index import SanadIndex\n"
+        "retrieval.prepare.PARALLEL_MIN_CHARS = 0\n"
+        f"settings = load_settings(data_dir={str(tmp_path / 'data')!r}, "
+        f"corpus_dir={str(corpus)!r}, embedding_model='none', ingest_workers=2)\n"
+        "print(SanadIndex(settings).ingest().chunks)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "worker" not in done.stderr
+    assert int(done.stdout) == len(_built(tmp_path, corpus, "alone", workers=1).chunks)
