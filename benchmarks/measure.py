@@ -93,11 +93,15 @@ def child(module: str, *args: str, env: dict[str, str] | None = None) -> dict[st
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB."""
+def peak_rss_mb(workers: int = 0) -> float:
+    """This process's peak resident memory so far, in MB, plus `workers` times that of
+    its largest child that has ended (Sanad's ingest workers): an upper bound on their
+    peak together, as if all had peaked at once."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + workers * children) / 1024
 
 
 def machine() -> dict[str, str]:

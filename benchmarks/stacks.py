@@ -39,6 +39,7 @@ from retrieval.config import BUNDLED_CORPUS_DIR, load_settings
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.evaluate import load_questions
 from retrieval.index import SanadIndex
+from retrieval.prepare import worker_count
 from retrieval.search import search
 
 QUESTIONS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev.jsonl"
@@ -192,7 +193,7 @@ def measure(
         started = time.perf_counter()
         chunks, modes, close = SYSTEMS[system](docs, root / "data", embedder, server)
         ingest_s = time.perf_counter() - started
-        rss = peak_rss_mb()
+        rss = peak_rss_mb(workers=worker_count(0))  # 0: the default setting
         latency: dict[str, dict[str, float]] = {}
         for mode, run in modes.items():
             run(asked[0])  # warm
