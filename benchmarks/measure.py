@@ -7,12 +7,14 @@ machine noise hits both rather than one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -93,15 +95,56 @@ def child(module: str, *args: str, env: dict[str, str] | None = None) -> dict[st
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def peak_rss_mb(workers: int = 0) -> float:
-    """This process's peak resident memory so far, in MB, plus `workers` times that of
-    its largest child that has ended (Sanad's ingest workers): an upper bound on their
-    peak together, as if all had peaked at once."""
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB."""
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + workers * children) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreeMemory:
+    """The peak resident memory of this process and its children together (Sanad's
+    ingest workers), sampled every `every` seconds while running, in MB.
+
+    Not `RUSAGE_CHILDREN`: a child's peak there includes this process's memory at
+    the moment it was forked, before it became the worker it runs.
+    """
+
+    def __init__(self, every: float = 0.05) -> None:
+        self._every = every
+        self._peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak_mb(self) -> float:
+        """The sampled peak, or this process's own exact peak if that is higher."""
+        return max(self._peak_kb / 1024, peak_rss_mb())
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._every):
+            self._peak_kb = max(self._peak_kb, _tree_rss_kb())
+
+
+def _tree_rss_kb() -> int:
+    pids = [str(os.getpid())]
+    for children in Path("/proc/self/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            pids += children.read_text().split()
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
 
 
 def machine() -> dict[str, str]:

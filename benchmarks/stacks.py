@@ -33,13 +33,12 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.measure import peak_rss_mb, percentile
+from benchmarks.measure import TreeMemory, percentile
 from benchmarks.search_speed import SentenceMeanEmbedder, real_sentences, write_corpus
 from retrieval.config import BUNDLED_CORPUS_DIR, load_settings
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.evaluate import load_questions
 from retrieval.index import SanadIndex
-from retrieval.prepare import worker_count
 from retrieval.search import search
 
 QUESTIONS = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev.jsonl"
@@ -190,10 +189,11 @@ def measure(
         if embedder is not None:
             for q in asked:  # encoded once, before timing, for both systems
                 embedder.embed_query(q)
-        started = time.perf_counter()
-        chunks, modes, close = SYSTEMS[system](docs, root / "data", embedder, server)
-        ingest_s = time.perf_counter() - started
-        rss = peak_rss_mb(workers=worker_count(0))  # 0: the default setting
+        with TreeMemory() as memory:  # the ingest's worker processes included
+            started = time.perf_counter()
+            chunks, modes, close = SYSTEMS[system](docs, root / "data", embedder, server)
+            ingest_s = time.perf_counter() - started
+        rss = memory.peak_mb()
         latency: dict[str, dict[str, float]] = {}
         for mode, run in modes.items():
             run(asked[0])  # warm
