@@ -14,16 +14,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from retrieval.clean import Paragraph
+from retrieval.normalize import tokenize
 
 __all__ = [
     "SENTENCE_CLOSERS",
     "Chunk",
     "Sentence",
+    "TokenizedSentence",
     "chunk_paragraphs",
     "estimate_tokens",
     "max_chunk_chars",
     "sentence_spans",
     "split_sentences",
+    "tokenize_sentences",
 ]
 
 # A sentence ends at . ! ? ؟ ؛ … (one or more, with closing quotes/brackets after
@@ -116,6 +119,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         out.extend(_span(text, pos, line.end()))
         pending = None
     return out
+
+
+#: A sentence's start and end in its chunk's text, and its search tokens.
+TokenizedSentence = tuple[int, int, list[str]]
+
+
+def tokenize_sentences(text: str) -> list[TokenizedSentence]:
+    """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its search tokens."""
+    return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
 
 
 #: A line at least this long that ends in a word is taken to break inside a sentence.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
-from retrieval.chunking import Chunk
+from retrieval.chunking import Chunk, TokenizedSentence
 from retrieval.config import Settings
 from retrieval.corpus import Document, Source, read_corpus
 from retrieval.database import open_database
@@ -24,12 +24,7 @@ from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
 from retrieval.lexical import LexicalIndex
 from retrieval.notices import Notify, notice
 from retrieval.prepare import prepare_documents, worker_count
-from retrieval.sentences import (
-    SENTENCES_DIR,
-    SentenceEvidence,
-    TokenizedSentence,
-    TokenizedSentences,
-)
+from retrieval.sentences import SENTENCES_DIR, SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
 from retrieval.vector_sync import embed_sentences, sync_chunk_vectors
 from retrieval.view import IndexView

@@ -23,10 +23,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from retrieval.chunking import Chunk, chunk_paragraphs
+from retrieval.chunking import Chunk, TokenizedSentence, chunk_paragraphs, tokenize_sentences
 from retrieval.corpus import Document, Source
 from retrieval.language import detect_language
-from retrieval.sentences import TokenizedSentence, tokenize_sentences
 
 __all__ = ["PreparedDocument", "prepare_documents", "worker_count"]
 
@@ -136,6 +135,9 @@ class _Workers:
             self.close()
             raise
         self._threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="sanad-prepare")
+        # One string per distinct token, as in one process (`normalize.tokenize` hands
+        # out the same strings for a word); unpickled, each batch has its own copies.
+        self._tokens: dict[str, str] = {}
 
     def _run(self, batch: list[Source]) -> list[PreparedDocument]:
         proc = self._idle.get()
@@ -152,6 +154,14 @@ class _Workers:
             raise
         finally:
             self._idle.put(proc)
+        return [self._share(doc) for doc in prepared]
+
+    def _share(self, prepared: PreparedDocument) -> PreparedDocument:
+        """`prepared` holding one string per distinct token, as if prepared here."""
+        shared = self._tokens.setdefault
+        for spans in prepared.sentences.values():
+            for _, _, tokens in spans:
+                tokens[:] = [shared(t, t) for t in tokens]
         return prepared
 
     def map(self, batches: list[list[Source]]) -> Iterator[list[PreparedDocument]]:

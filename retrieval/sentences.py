@@ -22,7 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import sentence_spans
+from retrieval.chunking import TokenizedSentence, sentence_spans, tokenize_sentences
 from retrieval.normalize import tokenize
 from retrieval.quantize import Int8Rows
 
@@ -31,10 +31,8 @@ __all__ = [
     "DenseNull",
     "PassageSentence",
     "SentenceEvidence",
-    "TokenizedSentence",
     "TokenizedSentences",
     "embed_in_blocks",
-    "tokenize_sentences",
 ]
 
 #: The evidence's folder in a data dir.
@@ -91,15 +89,6 @@ class DenseNull:
 def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
     """(start, end) of the chunk's sentences worth scoring, within its text."""
     return [(a, b) for a, b in sentence_spans(chunk.text) if b - a >= MIN_SENTENCE_CHARS]
-
-
-#: A sentence's start and end in its chunk's text, and its search tokens.
-TokenizedSentence = tuple[int, int, list[str]]
-
-
-def tokenize_sentences(text: str) -> list[TokenizedSentence]:
-    """Every sentence of a chunk's `text`, short ones too, with its search tokens."""
-    return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
 
 
 class TokenizedSentences:

@@ -12,6 +12,7 @@ import pytest
 
 import retrieval.prepare
 from retrieval.config import load_settings
+from retrieval.corpus import read_corpus
 from retrieval.index import SanadIndex
 from retrieval.normalize import tokenize
 
@@ -119,3 +120,17 @@ def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path, corpus)
     assert done.returncode == 0, done.stderr
     assert "worker" not in done.stderr
     assert int(done.stdout) == len(_built(tmp_path, corpus, "alone", workers=1).chunks)
+
+
+def test_a_prepared_corpus_holds_each_token_once_as_one_process_does(corpus, every_corpus_is_large):
+    # Unpickled from workers, every batch would bring its own copy of each word's
+    # string: more memory than the same index built in one process.
+    sources, _ = read_corpus(corpus)
+    prepared = list(
+        retrieval.prepare.prepare_documents(sources, min_tokens=250, max_tokens=500, workers=2)
+    )
+    tokens = [
+        t for p in prepared for spans in p.sentences.values() for _, _, ts in spans for t in ts
+    ]
+    assert len(sources) > 2
+    assert len({id(t) for t in tokens}) == len(set(tokens))
