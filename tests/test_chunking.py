@@ -2,7 +2,7 @@
 
 import itertools
 
-from retrieval.chunking import chunk_paragraphs, estimate_tokens, split_sentences
+from retrieval.chunking import chunk_paragraphs, estimate_tokens, sentence_spans, split_sentences
 from retrieval.clean import split_paragraphs
 from retrieval.config import BUNDLED_CORPUS_DIR
 
@@ -26,6 +26,20 @@ def test_splits_on_sentence_marks_of_all_three_languages():
 def test_does_not_split_on_arabic_comma_or_inside_numbers():
     text = "قیمت ۱۲.۵ دلار، یا 12.5 یا ۱۲٫۵ بود، نه کمتر. بعدی"
     assert _sentences(text) == ["قیمت ۱۲.۵ دلار، یا 12.5 یا ۱۲٫۵ بود، نه کمتر.", "بعدی"]
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence():
+    # A name with initials is quoted whole, not cut after «جی.کی.».
+    text = (
+        "هری پاتر مجموعه‌ای از هفت رمان نوشتهٔ جی.کی. رولینگ است. "
+        "سميت الجادة باسم م. ثيو كيرني. J. K. Rowling lives in the U.S. now. Next one."
+    )
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "هری پاتر مجموعه‌ای از هفت رمان نوشتهٔ جی.کی. رولینگ است.",
+        "سميت الجادة باسم م. ثيو كيرني.",
+        "J. K. Rowling lives in the U.S. now.",
+        "Next one.",
+    ]
 
 
 def test_closing_quote_stays_with_its_sentence():
