@@ -79,15 +79,20 @@ class Source:
     text: str  # the file's text as read; .html is turned into text by `document()`
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def document(self) -> Document:
-        """The source cleaned: paragraphs split and marked, language and title found."""
+    def document(self, *, detect: bool = True) -> Document:
+        """The source cleaned: paragraphs split and marked, language and title found.
+
+        `detect=False` leaves a language the manifest does not give empty, for the
+        caller to find (an ingest does, from the passages it makes of the document).
+        """
         meta = self.meta
         text = self.text
         if self.path.suffix.lower() in {".html", ".htm"}:
             text = _html_text(text)
         paragraphs = split_paragraphs(text)
-        kept = "\n".join(p.text for p in paragraphs if p.kept)
-        lang = str(meta.get("language") or meta.get("lang") or detect_language(kept))
+        lang = str(meta.get("language") or meta.get("lang") or "")
+        if not lang and detect:
+            lang = detect_language("\n".join(p.text for p in paragraphs if p.kept))
         title = str(meta.get("title") or _first_line(paragraphs) or self.path.stem)
         return Document(
             doc_id=self.doc_id,

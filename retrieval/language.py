@@ -10,9 +10,16 @@ told apart by their letters; Latin text is taken as English.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["LANGUAGES", "detect_language", "letter_script"]
+__all__ = [
+    "LANGUAGES",
+    "LanguageSignals",
+    "detect_language",
+    "language_signals",
+    "letter_script",
+]
 
 #: Codes this module returns. "und" = undetermined (no letters, or another script).
 LANGUAGES: Final = ("fa", "ar", "ps", "ur", "en", "und")
@@ -231,16 +238,78 @@ def detect_language(text: str) -> str:
     >>> detect_language("جنگ میان طالبان و داعش چه زمانی آغاز شد؟")
     'fa'
     """
-    arabic_words = _ARABIC_WORD.findall(text) if _ARABIC_LETTER.search(text) else []  # English
+    return language_signals(text).language()
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSignals:
+    """What `detect_language` counts in a text: words, telling letters, function words.
+
+    Counts add up, so the signals of a text split between words are the sum of its
+    parts' signals: a document's language comes from its passages' at no extra cost.
+    """
+
+    arabic_words: int = 0  # words with an Arabic-script letter
+    latin_words: int = 0
+    pashto: int = 0  # letters only Pashto has, and so on
+    urdu: int = 0
+    persian: int = 0
+    arabic: int = 0
+    persian_forms: int = 0  # Persian ی ک
+    arabic_forms: int = 0  # Arabic ي ك
+    zwnj: int = 0
+    fa_said: int = 0  # function words of each language
+    ar_said: int = 0
+    ps_said: int = 0
+    ur_said: int = 0
+    fa_prefixed: int = 0  # words with a Persian verb prefix (می‌, نمی‌)
+    ar_prefixed: int = 0  # words with the Arabic article
+
+    def __add__(self, other: LanguageSignals) -> LanguageSignals:
+        return LanguageSignals(*(getattr(self, f) + getattr(other, f) for f in _SIGNALS))
+
+    def __sub__(self, other: LanguageSignals) -> LanguageSignals:
+        return LanguageSignals(*(getattr(self, f) - getattr(other, f) for f in _SIGNALS))
+
+    def language(self) -> str:
+        """The language these signals point to (see `detect_language`)."""
+        if not self.arabic_words:
+            return "en" if self.latin_words else "und"
+        if self.latin_words > 2 * self.arabic_words:
+            return "en"
+        scores = {
+            "ps": 3.0 * self.pashto + self.ps_said,
+            "ur": 3.0 * self.urdu + self.ur_said,
+            "fa": 2.0 * self.persian
+            + 1.0 * self.persian_forms
+            + 2.0 * self.fa_said
+            + 1.0 * self.zwnj  # ZWNJ is a Persian typing habit
+            + 0.5 * self.fa_prefixed,
+            "ar": 2.0 * self.arabic
+            + 1.0 * self.arabic_forms
+            + 2.0 * self.ar_said
+            + 1.0 * self.ar_prefixed,
+        }
+        # Pashto and Urdu text also uses Persian letters and words; they win only when
+        # their own letters are a clear part of the text, not a stray name or two.
+        for lang in ("ps", "ur"):
+            rivals = max(scores["fa"], scores["ar"])
+            if scores[lang] >= 3.0 and scores[lang] >= 0.5 * rivals:
+                return lang
+        if scores["ar"] > scores["fa"]:
+            return "ar"
+        return "fa"
+
+
+_SIGNALS = tuple(LanguageSignals.__dataclass_fields__)
+
+
+def language_signals(text: str) -> LanguageSignals:
+    """Count in `text` what tells the languages apart."""
+    words = _ARABIC_WORD.findall(text) if _ARABIC_LETTER.search(text) else []  # English
     latin_words = len(_LATIN_WORD_TAIL.findall(text))
-    if not arabic_words:
-        return "en" if latin_words else "und"
-    if latin_words > 2 * len(arabic_words):
-        return "en"
-    return _arabic_script_language(arabic_words)
-
-
-def _arabic_script_language(words: list[str]) -> str:
+    if not words:
+        return LanguageSignals(latin_words=latin_words)
     joined = "".join(words)
     letters = {c: joined.count(c) for c in _COUNTED_LETTERS}  # str.count: 3× a Counter
     # Function words count whichever keyboard typed them («كي» is Persian «کی»); one
@@ -255,28 +324,23 @@ def _arabic_script_language(words: list[str]) -> str:
         if len(word) > 4 and word.startswith(_FA_PREFIXES):
             fa_prefixed += 1
 
-    def letter_count(chars: set[str]) -> int:
+    def count(chars: set[str]) -> int:
         return sum(letters[c] for c in chars)
 
-    scores = {
-        "ps": 3.0 * letter_count(_PASHTO_LETTERS) + said["ps"],
-        "ur": 3.0 * letter_count(_URDU_LETTERS) + said["ur"],
-        "fa": 2.0 * letter_count(_PERSIAN_LETTERS)
-        + 1.0 * letter_count(_PERSIAN_FORMS)
-        + 2.0 * said["fa"]
-        + 1.0 * letters["\u200c"]  # ZWNJ is a Persian typing habit
-        + 0.5 * fa_prefixed,
-        "ar": 2.0 * letter_count(_ARABIC_LETTERS)
-        + 1.0 * letter_count(_ARABIC_FORMS)
-        + 2.0 * said["ar"]
-        + 1.0 * ar_prefixed,
-    }
-    # Pashto and Urdu text also uses Persian letters and words; they win only when
-    # their own letters are a clear part of the text, not a stray name or two.
-    for lang in ("ps", "ur"):
-        rivals = max(scores["fa"], scores["ar"])
-        if scores[lang] >= 3.0 and scores[lang] >= 0.5 * rivals:
-            return lang
-    if scores["ar"] > scores["fa"]:
-        return "ar"
-    return "fa"
+    return LanguageSignals(
+        arabic_words=len(words),
+        latin_words=latin_words,
+        pashto=count(_PASHTO_LETTERS),
+        urdu=count(_URDU_LETTERS),
+        persian=count(_PERSIAN_LETTERS),
+        arabic=count(_ARABIC_LETTERS),
+        persian_forms=count(_PERSIAN_FORMS),
+        arabic_forms=count(_ARABIC_FORMS),
+        zwnj=letters["\u200c"],
+        fa_said=said["fa"],
+        ar_said=said["ar"],
+        ps_said=said["ps"],
+        ur_said=said["ur"],
+        fa_prefixed=fa_prefixed,
+        ar_prefixed=ar_prefixed,
+    )

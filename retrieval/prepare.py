@@ -25,7 +25,7 @@ from pathlib import Path
 
 from retrieval.chunking import Chunk, TokenizedSentence, chunk_paragraphs, tokenize_sentences
 from retrieval.corpus import Document, Source
-from retrieval.language import detect_language
+from retrieval.language import LanguageSignals, language_signals
 
 __all__ = ["PreparedDocument", "prepare_documents", "worker_count"]
 
@@ -49,22 +49,43 @@ class PreparedDocument:
 
 def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocument:
     """Clean one source, chunk it and tokenize the chunks' sentences."""
-    doc = source.document()
-    chunks = []
-    for chunk in chunk_paragraphs(
+    doc = source.document(detect=False)
+    chunks = chunk_paragraphs(
         doc.text,
         doc.paragraphs,
         doc_id=doc.doc_id,
         lang=doc.lang,
         min_tokens=min_tokens,
         max_tokens=max_tokens,
-    ):
-        # A page in one language may quote another: label each chunk by its own text.
-        lang = detect_language(chunk.text)
-        chunks.append(chunk if lang in {"und", chunk.lang} else replace(chunk, lang=lang))
+    )
+    signals = [language_signals(c.text) for c in chunks]
+    if not doc.lang:
+        doc = replace(doc, lang=kept_text_signals(doc.text, chunks, signals).language())
+    # A page in one language may quote another: label each chunk by its own text.
+    chunks = [
+        replace(chunk, lang=lang if lang != "und" else doc.lang)
+        for chunk, lang in zip(chunks, (s.language() for s in signals), strict=True)
+    ]
     sentences = {c.chunk_id: tokenize_sentences(c.text) for c in chunks}
     # The paragraphs were for chunking; the catalogue keeps text and offsets.
     return PreparedDocument(replace(doc, paragraphs=[]), chunks, sentences)
+
+
+def kept_text_signals(
+    text: str, chunks: Sequence[Chunk], signals: Sequence[LanguageSignals]
+) -> LanguageSignals:
+    """The language signals of a document's kept text, from its chunks' `signals`:
+    the chunks cover that text, in order, and where one overlaps the text before it
+    (a sentence), the overlap is counted once. What detecting the kept text would
+    count, without reading it a second time."""
+    total = LanguageSignals()
+    covered = 0
+    for chunk, counted in zip(chunks, signals, strict=True):
+        total += counted
+        if chunk.start < covered:
+            total -= language_signals(text[chunk.start : min(covered, chunk.end)])
+        covered = max(covered, chunk.end)
+    return total
 
 
 def worker_count(setting: int) -> int:

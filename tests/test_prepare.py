@@ -2,10 +2,12 @@
 index must be the one a single process builds, and a worker that fails must cost
 nothing but time."""
 
+import itertools
 import logging
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import retrieval.prepare
 from retrieval.config import load_settings
 from retrieval.corpus import read_corpus
 from retrieval.index import SanadIndex
+from retrieval.language import detect_language, language_signals
 from retrieval.normalize import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,3 +137,21 @@ def test_a_prepared_corpus_holds_each_token_once_as_one_process_does(corpus, eve
     ]
     assert len(sources) > 2
     assert len({id(t) for t in tokens}) == len(set(tokens))
+
+
+def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(corpus):
+    # The ingest counts it from its chunks (overlaps once), not by reading the
+    # document a second time: the counts must be what reading it would give.
+    sources, _ = read_corpus(corpus)
+    for source in sources:
+        undeclared = replace(source, meta={})
+        doc = undeclared.document()
+        kept = "\n".join(p.text for p in doc.paragraphs if p.kept)
+        prepared = retrieval.prepare.prepare(undeclared, min_tokens=60, max_tokens=120)
+        chunks = prepared.chunks
+        assert any(b.start < a.end for a, b in itertools.pairwise(chunks))  # overlaps
+        signals = [language_signals(c.text) for c in chunks]
+        counted = retrieval.prepare.kept_text_signals(doc.text, chunks, signals)
+        assert counted == language_signals(kept)
+        assert prepared.document.lang == detect_language(kept) == doc.lang
+        assert all(c.lang in {detect_language(c.text), doc.lang} for c in chunks)

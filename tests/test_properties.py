@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from retrieval.language import detect_language
+from retrieval.language import detect_language, language_signals
 from retrieval.normalize import (
     _PREFIX_GAP,
     _SUFFIX_GAP,
@@ -256,3 +256,13 @@ def test_int8_sentence_vectors_score_within_their_rounding_and_round_trip(rows, 
     again = Int8Rows.quantize(held.as_float16())
     assert np.array_equal(again.codes, held.codes)
     assert np.array_equal(again.as_float16(), held.as_float16())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy, text_strategy)
+def test_language_signals_add_up_over_text_split_between_words(left, right):
+    # A document's language is found from its passages' signals: that is only the
+    # language of its whole text if counts over two parts add up to the whole's.
+    whole = f"{left}\n{right}"
+    assert language_signals(whole) == language_signals(left) + language_signals(right)
+    assert language_signals(whole).language() == detect_language(whole)
