@@ -156,9 +156,6 @@ class _Workers:
             self.close()
             raise
         self._threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="sanad-prepare")
-        # One string per distinct token, as in one process (`normalize.tokenize` hands
-        # out the same strings for a word); unpickled, each batch has its own copies.
-        self._tokens: dict[str, str] = {}
 
     def _run(self, batch: list[Source]) -> list[PreparedDocument]:
         proc = self._idle.get()
@@ -175,14 +172,12 @@ class _Workers:
             raise
         finally:
             self._idle.put(proc)
-        return [self._share(doc) for doc in prepared]
-
-    def _share(self, prepared: PreparedDocument) -> PreparedDocument:
-        """`prepared` holding one string per distinct token, as if prepared here."""
-        shared = self._tokens.setdefault
-        for spans in prepared.sentences.values():
-            for _, _, tokens in spans:
-                tokens[:] = [shared(t, t) for t in tokens]
+        # One string per distinct token, as in one process (`normalize.tokenize` hands
+        # out the same strings for a word); unpickled, each batch has its own copies.
+        for doc in prepared:
+            for spans in doc.sentences.values():
+                for _, _, tokens in spans:
+                    tokens[:] = map(sys.intern, tokens)
         return prepared
 
     def map(self, batches: list[list[Source]]) -> Iterator[list[PreparedDocument]]:
