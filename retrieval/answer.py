@@ -13,7 +13,7 @@ import functools
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from prompts import text, ui_language
@@ -246,6 +246,12 @@ class Answerer:
         """Search, rank the passages' sentences and judge whether they answer."""
         response = search(self.index, question, k=self.settings.answer_passages)
         view = response.view
+        typed = question.tokens
+        # The question as searched, its misspelt words respelled to the corpus's: the
+        # sentences are ranked and the verdict reached on the words that found them.
+        question = response.question
+        if focus is not None:
+            focus = replace(focus, tokens=view.lexical.respell(focus.tokens))
         scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder, self.reranker)
         scored = scorer.rank(
             question,
@@ -254,20 +260,28 @@ class Answerer:
             dense=response.mode != "lexical",
             focus=focus,
         )
-        verdict = self._judge(question, response, scored, scorer)
+        verdict = self._judge(question, typed, response, scored, scorer)
         return _Found(question, response, scorer, scored, verdict)
 
     def _judge(
         self,
         question: Question,
+        typed: Sequence[str],
         response: SearchResponse,
         scored: list[ScoredSentence],
         scorer: EvidenceScorer,
     ) -> Verdict:
-        top = response.results[:3]
-        lexical = max(
-            (scorer.lexical_support(question.tokens, r.chunk.text) for r in top), default=0
-        )
+        """`typed` are the question's tokens before respelling: a respelled word is a
+        guess (a typo of «المسيحية», or «المريخ», which the corpus never names), so
+        it counts half towards lexical support."""
+
+        def support(text: str) -> float:
+            searched = scorer.lexical_support(question.tokens, text)
+            if tuple(typed) == question.tokens:
+                return searched
+            return (searched + scorer.lexical_support(typed, text)) / 2
+
+        lexical = max((support(r.chunk.text) for r in response.results[:3]), default=0)
         zs = [s.dense_z for s in scored if s.dense_z is not None]
         return judge(
             self.settings,
@@ -291,9 +305,8 @@ class Answerer:
         combined = prepare_question(f"{previous} {asked.text}", 10 * self.settings.max_query_chars)
         found = self._find(combined, focus=asked)
         top = found.response.results[:3]
-        own = max(
-            (found.scorer.lexical_support(asked.tokens, r.chunk.text) for r in top), default=0
-        )
+        words = found.scorer.lexical.respell(asked.tokens)
+        own = max((found.scorer.lexical_support(words, r.chunk.text) for r in top), default=0)
         if own < FOLLOW_UP_SUPPORT or not found.verdict.answerable:
             return None
         return found

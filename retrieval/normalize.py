@@ -158,10 +158,15 @@ _FA = """
 چند چقدر چندمین کسی چیزی
 آیا است هست بود شد شده شود می کرد کرده کند کنند کردند دارد داشت های ها یک هر
 اند ای ام اش ایشان او ما شما آنها اینکه آنکه پس پیش میان بین درباره
+چیه چیا کجاست کجای کجاها کدامند کدامیک کدامین کیست کیستند چطور چقدره چندتا چندم
+بنویسید ببرید
+کدوم کدومش کدومه کیه چجوری چطوری رو تو اون اونا اونها اینا دیگه الان هستن
+میشه میشن داره دارن میکنه میکنن میگه میگن میاد
 """
 _AR = """
 في من إلى الى على عن مع هو هي هم ما ماذا متى أين اين كيف لماذا هل كم أي اي التي
 الذي الذين هذا هذه ذلك تلك كان كانت قد لقد ثم أو او أن ان إن لا لم لن بين عند
+بماذا وماذا وما فما ومن وهل ماهو مالذي اذكر أذكر اللتي اللذي اللذين اللتان
 """
 _EN = """
 a an the of to in on at by for from with and or is are was were be been what when
@@ -169,4 +174,6 @@ where who whom which why how did do does this that these those it its as about i
 """
 
 #: Question and function words in fa/ar/en, in key form, left out of lexical matching.
+#: The last lines of each list are the spoken forms («کدوم», «چیه») and the joined
+#: or misspelt ones («ماهو», «اللتي») that people type in chats and questions.
 STOPWORDS: frozenset[str] = frozenset(search_key(w) for w in (_FA + _AR + _EN).split())

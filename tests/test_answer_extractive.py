@@ -146,3 +146,19 @@ def test_unrelated_question_after_a_topic_still_declines(answerer):
     answer = answerer.ask("ما هي عاصمة فرنسا؟", history=[(MILLEY, "…")])
     assert answer.abstained
     assert not answer.citations
+
+
+@pytest.mark.parametrize(
+    ("spoken", "written"),
+    [
+        ("اولین والی داعش خراسان کیه؟", "اولین والی داعش خراسان کیست؟"),
+        (
+            "پوتین تو نشست شانگهای درباره طالبان چی گفت؟",
+            "پوتین در نشست شانگهای درباره طالبان چه گفت؟",
+        ),
+    ],
+)
+def test_a_question_typed_as_spoken_is_answered_like_the_written_one(answerer, spoken, written):
+    heard, read = answerer.ask(spoken), answerer.ask(written)
+    assert not heard.abstained
+    assert heard.answer == read.answer

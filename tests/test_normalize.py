@@ -57,3 +57,13 @@ def test_tokens_drop_question_words_and_strip_arabic_article():
     assert "التی" not in tokens
     assert "اقلیات" in tokens  # الأقليات with the article stripped, in key form
     assert "تنظیم" in tokens
+
+
+def test_spoken_and_joined_question_words_are_not_search_tokens():
+    # Typed as people speak («کدوم», «چیه», «میکنه») or joined and misspelt («بماذا»,
+    # «اللتي»): the corpus never holds them, so as tokens they would weigh most.
+    assert tokenize("فیفا کدوم ورزش رو اداره می کنه؟") == tokenize("فیفا ورزش اداره")
+    assert tokenize("قطب نما های جدید اسمشون چیه؟") == tokenize("قطب نما های جدید اسمشون")
+    assert tokenize("بماذا ينصح الأطباء اللتي") == tokenize("ينصح الأطباء")
+    # «ماهی» is the Persian for fish, not only «ما هي» written joined.
+    assert tokenize("کدام بخش از بدن پری دریایی ماهی است؟") == tokenize("بخش بدن پری دریایی ماهی")

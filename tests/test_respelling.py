@@ -47,7 +47,7 @@ def test_a_misspelled_name_finds_its_passage(index):
 
 def test_a_near_word_with_another_meaning_is_still_declined(index):
     # «المريخ» (Mars) is one letter from «المريض» (the patient): the search may look
-    # there, but the answer is judged on the words asked, so it declines.
+    # there, but a respelled word counts only half towards the verdict, so it declines.
     answer = Answerer(index).ask("ما هو المريخ؟")
     assert answer.abstained
     assert not answer.citations
@@ -107,3 +107,12 @@ def test_a_respelled_token_is_one_edit_from_a_word_the_corpus_holds(vocabulary, 
         assert _one_edit_apart(token, respelled)
     else:  # left alone only when nothing in the corpus is one edit away
         assert not any(_one_edit_apart(token, word) for word in lexical.df)
+
+
+def test_a_misspelled_question_is_answered_from_its_passage(index):
+    # The verdict is reached on the words that found the passage: judged on the typed
+    # «موريطانيا», which no passage holds, the question would be declined.
+    answer = Answerer(index).ask("ما هي عاصمة موريطانيا؟")
+    assert not answer.abstained
+    assert answer.citations[0].result.chunk.doc_id == "mauritania"
+    assert "نواكشوط" in answer.answer
