@@ -28,7 +28,8 @@ if TYPE_CHECKING:
         StoreError,
         StoreUnavailable,
     )
-    from retrieval.index import IngestReport, SanadIndex
+    from retrieval.index import SanadIndex
+    from retrieval.ingest import IngestReport
     from retrieval.language import detect_language
     from retrieval.normalize import search_key
     from retrieval.retriever import SanadRetriever
@@ -45,7 +46,7 @@ _HOMES = {
     "SanadError": "errors",
     "StoreError": "errors",
     "StoreUnavailable": "errors",
-    "IngestReport": "index",
+    "IngestReport": "ingest",
     "SanadIndex": "index",
     "SanadRetriever": "retriever",
     "SearchResponse": "search",

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
-from retrieval.chunking import Chunk, TokenizedSentence
 from retrieval.config import Settings
-from retrieval.corpus import Document, Source, read_corpus
 from retrieval.database import open_database
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
+from retrieval.ingest import (
+    IngestReport,
+    build_evidence,
+    build_lexical,
+    read_sources,
+    write_documents,
+)
 from retrieval.lexical import LexicalIndex
 from retrieval.notices import Notify, notice
-from retrieval.prepare import prepare_documents, worker_count
 from retrieval.sentences import SENTENCES_DIR, SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
-from retrieval.vector_sync import embed_sentences, sync_chunk_vectors
+from retrieval.vector_sync import sync_chunk_vectors
 from retrieval.view import IndexView
 
 __all__ = ["IngestReport", "SanadIndex"]
@@ -36,27 +38,6 @@ log = logging.getLogger(__name__)
 
 #: The catalogue's record of the corpus setting the index was built under.
 _CORPUS_KEY = "corpus_setting"
-
-
-@dataclass
-class IngestReport:
-    """What one ingest changed, per document id."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    chunks: int = 0
-    embedded: int = 0
-    mode: str = "lexical"
-
-    def summary(self) -> str:
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
-            f"({self.mode})"
-        )
 
 
 class SanadIndex:
@@ -135,7 +116,7 @@ class SanadIndex:
         tokenized = None  # split and tokenized once, for either
         if lexical is None or lexical.ids != ids:
             tokenized = TokenizedSentences(chunks)
-            lexical = self._build_lexical(chunks, tokenized)
+            lexical = build_lexical(chunks, tokenized, self._lexical_dir)
         if evidence is None or set(evidence.spans) != set(ids):
             tokenized = tokenized or TokenizedSentences(chunks)
             evidence = self._build_evidence(chunks, None, progress=False, tokenized=tokenized)
@@ -275,9 +256,34 @@ class SanadIndex:
     ) -> IndexView:
         """`view` with its sentence evidence carrying `embedder`'s vectors."""
         evidence = self._build_evidence(
-            view.chunks, embedder, progress=False, previous=view.evidence, announce=announce
+            view.chunks, embedder, progress=False, previous=view, announce=announce
         )
         return IndexView(view.chunks, view.documents, view.lexical, evidence)
+
+    def _build_evidence(
+        self,
+        chunks: list[ChunkRecord],
+        embedder: Embedder | None,
+        *,
+        progress: bool,
+        previous: IndexView | None = None,
+        announce: bool = False,
+        tokenized: TokenizedSentences | None = None,
+    ) -> SentenceEvidence:
+        """`build_evidence` for this index: its folder, its shared catalogue, its notices."""
+        name = embedder.name if embedder is not None else ""
+        return build_evidence(
+            chunks,
+            embedder,
+            self._sentences_dir,
+            progress=progress,
+            shared=self.catalog if self._shared else None,
+            previous=previous.evidence if previous is not None else None,
+            announce=(lambda: self.notify(notice("sentences_embedding", model=name)))
+            if announce
+            else None,
+            tokenized=tokenized,
+        )
 
     @property
     def corpus_setting(self) -> Path:
@@ -325,7 +331,8 @@ class SanadIndex:
         # One ingest at a time per catalogue, across processes and replicas: a second
         # waits, then finds the first one's work done.
         with self._lock, self.catalog.db.exclusive("ingest"):
-            sources, warnings = self._read_sources(source)
+            uploads = self.uploads_dir if source.is_dir() and self._has_uploads(source) else None
+            sources, warnings = read_sources(source, uploads)
             report = IngestReport(warnings=warnings)
             embedder = self.embedder
             self._vectors_in_step = False  # until the vectors are synced below
@@ -344,7 +351,7 @@ class SanadIndex:
                     continue
                 changed.append(src)
                 (report.updated if before else report.added).append(src.doc_id)
-            tokenized_new = self._write_documents(changed)
+            tokenized_new = write_documents(self.catalog, changed, self.settings)
             if source.is_dir():
                 gone = set(known) - {s.doc_id for s in sources}
                 # Uploads through another replica live on its disk, not in this folder.
@@ -358,15 +365,11 @@ class SanadIndex:
             chunks = self.catalog.chunks()
             tokenized = TokenizedSentences(chunks, known=tokenized_new)
             del tokenized_new
-            lexical = self._build_lexical(chunks, tokenized)
+            lexical = build_lexical(chunks, tokenized, self._lexical_dir)
             report.chunks = len(chunks)
             previous = self._view
             evidence = self._build_evidence(
-                chunks,
-                embedder,
-                progress=progress,
-                previous=previous.evidence if previous else None,
-                tokenized=tokenized,
+                chunks, embedder, progress=progress, previous=previous, tokenized=tokenized
             )
             del tokenized
             self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
@@ -379,76 +382,6 @@ class SanadIndex:
                 self.loaded_version = self.catalog.version()
             report.mode = self.mode
             return report
-
-    def _read_sources(self, source: Path) -> tuple[list[Source], list[str]]:
-        sources, warnings = read_corpus(source)
-        if source.is_dir() and self._has_uploads(source):
-            # Documents admins added through the bot belong to the corpus too.
-            uploaded, more = read_corpus(self.uploads_dir)
-            taken = {s.doc_id for s in sources}
-            sources += [s for s in uploaded if s.doc_id not in taken]
-            warnings += more
-        return sources, warnings
-
-    def _write_documents(self, changed: list[Source]) -> dict[str, list[TokenizedSentence]]:
-        """Prepare the changed sources (in worker processes when there is much to do)
-        and store them with their chunks, as they come: one document's chunks per
-        worker in memory at a time. Returns the new chunks' tokenized sentences."""
-        sentences: dict[str, list[TokenizedSentence]] = {}
-
-        def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
-            for p in prepare_documents(
-                changed,
-                min_tokens=self.settings.chunk_min_tokens,
-                max_tokens=self.settings.chunk_max_tokens,
-                workers=worker_count(self.settings.ingest_workers),
-            ):
-                sentences.update(p.sentences)
-                yield p.document, p.chunks
-
-        self.catalog.replace_documents(prepared())
-        return sentences
-
-    def _build_lexical(
-        self, chunks: list[ChunkRecord], tokenized: TokenizedSentences
-    ) -> LexicalIndex:
-        ids = [c.chunk_id for c in chunks]
-        lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
-        lexical.save(self._lexical_dir)
-        return lexical
-
-    def _build_evidence(
-        self,
-        chunks: list[ChunkRecord],
-        embedder: Embedder | None,
-        *,
-        progress: bool,
-        previous: SentenceEvidence | None = None,
-        announce: bool = False,
-        tokenized: TokenizedSentences | None = None,
-    ) -> SentenceEvidence:
-        """Sentences, tokens and (with a model) vectors and the dense null, stored.
-        `announce`: say so when sentences are to be embedded (on a question's path);
-        `tokenized`: the chunks' sentences, already tokenized for the keyword index."""
-        if embedder is None:
-            evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
-        else:
-            if previous is None:  # its vectors are reused: read only when embedding
-                previous = SentenceEvidence.load(self._sentences_dir)
-            name = embedder.name
-            evidence = embed_sentences(
-                chunks,
-                embedder,
-                shared=self.catalog if self._shared else None,
-                previous=previous,
-                tokenized=tokenized,
-                progress=progress,
-                announce=(lambda: self.notify(notice("sentences_embedding", model=name)))
-                if announce
-                else None,
-            )
-        evidence.save(self._sentences_dir)
-        return evidence
 
     @property
     def _shared(self) -> bool:

@@ -1,0 +1,130 @@
+"""The steps of one ingest, below `SanadIndex.ingest`: read the sources, prepare and
+store the changed documents, build the keyword index and the sentence evidence.
+
+Each step takes what it works on and returns what it built; `SanadIndex` holds the
+lock, decides what changed and swaps the new view in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.catalog import Catalog, ChunkRecord
+from retrieval.chunking import Chunk, TokenizedSentence
+from retrieval.config import Settings
+from retrieval.corpus import Document, Source, read_corpus
+from retrieval.embeddings import Embedder
+from retrieval.lexical import LexicalIndex
+from retrieval.prepare import prepare_documents, worker_count
+from retrieval.sentences import SentenceEvidence, TokenizedSentences
+from retrieval.vector_sync import embed_sentences
+
+__all__ = [
+    "IngestReport",
+    "build_evidence",
+    "build_lexical",
+    "read_sources",
+    "write_documents",
+]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed, per document id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    mode: str = "lexical"
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
+            f"({self.mode})"
+        )
+
+
+def read_sources(source: Path, uploads: Path | None) -> tuple[list[Source], list[str]]:
+    """The documents of `source`, with those admins uploaded through the bot
+    (`uploads`, when `source` is the corpus folder and uploads exist), and warnings."""
+    sources, warnings = read_corpus(source)
+    if uploads is not None:
+        uploaded, more = read_corpus(uploads)
+        taken = {s.doc_id for s in sources}
+        sources += [s for s in uploaded if s.doc_id not in taken]
+        warnings += more
+    return sources, warnings
+
+
+def write_documents(
+    catalog: Catalog, changed: list[Source], settings: Settings
+) -> dict[str, list[TokenizedSentence]]:
+    """Prepare the changed sources (in worker processes when there is much to do)
+    and store them with their chunks, as they come: one document's chunks per
+    worker in memory at a time. Returns the new chunks' tokenized sentences."""
+    sentences: dict[str, list[TokenizedSentence]] = {}
+
+    def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
+        for p in prepare_documents(
+            changed,
+            min_tokens=settings.chunk_min_tokens,
+            max_tokens=settings.chunk_max_tokens,
+            workers=worker_count(settings.ingest_workers),
+        ):
+            sentences.update(p.sentences)
+            yield p.document, p.chunks
+
+    catalog.replace_documents(prepared())
+    return sentences
+
+
+def build_lexical(
+    chunks: list[ChunkRecord], tokenized: TokenizedSentences, folder: Path
+) -> LexicalIndex:
+    """The keyword index of `chunks`, from their sentences' tokens, saved in `folder`."""
+    ids = [c.chunk_id for c in chunks]
+    lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
+    lexical.save(folder)
+    return lexical
+
+
+def build_evidence(
+    chunks: list[ChunkRecord],
+    embedder: Embedder | None,
+    folder: Path,
+    *,
+    progress: bool,
+    shared: Catalog | None = None,
+    previous: SentenceEvidence | None = None,
+    announce: Callable[[], None] | None = None,
+    tokenized: TokenizedSentences | None = None,
+) -> SentenceEvidence:
+    """Sentences, tokens and (with a model) vectors and the dense null, saved in `folder`.
+
+    `shared`: a catalogue other replicas read, where vectors are shared;
+    `previous`: the evidence whose vectors are reused (read from `folder` if not given);
+    `announce`: called when sentences are to be embedded (on a question's path);
+    `tokenized`: the chunks' sentences, already tokenized for the keyword index."""
+    if embedder is None:
+        evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
+    else:
+        if previous is None:  # its vectors are reused: read only when embedding
+            previous = SentenceEvidence.load(folder)
+        evidence = embed_sentences(
+            chunks,
+            embedder,
+            shared=shared,
+            previous=previous,
+            tokenized=tokenized,
+            progress=progress,
+            announce=announce,
+        )
+    evidence.save(folder)
+    return evidence
