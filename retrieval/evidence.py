@@ -21,7 +21,8 @@ on one corpus (each constant was chosen on the public development sets, see
   «وی», «او», «هو» (without this, the opening sentence that names the subject
   wins over the later one that holds the answer);
 - what the question asks for: a "how many" question prefers a sentence with a
-  number, a "when" question one with a date;
+  number, more so one that also names what is counted («چند کشته» → «۱۴۰ کشته»),
+  and a "when" question one with a date;
 - the rank of the passage the sentence comes from;
 - with a model, dense similarity relative to the corpus's unrelated sentences.
 
@@ -64,6 +65,9 @@ STEM_MIN_CHARS = 3
 LEAD_CREDIT = 0.6
 #: Bonus for a sentence carrying the kind of fact asked for (number, date).
 ASKS_BONUS = 0.1
+#: Further bonus for a sentence with a number that also names what a "how many"
+#: question counts («چند کشته» → «۱۴۰ کشته»).
+COUNTED_BONUS = 0.1
 #: In a long sentence, preference for the clause that carries the fact asked for.
 CLAUSE_ASKS_BONUS = 0.5
 #: Preference for sentences of higher-ranked passages: RANK_BONUS / rank.
@@ -168,6 +172,7 @@ class EvidenceScorer:
         stems = [_stems(s.tokens) for _, s in candidates]
         weights = self._weights(_stems(focus.tokens), stems)
         leads = _leads(candidates)
+        counted = _stem(focus.counted) if focus.counted else None
 
         cosines: np.ndarray | None = None
         null = self.null
@@ -186,6 +191,8 @@ class EvidenceScorer:
             score = lexical_weight * (lexical + inherited) + RANK_BONUS / result.rank
             if focus.asks is not None and carries(focus.asks, sentence.text):
                 score += ASKS_BONUS
+                if counted is not None and _holds(counted, stems[i]):
+                    score += COUNTED_BONUS  # the number is likely of the thing asked
             if z is not None:
                 score += DENSE_WEIGHT * z
             out.append(ScoredSentence(sentence, result, lexical, cosine, z, score))
@@ -261,6 +268,11 @@ def _matched(weights: dict[str, float], tokens: dict[str, str]) -> float:
         elif len(t) > PREFIX_CHARS and any(_same_stem(t, x) for x in tokens):
             score += PREFIX_CREDIT * w
     return score
+
+
+def _holds(stem: str, stems: dict[str, str]) -> bool:
+    """Do `stems` hold `stem`, or a word of the same stem with another ending?"""
+    return stem in stems or any(_same_stem(stem, x) for x in stems)
 
 
 def _same_stem(a: str, b: str) -> bool:

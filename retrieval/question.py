@@ -18,7 +18,15 @@ from retrieval.language import detect_language
 from retrieval.normalize import search_key, tokenize
 from retrieval.notices import Notice
 
-__all__ = ["Asks", "Notice", "Question", "asks_for", "carries", "prepare_question"]
+__all__ = [
+    "Asks",
+    "Notice",
+    "Question",
+    "asks_for",
+    "carries",
+    "counted_word",
+    "prepare_question",
+]
 
 #: What kind of fact a question asks for, when its wording says so.
 Asks = Literal["count", "time", "person", "place"] | None
@@ -38,6 +46,11 @@ class Question:
         50"): a passage that answers it names them too. Single digits are often
         written out in the passage ("Apollo 1", «الأول»)."""
         return tuple(t for t in dict.fromkeys(self.tokens) if t.isdigit() and len(t) >= 2)
+
+    @property
+    def counted(self) -> str | None:
+        """What a "how many" question counts, as a search token (see `counted_word`)."""
+        return counted_word(self.text) if self.asks == "count" else None
 
     @property
     def reply_language(self) -> str:
@@ -158,6 +171,29 @@ _REFERENCE = re.compile(
     )
     + r")\.?\s+\d+(?!\d)"
 )
+
+
+#: Words that open a "how many" question, and those that may stand between them
+#: and the thing counted («چند تا کشته», «كم عدد الجسور», «كم كان سعر», "how many").
+_COUNT_OPENERS = _keys("چند چندتا تعداد كم عدد many")
+_COUNT_FILLERS = _keys("تا عدد كان كانت يبلغ تبلغ بلغ بلغت يوجد توجد هناك من")
+
+
+def counted_word(question: str) -> str | None:
+    """The word a "how many" question counts, as a search token: «کشته» in «حمله
+    کروکوس چند کشته داشت؟», «جسور» in «كم عدد الجسور في وارسو؟», "bridges" in
+    "How many bridges…?". None when the wording names none ("how much")."""
+    words = _WORD.findall(search_key(question))
+    for i, word in enumerate(words):
+        if word not in _COUNT_OPENERS or (word == "many" and words[i - 1 : i] != ["how"]):
+            continue
+        for after in words[i + 1 :]:
+            if after in _COUNT_FILLERS:
+                continue
+            tokens = tokenize(after)
+            return tokens[-1] if tokens else None  # the Arabic article stripped
+        return None
+    return None
 
 
 def carries(asks: Asks, text: str) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from retrieval.answer import Answerer
 from retrieval.config import load_settings
 from retrieval.index import SanadIndex
-from retrieval.question import asks_for, carries
+from retrieval.question import asks_for, carries, prepare_question
 
 
 def _answerer(tmp_path, files: dict[str, str]) -> Answerer:
@@ -210,3 +210,32 @@ def test_a_plural_still_matches_the_singular(tmp_path):
     )
     answerer = _answerer(tmp_path, {"kabul.txt": text})
     assert "۱۵۲۸" in _first_quote(answerer, "باغ‌های کابل کی ساخته شد؟")
+
+
+def test_how_many_question_prefers_the_number_of_the_thing_counted(tmp_path):
+    # Both sentences carry a number; the first shares more of the question's words,
+    # the second counts what is asked («کشته»).
+    crocus = (
+        "حمله به تالار کروکوس\n\n"
+        "حمله به تالار کروکوس در نزدیکی مسکو ۱۳ دقیقه طول کشید و چهار مهاجم در آن "
+        "شرکت داشتند. پس از آن، مقامات از بیش از ۱۴۰ کشته خبر دادند.\n"
+    )
+    answerer = _answerer(tmp_path, {"crocus.txt": crocus})
+    assert "۱۴۰ کشته" in _first_quote(answerer, "حمله به تالار کروکوس چند کشته داشت؟")
+
+
+@pytest.mark.parametrize(
+    ("question", "counted"),
+    [
+        ("حمله کروکوس چند کشته داشت؟", "کشته"),
+        ("چند تا خلبان دارد؟", "خلبان"),
+        ("چه تعداد سرباز کشته شدند؟", "سرباز"),
+        ("كم عدد الجسور في مدينة وارسو؟", "جسور"),
+        ("كم كان سعر التذكرة؟", "سعر"),
+        ("How many bridges does Warsaw have?", "bridges"),
+        ("How much did the ticket cost?", None),
+        ("متى تأسس التنظيم؟", None),
+    ],
+)
+def test_what_a_how_many_question_counts(question, counted):
+    assert prepare_question(question, 500).counted == counted
