@@ -172,7 +172,8 @@ class EvidenceScorer:
         stems = [_stems(s.tokens) for _, s in candidates]
         weights = self._weights(_stems(focus.tokens), stems)
         leads = _leads(candidates)
-        counted = _stem(focus.counted) if focus.counted else None
+        word = focus.counted
+        counted = _stem(word) if word else None
 
         cosines: np.ndarray | None = None
         null = self.null
