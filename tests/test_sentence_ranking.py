@@ -190,38 +190,41 @@ def test_an_unavailable_reranker_is_one_notice_and_changes_nothing(tmp_path):
     assert "1852" in answer.quoted()[0][1]
 
 
-def test_a_later_sentence_about_the_subject_beats_the_opening_that_names_it(tmp_path):
-    """The opening sentence names the person; the answer comes later, as «وی»."""
-    text = (
+# Each: a hand-made passage, a question, and what its first quote must hold.
+_FIRST_QUOTE_CASES = {
+    # The opening sentence names the person; the answer comes later, as «وی».
+    "a later sentence about the subject beats the opening that names it": (
         "فرهاد مجیدی بازیکن پیشین فوتبال و مربی اهل ایران است و سال‌ها در باشگاه استقلال بازی کرد.\n\n"
         "وی در محله‌ای در جنوب تهران به دنیا آمد و فوتبال را در کوچه آغاز کرد. "
-        "او بعدها به تیم ملی راه یافت و در چند جام بازی کرد.\n"
-    )
-    answerer = _answerer(tmp_path, {"majidi.txt": text})
-    assert "تهران" in _first_quote(answerer, "فرهاد مجیدی در کجا به دنیا آمده است؟")
-
-
-def test_a_plural_still_matches_the_singular(tmp_path):
-    """«باغ‌ها» in the question, «باغ» in the answer: too short for a shared prefix."""
-    text = (
+        "او بعدها به تیم ملی راه یافت و در چند جام بازی کرد.\n",
+        "فرهاد مجیدی در کجا به دنیا آمده است؟",
+        "تهران",
+    ),
+    # «باغ‌ها» in the question, «باغ» in the answer: too short for a shared prefix.
+    "a plural still matches the singular": (
         "کابل شهری کهن با بازارها و کوچه‌های قدیمی است.\n\n"
         "بازارهای کابل در سال ۱۹۹۲ ساخته و ویران شدند. "
-        "باغ بابر در سال ۱۵۲۸ در کابل ساخته شد.\n"
-    )
-    answerer = _answerer(tmp_path, {"kabul.txt": text})
-    assert "۱۵۲۸" in _first_quote(answerer, "باغ‌های کابل کی ساخته شد؟")
-
-
-def test_how_many_question_prefers_the_number_of_the_thing_counted(tmp_path):
+        "باغ بابر در سال ۱۵۲۸ در کابل ساخته شد.\n",
+        "باغ‌های کابل کی ساخته شد؟",
+        "۱۵۲۸",
+    ),
     # Both sentences carry a number; the first shares more of the question's words,
     # the second counts what is asked («کشته»).
-    crocus = (
+    "how many prefers the number of the thing counted": (
         "حمله به تالار کروکوس\n\n"
         "حمله به تالار کروکوس در نزدیکی مسکو ۱۳ دقیقه طول کشید و چهار مهاجم در آن "
-        "شرکت داشتند. پس از آن، مقامات از بیش از ۱۴۰ کشته خبر دادند.\n"
-    )
-    answerer = _answerer(tmp_path, {"crocus.txt": crocus})
-    assert "۱۴۰ کشته" in _first_quote(answerer, "حمله به تالار کروکوس چند کشته داشت؟")
+        "شرکت داشتند. پس از آن، مقامات از بیش از ۱۴۰ کشته خبر دادند.\n",
+        "حمله به تالار کروکوس چند کشته داشت؟",
+        "۱۴۰ کشته",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_FIRST_QUOTE_CASES))
+def test_the_answer_bearing_sentence_is_quoted_first(tmp_path, case):
+    text, question, held = _FIRST_QUOTE_CASES[case]
+    answerer = _answerer(tmp_path, {"passage.txt": text})
+    assert held in _first_quote(answerer, question)
 
 
 @pytest.mark.parametrize(
