@@ -266,7 +266,7 @@ class Answerer:
     def _judge(
         self,
         question: Question,
-        typed: Sequence[str],
+        typed: tuple[str, ...],
         response: SearchResponse,
         scored: list[ScoredSentence],
         scorer: EvidenceScorer,
@@ -277,7 +277,7 @@ class Answerer:
 
         def support(text: str) -> float:
             searched = scorer.lexical_support(question.tokens, text)
-            if tuple(typed) == question.tokens:
+            if typed == question.tokens:
                 return searched
             return (searched + scorer.lexical_support(typed, text)) / 2
 

@@ -31,7 +31,7 @@ from retrieval.store import VectorStore
 from retrieval.vector_sync import sync_chunk_vectors
 from retrieval.view import IndexView
 
-__all__ = ["IngestReport", "SanadIndex"]
+__all__ = ["SanadIndex"]  # IngestReport: retrieval.ingest
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ class SanadIndex:
     ) -> IndexView:
         """`view` with its sentence evidence carrying `embedder`'s vectors."""
         evidence = self._build_evidence(
-            view.chunks, embedder, progress=False, previous=view, announce=announce
+            view.chunks, embedder, progress=False, previous=view.evidence, announce=announce
         )
         return IndexView(view.chunks, view.documents, view.lexical, evidence)
 
@@ -266,7 +266,7 @@ class SanadIndex:
         embedder: Embedder | None,
         *,
         progress: bool,
-        previous: IndexView | None = None,
+        previous: SentenceEvidence | None = None,
         announce: bool = False,
         tokenized: TokenizedSentences | None = None,
     ) -> SentenceEvidence:
@@ -278,7 +278,7 @@ class SanadIndex:
             self._sentences_dir,
             progress=progress,
             shared=self.catalog if self._shared else None,
-            previous=previous.evidence if previous is not None else None,
+            previous=previous,
             announce=(lambda: self.notify(notice("sentences_embedding", model=name)))
             if announce
             else None,
@@ -369,7 +369,11 @@ class SanadIndex:
             report.chunks = len(chunks)
             previous = self._view
             evidence = self._build_evidence(
-                chunks, embedder, progress=progress, previous=previous, tokenized=tokenized
+                chunks,
+                embedder,
+                progress=progress,
+                previous=previous.evidence if previous else None,
+                tokenized=tokenized,
             )
             del tokenized
             self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
