@@ -79,8 +79,8 @@ _ASKS: tuple[tuple[Asks, tuple[str, ...]], ...] = (
     (
         "count",
         _phrases(
-            "چند|چندتا|چقدر|چه تعداد|چه مقدار|تعداد|شمار|كم|كم عدد|عدد|ما عدد|ما مقدار|"
-            "how many|how much|number of|how long|how far|how old"
+            "چند|چندتا|چقدر|چه تعداد|چه مقدار|كم|وكم|كم عدد|ما عدد|ما هو عدد|ما هي عدد|"
+            "ما مقدار|how many|how much|number of|how long|how far|how old"
         ),
     ),
     (
@@ -106,6 +106,9 @@ _ASKS: tuple[tuple[Asks, tuple[str, ...]], ...] = (
         ),
     ),
 )
+#: "The number of", which asks for a count when it opens the question; further in,
+#: it is part of a "which" or "who" question («أكبر مدينة من حيث عدد السكان»).
+_NUMBER_OF = frozenset(search_key(w) for w in ("تعداد", "شمار", "عدد"))
 # «من» opens an Arabic "who" question; elsewhere it is "from" (and Persian "I").
 _ARABIC_WHO = re.compile(r"^\s*(من|ومن|فمن)\s.*[؟?]\s*$", re.S)
 
@@ -116,10 +119,13 @@ def asks_for(question: str) -> Asks:
     >>> asks_for("حمله کروکوس چند کشته داشت؟"), asks_for("متى تأسس التنظيم؟")
     ('count', 'time')
     """
-    key = " " + " ".join(_WORD.findall(search_key(question))) + " "
+    words = _WORD.findall(search_key(question))
+    key = " " + " ".join(words) + " "
     for kind, phrases in _ASKS:
         if any(p in key for p in phrases):
             return kind
+        if kind == "count" and words[:1] and words[0] in _NUMBER_OF:
+            return kind  # «تعداد کشته‌شدگان؟», «عدد سكان القاهرة؟»
     if _ARABIC_WHO.match(question) and detect_language(question) == "ar":
         return "person"
     return None

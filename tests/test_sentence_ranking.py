@@ -124,6 +124,13 @@ def test_a_quote_cut_from_a_longer_sentence_is_marked(tmp_path):
         ("مقر این گروه کجاست؟", "place"),
         ("روسیه با طالبان چه رابطه‌ای دارد؟", None),
         ("من أفغانستان إلى باكستان", None),  # «من» as "from", not "who"
+        # "The number of" asks for a count when it opens the question, not further in.
+        ("عدد سكان كابل؟", "count"),
+        ("تعداد کشته‌شدگان حمله کروکوس؟", "count"),
+        ("ما هو عدد قصائد المتنبي؟", "count"),
+        ("ما هي أكبر مدينة في فلوريدا من حيث عدد السكان؟", None),
+        ("من سجل أعلى عدد من الأهداف هذا الموسم؟", "person"),
+        ("کدام ولایت بیشترین تعداد پناهجو را دارد؟", None),
     ],
 )
 def test_what_a_question_asks_for(question, kind):
