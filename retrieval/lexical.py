@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import re
 import shutil
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence
@@ -14,7 +16,7 @@ import bm25s
 import numpy as np
 
 from retrieval.language import letter_script
-from retrieval.normalize import tokenize
+from retrieval.normalize import search_key, tokenize
 
 __all__ = ["LexicalIndex", "LexicalMatch"]
 
@@ -27,6 +29,11 @@ RESPELL_MIN_LETTERS = 5
 RESPELL_MIN_SHARE = 0.1
 #: Respellings remembered per index (a question asked again costs nothing).
 _RESPELLINGS_KEPT = 10_000
+#: Compounds (see `LexicalIndex.compounds`) of at least this many letters, of parts
+#: of at least this many, are looked for.
+COMPOUND_MIN_LETTERS = 5
+COMPOUND_PART_LETTERS = 2
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +153,39 @@ class LexicalIndex:
                     by_script[script].add(c)
             self._letters = {k: "".join(sorted(v)) for k, v in by_script.items()}
         return self._letters
+
+    def compounds(self, text: str) -> tuple[str, ...]:
+        """Persian compounds of `text` in the corpus's spelling, as extra search tokens.
+
+        Persian writes a compound joined, with a ZWNJ (which search keys drop) or
+        with a space, and a question and the text that answers it often differ:
+        «سر دبیر» asked is «سردبیر» in the corpus (the joined form is added), and
+        «سردبیر» asked of a corpus that writes «سر دبیر» adds «سر» and «دبیر».
+        """
+        words = [w for w in _WORD.findall(search_key(text)) if tokenize(w)]
+        joined = [
+            a + b
+            for a, b in itertools.pairwise(words)
+            if len(a + b) >= COMPOUND_MIN_LETTERS and self.df.get(a + b)
+        ]
+        split = [
+            part
+            for w in words
+            if len(w) >= COMPOUND_MIN_LETTERS and not self.df.get(w)
+            for part in self._halves(w)
+        ]
+        return tuple(joined + split)
+
+    def _halves(self, word: str) -> tuple[str, ...]:
+        """`word` cut in two words the corpus holds (the commoner pair), or nothing."""
+        cuts = [
+            (word[:i], word[i:])
+            for i in range(COMPOUND_PART_LETTERS, len(word) - COMPOUND_PART_LETTERS + 1)
+            if self.df.get(word[:i]) and self.df.get(word[i:])
+        ]
+        if not cuts:
+            return ()
+        return max(cuts, key=lambda cut: min(self.df[cut[0]], self.df[cut[1]]))
 
     def unknown(self, tokens: Iterable[str]) -> list[str]:
         """The tokens no chunk of the corpus holds, in order."""

@@ -119,8 +119,10 @@ def search(
 
     lexical_ranking: list[tuple[int, float]] = []
     lexical = view.lexical
-    # Words the corpus never holds, one typo from words it does, are searched as those.
-    question = replace(question, tokens=lexical.respell(question.tokens))
+    # Words the corpus never holds, one typo from words it does, are searched as those,
+    # and a Persian compound as the corpus writes it (joined or spaced) is searched too.
+    compounds = lexical.compounds(question.text) if question.language == "fa" else ()
+    question = replace(question, tokens=lexical.respell(question.tokens) + compounds)
     tokens = list(question.tokens)
     coverage = lexical.coverage(tokens)
     if mode != "dense":

@@ -1,4 +1,5 @@
-"""Typos in a question: a word the corpus never holds, one edit from one it does."""
+"""A question spelled otherwise than the corpus: typos (a word the corpus never holds,
+one edit from one it does), and Persian compounds written joined or spaced."""
 
 from pathlib import Path
 
@@ -116,3 +117,42 @@ def test_a_misspelled_question_is_answered_from_its_passage(index):
     assert not answer.abstained
     assert answer.citations[0].result.chunk.doc_id == "mauritania"
     assert "نواكشوط" in answer.answer
+
+
+TIME = (
+    "مجله تایم یک مجله خبری هفته‌نامه آمریکایی است که در نیویورک منتشر می‌شود.\n"
+    "سردبیر این مجله ادوارد فلسنتال است.\n"
+)
+LIBRARY = "کتاب خانه ملی ایران در تهران است. این کتاب خانه میلیون‌ها کتاب دارد.\n"
+TEHRAN = "تهران پایتخت ایران است و دانشگاه تهران در این شهر است.\n"
+
+
+@pytest.fixture
+def persian(tmp_path: Path) -> SanadIndex:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in (("time", TIME), ("library", LIBRARY), ("tehran", TEHRAN)):
+        (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
+    return SanadIndex(settings)
+
+
+def test_a_compound_asked_with_a_space_finds_the_joined_word(persian):
+    # «سر دبیر» asked, «سردبیر» written: without the joined word, the opening
+    # sentence (two of the question's words) is quoted instead of the editor's name.
+    answer = Answerer(persian).ask("سر دبیر مجله تایم کیست؟")
+    assert not answer.abstained
+    assert "ادوارد فلسنتال" in answer.quoted()[0][1]
+
+
+def test_a_compound_asked_joined_finds_the_spaced_words(persian):
+    response = search(persian, "کتابخانه ملی کجاست؟", k=3)
+    assert response.results[0].chunk.doc_id == "library"
+    assert {"کتاب", "خانه"} <= set(response.question.tokens)
+
+
+def test_only_compounds_the_corpus_writes_are_added():
+    lexical = LexicalIndex.build(["a", "b"], ["سردبیر مجله", "کتاب خانه ملی"])
+    assert lexical.compounds("سر دبیر مجله") == ("سردبیر",)
+    assert lexical.compounds("کتابخانه") == ("کتاب", "خانه")
+    assert lexical.compounds("مجله ملی") == ()  # «مجلهملی» is no word of the corpus
