@@ -95,3 +95,18 @@ def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path)
     assert run["langchain_bm25"]["ar"]["r@1"] == 1.0
     assert "| set | ar | sanad | 1.000 | 1.000 | 1.000 | 1.0 |" in report
     assert "| set | ar | langchain BM25 | 1.000 |" in report
+
+
+def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ingest_profile", "--chunks", "150"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    wall, waited = map(float, re.findall(r"([\d.]+) s", done.stdout.splitlines()[0]))
+    assert 0 <= waited <= wall
+    assert re.search(r"preparing \d+ documents in one process: [\d.]+ s", done.stdout)
+    shares = dict(re.findall(r"(\w+): (\d+)% of it", done.stdout))
+    assert set(shares) == {"language_signals", "tokenize_sentences", "split_paragraphs",
+                           "chunk_paragraphs"}  # fmt: skip
+    assert all(0 < int(v) <= 100 for v in shares.values())

@@ -1,0 +1,78 @@
+"""Where a keyword-only ingest of a synthetic corpus spends its time.
+
+Builds the synthetic corpus of `search_speed.py` (the bundled corpus's real
+sentences in new documents), then reports, without a model:
+
+- the ingest's wall time, and how much of it the ingesting process waited for its
+  worker processes (the documents being prepared);
+- preparing every document in this one process (what the workers share), and the
+  functions that take the most of it (cProfile, cumulative; profiling slows it).
+
+    .venv/bin/python benchmarks/ingest_profile.py --chunks 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.search_speed import real_sentences, write_corpus
+from retrieval.config import load_settings
+from retrieval.corpus import read_corpus
+from retrieval.index import SanadIndex
+from retrieval.prepare import prepare
+
+#: Functions of the preparing step reported by name (substring of the profile's label).
+STEPS = ("language_signals", "tokenize_sentences", "split_paragraphs", "chunk_paragraphs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        docs, work = Path(tmp) / "corpus", Path(tmp) / "data"
+        write_corpus(docs, real_sentences(), args.chunks)
+        settings = load_settings(data_dir=work, corpus_dir=docs, embedding_model="none")
+
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.runcall(SanadIndex(settings).ingest)
+        wall = time.perf_counter() - started
+        waited = _cumulative(pstats.Stats(profile), "acquire")
+        print(f"ingest: {wall:.2f} s, of which waiting for the workers {waited:.2f} s")
+
+        sources, _ = read_corpus(docs)
+        one = {"min_tokens": settings.chunk_min_tokens, "max_tokens": settings.chunk_max_tokens}
+        started = time.perf_counter()
+        for source in sources:
+            prepare(source, **one)
+        print(
+            f"preparing {len(sources)} documents in one process: "
+            f"{time.perf_counter() - started:.2f} s"
+        )
+
+        profile = cProfile.Profile()
+        for source in sources:
+            profile.runcall(prepare, source, **one)
+        stats = pstats.Stats(profile)
+        total = _cumulative(stats, "prepare.py")
+        for step in STEPS:
+            print(f"  {step}: {_cumulative(stats, step) / total:.0%} of it (profiled)")
+
+
+def _cumulative(stats: pstats.Stats, name: str) -> float:
+    """The largest cumulative time of a function whose label contains `name`."""
+    rows = stats.stats  # type: ignore[attr-defined]
+    return max(
+        (ct for (file, _, func), (_, _, _, ct, _) in rows.items() if name in f"{file}:{func}"),
+        default=0.0,
+    )
+
+
+if __name__ == "__main__":
+    main()
