@@ -4,7 +4,8 @@ The constants of `retrieval.evidence` (rank bonus, prefix credit, lead credit,
 stem length, question-kind bonus) were chosen with this script on the public
 development sets, never on `dev.jsonl`. It searches each question once, then re-ranks the same passages'
 sentences with each setting and reports the share whose top sentence holds the
-gold answer (declining left aside), per setting:
+gold answer (declining left aside), per setting, and with the defaults where the
+first sentence holding the answer ranks:
 
     .venv/bin/sanad eval ../shared/eval/external/persianqa --index-dir /tmp/ev/fa   # builds it
     .venv/bin/python benchmarks/sentence_ranking.py /tmp/ev/fa \\
@@ -52,11 +53,11 @@ def main() -> None:
 
     def top_holds() -> float:
         hits = 0
-        for q, question, response in items:
+        for q, _, response in items:
             view = response.view
             scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
             ranked = scorer.rank(
-                question,
+                response.question,  # as searched, as answers rank it
                 response.results,
                 lexical_weight=response.lexical_weight,
                 dense=response.mode != "lexical",
@@ -67,11 +68,33 @@ def main() -> None:
 
     print(f"{len(items)} questions, mode {index.mode}; defaults: {defaults}")
     print(f"{'defaults':<28}{top_holds():.3f}")
+    print("where the first sentence holding the answer ranks, with the defaults:")
+    for place, share in answer_ranks(items, index).items():
+        print(f"  {place:<26}{share:.3f}")
     for name, values in GRID.items():
         for value in values:
             setattr(evidence, name, value)
             print(f"{name + ' = ' + format(value, '.3g'):<28}{top_holds():.3f}", flush=True)
         setattr(evidence, name, defaults[name])
+
+
+def answer_ranks(items: list, index: SanadIndex) -> dict[str, float]:
+    """Shares of questions whose first answering sentence ranks first, second, lower,
+    or is in none of the quoted passages."""
+    counts = dict.fromkeys(("first", "second", "lower", "none"), 0)
+    for q, _, response in items:
+        view = response.view
+        scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
+        ranked = scorer.rank(
+            response.question,  # as searched: respelled, compounds added
+            response.results,
+            lexical_weight=response.lexical_weight,
+            dense=response.mode != "lexical",
+        )
+        held = [answers(q, s.sentence.chunk.doc_id, s.sentence.text) for s in ranked]
+        at = held.index(True) if True in held else None
+        counts["none" if at is None else ("first", "second")[at] if at < 2 else "lower"] += 1
+    return {k: v / len(items) for k, v in counts.items()}
 
 
 if __name__ == "__main__":
