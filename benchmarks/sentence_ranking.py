@@ -22,10 +22,10 @@ from pathlib import Path
 
 import retrieval.evidence as evidence
 from retrieval.config import load_settings
-from retrieval.evaluate import answers, load_questions
+from retrieval.evaluate import EvalQuestion, answers, load_questions
 from retrieval.index import SanadIndex
 from retrieval.question import prepare_question
-from retrieval.search import search
+from retrieval.search import SearchResponse, search
 
 GRID: dict[str, tuple[float, ...]] = {
     "RANK_BONUS": (0.0, 0.1, 0.2, 0.3),
@@ -48,20 +48,13 @@ def main() -> None:
     for f in files:
         for q in load_questions(f):
             question = prepare_question(q.question, settings.max_query_chars)
-            items.append((q, question, search(index, question, k=settings.answer_passages)))
+            items.append((q, search(index, question, k=settings.answer_passages)))
     defaults = {name: getattr(evidence, name) for name in GRID}
 
     def top_holds() -> float:
         hits = 0
-        for q, _, response in items:
-            view = response.view
-            scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
-            ranked = scorer.rank(
-                response.question,  # as searched, as answers rank it
-                response.results,
-                lexical_weight=response.lexical_weight,
-                dense=response.mode != "lexical",
-            )
+        for q, response in items:
+            ranked = _ranked(response, index)
             top = ranked[0].sentence if ranked else None
             hits += top is not None and answers(q, top.chunk.doc_id, top.text)
         return hits / len(items)
@@ -78,19 +71,27 @@ def main() -> None:
         setattr(evidence, name, defaults[name])
 
 
-def answer_ranks(items: list, index: SanadIndex) -> dict[str, float]:
+def _ranked(response: SearchResponse, index: SanadIndex) -> list[evidence.ScoredSentence]:
+    """The response's sentences ranked with the current constants, on the question
+    as searched (respelled, compounds added), as answers rank them."""
+    view = response.view
+    scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
+    return scorer.rank(
+        response.question,
+        response.results,
+        lexical_weight=response.lexical_weight,
+        dense=response.mode != "lexical",
+    )
+
+
+def answer_ranks(
+    items: list[tuple[EvalQuestion, SearchResponse]], index: SanadIndex
+) -> dict[str, float]:
     """Shares of questions whose first answering sentence ranks first, second, lower,
     or is in none of the quoted passages."""
     counts = dict.fromkeys(("first", "second", "lower", "none"), 0)
-    for q, _, response in items:
-        view = response.view
-        scorer = evidence.EvidenceScorer(view.lexical, view.evidence, index.embedder)
-        ranked = scorer.rank(
-            response.question,  # as searched: respelled, compounds added
-            response.results,
-            lexical_weight=response.lexical_weight,
-            dense=response.mode != "lexical",
-        )
+    for q, response in items:
+        ranked = _ranked(response, index)
         held = [answers(q, s.sentence.chunk.doc_id, s.sentence.text) for s in ranked]
         at = held.index(True) if True in held else None
         counts["none" if at is None else ("first", "second")[at] if at < 2 else "lower"] += 1

@@ -106,9 +106,6 @@ _ASKS: tuple[tuple[Asks, tuple[str, ...]], ...] = (
         ),
     ),
 )
-#: "The number of", which asks for a count when it opens the question; further in,
-#: it is part of a "which" or "who" question («أكبر مدينة من حيث عدد السكان»).
-_NUMBER_OF = frozenset(search_key(w) for w in ("تعداد", "شمار", "عدد"))
 # «من» opens an Arabic "who" question; elsewhere it is "from" (and Persian "I").
 _ARABIC_WHO = re.compile(r"^\s*(من|ومن|فمن)\s.*[؟?]\s*$", re.S)
 
@@ -120,12 +117,12 @@ def asks_for(question: str) -> Asks:
     ('count', 'time')
     """
     words = _WORD.findall(search_key(question))
+    if words[:1] and words[0] in _NUMBER_OF:
+        return "count"  # «تعداد کشته‌شدگان؟», «عدد سكان القاهرة؟»
     key = " " + " ".join(words) + " "
     for kind, phrases in _ASKS:
         if any(p in key for p in phrases):
             return kind
-        if kind == "count" and words[:1] and words[0] in _NUMBER_OF:
-            return kind  # «تعداد کشته‌شدگان؟», «عدد سكان القاهرة؟»
     if _ARABIC_WHO.match(question) and detect_language(question) == "ar":
         return "person"
     return None
@@ -183,6 +180,9 @@ _REFERENCE = re.compile(
 #: and the thing counted («چند تا کشته», «كم عدد الجسور», «كم كان سعر», "how many").
 _COUNT_OPENERS = _keys("چند چندتا تعداد كم عدد many")
 _COUNT_FILLERS = _keys("تا عدد كان كانت يبلغ تبلغ بلغ بلغت يوجد توجد هناك من")
+#: "The number of", which asks for a count when it opens the question; further in,
+#: it is part of a "which" or "who" question («أكبر مدينة من حيث عدد السكان»).
+_NUMBER_OF = _keys("تعداد شمار عدد")
 
 
 def counted_word(question: str) -> str | None:
