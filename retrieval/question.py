@@ -147,19 +147,34 @@ _NUMBER_WORDS = _keys(
     "two three four five six seven eight nine ten eleven twelve twenty thirty forty "
     "fifty hundred hundreds thousand thousands million millions billion dozen half"
 )
-_TIME_WORDS = _keys(
+_MONTHS = _keys(
     "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر "
-    "نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين القرن قرن عام "
+    "نوفمبر ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين "
     "ژانویه فوریه آوریل مه ژوئن ژوئیه جولای اوت سپتامبر اکتبر نوامبر دسامبر فروردین "
-    "اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند قرن سده "
-    "january february march april may june july august september october november "
-    "december century"
+    "اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند "
+    "january february march april may june july august september october november december"
 )
+_TIME_WORDS = _MONTHS | _keys("القرن قرن عام قرن سده century")
 
-_DATED_YEAR = re.compile(
+
+def _alternatives(words: frozenset[str]) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+_YEAR_NUMBER = r"(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
+#: What a date is written with, and so is not a count: a year after a month or "in"
+#: («عام 2015», «سال‌های ۲۰۰۴ و ۲۰۰۵»), the day before a month («۳۱ مارس»), a year
+#: or span of years with its era («۴۰۵–۴۵۳ میلادی», «1250 هـ»).
+_DATE_PARTS = re.compile(
     r"(?<!\w)(?:"
-    + "|".join(sorted(_TIME_WORDS | _keys("سنه سال year in عام"), key=len, reverse=True))
-    + r")\s+(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
+    + _alternatives(_TIME_WORDS | _keys("سنه سنة سال سالهای years year in عام عامي"))
+    + rf")\s+{_YEAR_NUMBER}(?:\s*(?:و|and|[-–])\s*{_YEAR_NUMBER})?"
+    + rf"|(?<!\d)\d{{1,2}}\s+(?:{_alternatives(_MONTHS)})(?:\s+{_YEAR_NUMBER})?(?!\w)"
+    + r"|(?<![\d.,])\d{1,4}(?:\s*[-–]\s*\d{1,4})?\s*(?:"
+    + _alternatives(_keys("میلادی هجری خورشیدی شمسی قمری ق.م AD BC"))
+    + r")(?!\w)"
+    # «م» and «هـ» also abbreviate metres and more: an era only after a year.
+    + rf"|(?<![\d.,]){_YEAR_NUMBER}\s*(?:م|ه)(?!\w)"
 )
 
 #: A figure, table or page number points into the document; it counts nothing.
@@ -206,9 +221,12 @@ def carries(asks: Asks, text: str) -> bool:
     """Does `text` carry a fact of the kind asked for (a number for "how many", a
     date for "when")? Kinds this cannot tell (names, places) always pass."""
     if asks == "count":
-        # A year ("in 2015", «عام 2015») is a date, not a count; "figure 1" a pointer.
-        key = _REFERENCE.sub(" ", _DATED_YEAR.sub(" ", search_key(text)))
-        return bool(_DIGIT.search(key)) or not _NUMBER_WORDS.isdisjoint(_WORD.findall(key))
+        # A date («عام 2015», «۳۱ مارس», «۴۵۳ میلادی») is not a count; "figure 1" a pointer.
+        key = _REFERENCE.sub(" ", _DATE_PARTS.sub(" ", search_key(text)))
+        words = _WORD.findall(key)
+        return bool(_DIGIT.search(key)) or any(
+            w in _NUMBER_WORDS or w.removeprefix("ال") in _NUMBER_WORDS for w in words
+        )
     if asks == "time":
         key = search_key(text)
         return bool(_YEAR.search(key)) or not _TIME_WORDS.isdisjoint(_WORD.findall(key))

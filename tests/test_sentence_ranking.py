@@ -154,6 +154,29 @@ def test_a_figure_or_table_number_is_not_a_count():
     assert carries("count", "Table 4 lists 12 groups")
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "در روز ۳۱ مارس ۱۵۹۶ میلادی زاده شد.",
+        "آتیلا (۴۰۵–۴۵۳ میلادی) رهبر هون‌ها بود.",
+        "در سال‌های ۲۰۰۴ و ۲۰۰۵ برگزیده شد.",
+        "ولد في 13 أكتوبر 1958 في المدينة.",
+        "توفي سنة 1250 هـ.",
+    ],
+)
+def test_a_date_is_not_a_count(sentence):
+    # "How many sons…?" is not answered by a birth date or a life span.
+    assert not carries("count", sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["به مدت ۱۵۰ سال ملک شخصی بود.", "بلغ ارتفاعه 300 م.", "وهو بسنّ العشرين عاماً عام 1996"],
+)
+def test_a_count_beside_a_date_word_is_still_a_count(sentence):
+    assert carries("count", sentence)
+
+
 class _Prefer:
     """A stand-in cross-encoder that scores 1 for sentences holding `needle`, else 0."""
 
