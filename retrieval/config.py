@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         "candidate sentences; unset = no reranker.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch",
+        description="What runs the model: PyTorch, ONNX Runtime, or ONNX Runtime with "
+        "8-bit weights (see retrieval.onnx_backend).",
+    )
+    onnx_cache: Path = Field(
+        default=Path("~/.cache/sanad/onnx"),
+        description="Where models exported for the ONNX backends are kept.",
+    )
     model_load_timeout: float = Field(
         default=3.0, gt=0, le=120, description="Seconds to wait for the model hub."
     )

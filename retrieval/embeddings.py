@@ -21,6 +21,7 @@ import numpy as np
 from retrieval.config import Settings
 from retrieval.errors import ModelUnavailable
 from retrieval.notices import Notify, notice
+from retrieval.onnx_backend import backend_model_name, run_on_onnx
 from retrieval.reach import connect_error
 
 if TYPE_CHECKING:
@@ -114,10 +115,15 @@ def load_embedder(settings: Settings, status: Notify | None = None) -> Embedder:
     name = settings.embedding_model
     started = time.perf_counter()
     model = _load(name, settings.model_load_timeout, status or (lambda _line: None))
-    log.info("loaded embedding model %s in %.1fs", name, time.perf_counter() - started)
+    backend = settings.embedding_backend
+    if backend != "torch":
+        run_on_onnx(model, name, backend, settings.onnx_cache.expanduser())
+    log.info(
+        "loaded embedding model %s (%s) in %.1fs", name, backend, time.perf_counter() - started
+    )
     return Embedder(
         model,
-        name,
+        backend_model_name(name, backend),
         query_prompt=settings.query_prompt,
         document_prompt=settings.document_prompt,
         batch_size=settings.embedding_batch_size,

@@ -82,9 +82,16 @@ def _loopback_only() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Models exported for the ONNX backends, shared by the session (an export takes seconds)."""
+    return tmp_path_factory.mktemp("onnx")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's .env or writes outside its own tmp_path."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, onnx_cache: Path) -> None:
+    """No test reads the developer's .env or writes outside its own tmp_path (the
+    session's ONNX exports aside)."""
     for name in list(os.environ):
         if name.startswith(("SANAD_", "TELEGRAM_")):
             monkeypatch.delenv(name)
@@ -93,6 +100,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(work)
     monkeypatch.setenv("SANAD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SANAD_EMBEDDING_MODEL", "none")
+    monkeypatch.setenv("SANAD_ONNX_CACHE", str(onnx_cache))
 
 
 @pytest.fixture(scope="session")
