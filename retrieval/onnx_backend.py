@@ -59,11 +59,20 @@ def run_on_onnx(model: SentenceTransformer, name: str, backend: Backend, cache: 
     except ImportError as e:  # pragma: no cover - chromadb depends on it
         raise ModelUnavailable(_missing("onnxruntime")) from e
     path = _exported(model, name, backend, cache)
+    transformer = model[0]
+    _free_weights(transformer)  # before ONNX Runtime loads its copy: a lower peak
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:
+        raise ModelUnavailable(
+            f"ONNX Runtime cannot load {path} ({e}): delete that folder to export the "
+            "model again, or set SANAD_EMBEDDING_BACKEND=torch."
+        ) from e
     wanted = [i.name for i in session.get_inputs()]
-    transformer = model[0]
     output = getattr(transformer, "module_output_name", "token_embeddings")
 
     def forward(features: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -75,7 +84,6 @@ def run_on_onnx(model: SentenceTransformer, name: str, backend: Backend, cache: 
         return features
 
     transformer.forward = forward
-    _free_weights(transformer)
 
 
 def _free_weights(module: Any) -> None:
@@ -106,7 +114,13 @@ def _exported(model: SentenceTransformer, name: str, backend: Backend, cache: Pa
     if backend == "onnx-int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # its advice on pre-processing is for model authors
+        try:
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
         _done(int8).write_text(json.dumps({"model": name}), encoding="utf-8")
     return target
 

@@ -110,3 +110,21 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     assert set(shares) == {"language_signals", "tokenize_sentences", "split_paragraphs",
                            "chunk_paragraphs"}  # fmt: skip
     assert all(0 < int(v) <= 100 for v in shares.values())
+
+
+def test_backend_benchmark_compares_encoding_speed_and_vectors():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/backends.py", "--queries", "3", "--passages", "2",
+         "--backends", "torch", "onnx"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {
+        cells[1]: cells
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")])[1] in
+        {"torch", "onnx"}
+    }  # fmt: skip
+    assert set(rows) == {"torch", "onnx"}
+    assert float(rows["onnx"][-2]) >= 0.9999  # the same model's vectors
+    assert all(float(rows[b][3].removesuffix(" ms")) > 0 for b in rows)
