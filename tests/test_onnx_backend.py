@@ -7,10 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from retrieval import SanadIndex, search
 from retrieval.config import load_settings
 from retrieval.embeddings import load_embedder
 from retrieval.errors import ModelMismatch, ModelUnavailable
+from retrieval.index import SanadIndex
+from retrieval.search import search
 
 QUESTIONS = [
     "When did the war between the Taliban and the Islamic State begin?",
