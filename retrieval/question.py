@@ -154,11 +154,12 @@ _MONTHS = _keys(
     "اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند "
     "january february march april may june july august september october november december"
 )
-_TIME_WORDS = _MONTHS | _keys("القرن قرن عام قرن سده century")
+_TIME_WORDS = _MONTHS | _keys("القرن قرن عام سده century")
 
 
 def _alternatives(words: frozenset[str]) -> str:
-    return "|".join(sorted(words, key=len, reverse=True))
+    """A regex alternation of `words`, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _YEAR_NUMBER = r"(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
@@ -180,12 +181,8 @@ _DATE_PARTS = re.compile(
 #: A figure, table or page number points into the document; it counts nothing.
 _REFERENCE = re.compile(
     r"(?<!\w)(?:"
-    + "|".join(
-        sorted(
-            _keys("الشكل شكل الجدول جدول صفحة الصفحة شکل نمودار جدول صفحه figure fig table page"),
-            key=len,
-            reverse=True,
-        )
+    + _alternatives(
+        _keys("الشكل شكل الجدول جدول صفحة الصفحة شکل نمودار جدول صفحه figure fig table page")
     )
     + r")\.?\s+\d+(?!\d)"
 )
