@@ -30,6 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.config import load_settings
+from retrieval.embeddings import load_embedder
+from retrieval.evaluate import load_questions
+
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
@@ -77,31 +81,25 @@ def _in_fresh_process(model: str, backend: str, args: Any, work: Path) -> dict[s
         "HF_HUB_OFFLINE": "1",
         "SANAD_ONNX_CACHE": os.environ.get("SANAD_ONNX_CACHE", str(work / "onnx")),
     }
-    command = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--model",
-        model,
-        "--questions",
-        str(args.questions),
-        "--corpus",
-        str(args.corpus),
-        "--queries",
-        str(args.queries),
-        "--passages",
-        str(args.passages),
-        "--one",
-        backend,
-    ]
+
+    def command(queries: int, passages: int) -> list[str]:
+        return [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            *("--model", model, "--questions", str(args.questions), "--corpus", str(args.corpus)),
+            *("--queries", str(queries), "--passages", str(passages), "--one", backend),
+        ]
+
     if backend != "torch":  # export first, so that load time is that of a cached model
-        subprocess.run(
-            [*command[:-2], "--queries", "1", "--passages", "1", "--one", backend],
-            env=env,
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)
+        subprocess.run(command(1, 1), env=env, check=True, capture_output=True, cwd=ROOT)
+    done = subprocess.run(
+        command(args.queries, args.passages),
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -110,10 +108,6 @@ def _measure(model: str, backend: str, questions: list[str], passages: list[str]
     import torch
 
     torch.set_num_threads(1)
-    sys.path.insert(0, str(ROOT))
-    from retrieval.config import load_settings
-    from retrieval.embeddings import load_embedder
-
     started = time.perf_counter()
     settings = load_settings(
         data_dir=Path(tempfile.mkdtemp()), embedding_model=model, embedding_backend=backend
@@ -147,8 +141,7 @@ def _min_cosine(a: list[list[float]], b: list[list[float]]) -> float:
 
 
 def _questions(path: Path) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+    return [q.question for q in load_questions(path)]
 
 
 def _passages(corpus: Path) -> list[str]:

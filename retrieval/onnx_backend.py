@@ -110,7 +110,7 @@ def _exported(model: SentenceTransformer, name: str, backend: Backend, cache: Pa
     folder.mkdir(parents=True, exist_ok=True)
     if not _done(fp32).is_file():
         _export(model, fp32)
-        _done(fp32).write_text(json.dumps({"model": name}), encoding="utf-8")
+        _mark_done(fp32, name)
     if backend == "onnx-int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -121,12 +121,16 @@ def _exported(model: SentenceTransformer, name: str, backend: Backend, cache: Pa
             quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
         finally:
             root.setLevel(level)
-        _done(int8).write_text(json.dumps({"model": name}), encoding="utf-8")
+        _mark_done(int8, name)
     return target
 
 
 def _done(path: Path) -> Path:
     return path.with_name(path.name + ".done")
+
+
+def _mark_done(path: Path, name: str) -> None:
+    _done(path).write_text(json.dumps({"model": name}), encoding="utf-8")
 
 
 def _export(model: SentenceTransformer, path: Path) -> None:

@@ -130,7 +130,8 @@ def asks_for(question: str) -> Asks:
 
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"\d")
-_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
+_YEAR_NUMBER = r"(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
+_YEAR = re.compile(rf"(?<!\d){_YEAR_NUMBER}")
 
 
 def _keys(words: str) -> frozenset[str]:
@@ -162,7 +163,6 @@ def _alternatives(words: frozenset[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_YEAR_NUMBER = r"(?:1[0-9]{3}|20[0-9]{2})(?!\d)"
 #: What a date is written with, and so is not a count: a year after a month or "in"
 #: («عام 2015», «سال‌های ۲۰۰۴ و ۲۰۰۵»), the day before a month («۳۱ مارس»), a year
 #: or span of years with its era («۴۰۵–۴۵۳ میلادی», «1250 هـ»).
