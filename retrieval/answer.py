@@ -13,7 +13,7 @@ import functools
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from prompts import text, ui_language
@@ -26,7 +26,7 @@ from retrieval.llm import NO_ANSWER, ChatLLM, LLMError, OnDraft, Turn
 from retrieval.notices import notice
 from retrieval.question import Question, carries, prepare_question
 from retrieval.rerank import Reranker, load_reranker
-from retrieval.search import SearchResponse, SearchResult, search
+from retrieval.search import SearchResponse, SearchResult, as_searched, search
 from retrieval.verify import verify_answer
 
 __all__ = ["Answer", "Answerer", "Citation", "Translation"]
@@ -127,6 +127,9 @@ class _Found:
     """A question's search, its ranked sentences and the verdict on them."""
 
     question: Question
+    #: what the quotes must answer (the question itself, or a follow-up read in
+    #: context), with the tokens it is searched by
+    focus: Question
     response: SearchResponse
     scorer: EvidenceScorer
     scored: list[ScoredSentence]
@@ -191,7 +194,6 @@ class Answerer:
             except LLMError:
                 pass  # a failed rewrite still lets the question be answered
         found = self._find(standalone)
-        focus = standalone
         if (
             history
             and self._llm is None
@@ -200,7 +202,7 @@ class Answerer:
         ):
             in_context = self._in_context(asked, history[-1][0])
             if in_context is not None:
-                found, focus = in_context, asked  # quotes answer what is asked now
+                found = in_context  # its quotes answer what is asked now
         retrieved = time.perf_counter()
         notes = [n.render(lang) for n in found.response.notices]
         mode: Literal["extractive", "llm"] = "llm" if self._llm else "extractive"
@@ -219,9 +221,9 @@ class Answerer:
             except LLMError:
                 mode = "extractive"
                 notes.append(text("llm_failed", lang))
-                composed = self._compose_extractive(found, focus, lang)
+                composed = self._compose_extractive(found, lang)
         else:
-            composed = self._compose_extractive(found, focus, lang)
+            composed = self._compose_extractive(found, lang)
         done = time.perf_counter()
         return Answer(
             asked.text,
@@ -250,8 +252,7 @@ class Answerer:
         # The question as searched, its misspelt words respelled to the corpus's: the
         # sentences are ranked and the verdict reached on the words that found them.
         question = response.question
-        if focus is not None:
-            focus = replace(focus, tokens=view.lexical.respell(focus.tokens))
+        focus = question if focus is None else as_searched(focus, view.lexical)
         scorer = EvidenceScorer(view.lexical, view.evidence, self.index.embedder, self.reranker)
         scored = scorer.rank(
             question,
@@ -261,7 +262,7 @@ class Answerer:
             focus=focus,
         )
         verdict = self._judge(question, typed, response, scored, scorer)
-        return _Found(question, response, scorer, scored, verdict)
+        return _Found(question, focus, response, scorer, scored, verdict)
 
     def _judge(
         self,
@@ -305,14 +306,14 @@ class Answerer:
         combined = prepare_question(f"{previous} {asked.text}", 10 * self.settings.max_query_chars)
         found = self._find(combined, focus=asked)
         top = found.response.results[:3]
-        words = found.scorer.lexical.respell(asked.tokens)
+        words = found.focus.tokens
         own = max((found.scorer.lexical_support(words, r.chunk.text) for r in top), default=0)
         if own < FOLLOW_UP_SUPPORT or not found.verdict.answerable:
             return None
         return found
 
-    def _compose_extractive(self, found: _Found, focus: Question, lang: str) -> Composed:
-        scored = found.scored
+    def _compose_extractive(self, found: _Found, lang: str) -> Composed:
+        scored, focus = found.scored, found.focus
         floor = None
         if focus.asks == "count" and scored:
             # "How many…?" is answered by a number: quote only sentences that carry

@@ -162,19 +162,25 @@ class LexicalIndex:
         «سر دبیر» asked is «سردبیر» in the corpus (the joined form is added), and
         «سردبیر» asked of a corpus that writes «سر دبیر» adds «سر» and «دبیر».
         """
+        return tuple(token for _, spelled in self.compound_spellings(text) for token in spelled)
+
+    def compound_spellings(self, text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Each compound of `text` (see `compounds`): its words as `text` writes them,
+        and as the corpus does, joined ones first."""
         words = [w for w in _WORD.findall(search_key(text)) if tokenize(w)]
-        joined = [
-            a + b
+        joined: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+            ((a, b), (a + b,))
             for a, b in itertools.pairwise(words)
             if len(a + b) >= COMPOUND_MIN_LETTERS and self.df.get(a + b)
         ]
         split = [
-            part
+            ((w,), halves)
             for w in words
             if len(w) >= COMPOUND_MIN_LETTERS and not self.df.get(w)
-            for part in self._halves(w)
+            for halves in [self._halves(w)]
+            if halves
         ]
-        return tuple(joined + split)
+        return joined + split
 
     def _halves(self, word: str) -> tuple[str, ...]:
         """`word` cut in two words the corpus holds (the commoner pair), or nothing."""

@@ -14,10 +14,11 @@ from retrieval.embeddings import Embedder
 from retrieval.errors import StoreUnavailable
 from retrieval.fusion import Fused, fuse, near_duplicate
 from retrieval.index import SanadIndex
+from retrieval.lexical import LexicalIndex
 from retrieval.question import Notice, Question, prepare_question
 from retrieval.view import IndexView
 
-__all__ = ["Mode", "SearchResponse", "SearchResult", "search"]
+__all__ = ["Mode", "SearchResponse", "SearchResult", "as_searched", "search"]
 
 Mode = Literal["hybrid", "lexical", "dense"]
 
@@ -92,6 +93,19 @@ class SearchResponse:
         }
 
 
+def as_searched(question: Question, lexical: LexicalIndex) -> Question:
+    """`question` with the tokens it is searched by in this corpus: words the corpus
+    never holds, one typo from words it does, respelled as those, and a Persian
+    compound searched as the corpus writes it (joined or spaced), in place of a
+    spelling of it the corpus never uses. Sentences are ranked and answers judged on
+    these tokens too: they are the words that found the passages."""
+    spellings = lexical.compound_spellings(question.text) if question.language == "fa" else []
+    unused = {w for written, _ in spellings for w in written if not lexical.df.get(w)}
+    kept = tuple(t for t in question.tokens if t not in unused)
+    compounds = tuple(t for _, spelled in spellings for t in spelled)
+    return replace(question, tokens=lexical.respell(kept) + compounds)
+
+
 def search(
     index: SanadIndex, query: str | Question, *, k: int = 5, mode: Mode | None = None
 ) -> SearchResponse:
@@ -119,10 +133,7 @@ def search(
 
     lexical_ranking: list[tuple[int, float]] = []
     lexical = view.lexical
-    # Words the corpus never holds, one typo from words it does, are searched as those,
-    # and a Persian compound as the corpus writes it (joined or spaced) is searched too.
-    compounds = lexical.compounds(question.text) if question.language == "fa" else ()
-    question = replace(question, tokens=lexical.respell(question.tokens) + compounds)
+    question = as_searched(question, lexical)
     tokens = list(question.tokens)
     coverage = lexical.coverage(tokens)
     if mode != "dense":

@@ -151,6 +151,27 @@ def test_a_compound_asked_joined_finds_the_spaced_words(persian):
     assert {"کتاب", "خانه"} <= set(response.question.tokens)
 
 
+def test_a_compound_asked_with_a_space_is_answered_alone(persian):
+    # Judged on «سر» and «دبیر», which the corpus never writes apart, the question
+    # would hold none of its words; it is judged on «سردبیر», as searched.
+    answer = Answerer(persian).ask("سر دبیر آن کیست؟")
+    assert not answer.abstained
+    assert "ادوارد فلسنتال" in answer.quoted()[0][1]
+
+
+def test_a_follow_up_compound_is_read_as_the_corpus_writes_it(tmp_path, persian):
+    # A stricter keyword bar, so that the follow-up alone («its editor?») is declined
+    # and is answered only when read after the previous question; its own words must
+    # then be found in the passages, and «سر دبیر» is found there as «سردبیر».
+    settings = persian.settings.model_copy(update={"decline_lexical": 0.6})
+    answerer = Answerer(SanadIndex(settings))
+    follow_up = "سر دبیر آن کیست؟"
+    assert answerer.ask(follow_up).abstained
+    answer = answerer.ask(follow_up, history=[("مجله تایم چیست؟", "…")])
+    assert not answer.abstained
+    assert "ادوارد فلسنتال" in answer.quoted()[0][1]
+
+
 def test_only_compounds_the_corpus_writes_are_added():
     lexical = LexicalIndex.build(["a", "b"], ["سردبیر مجله", "کتاب خانه ملی"])
     assert lexical.compounds("سر دبیر مجله") == ("سردبیر",)
