@@ -53,7 +53,10 @@ class Settings(BaseSettings):
         description="sentence-transformers CrossEncoder id or local folder that re-scores "
         "candidate sentences; unset = no reranker.",
     )
-    embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    #: Texts encoded at once. Small batches pad less and hold less attention memory:
+    #: against 32, 8 encodes EmbeddingGemma passages 4× faster (peak RSS 2.5 → 1.6 GB)
+    #: and MiniLM's as fast (RSS 0.76 → 0.58 GB); see README "Speed".
+    embedding_batch_size: int = Field(default=8, ge=1, le=1024)
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         default="torch",
         description="What runs the model: PyTorch, ONNX Runtime, or ONNX Runtime with "

@@ -42,7 +42,7 @@ class Embedder:
         *,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
-        batch_size: int = 32,
+        batch_size: int = 8,
     ) -> None:
         self.model = model
         self.name = name
