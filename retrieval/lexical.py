@@ -29,6 +29,8 @@ RESPELL_MIN_LETTERS = 5
 RESPELL_MIN_SHARE = 0.1
 #: Respellings remembered per index (a question asked again costs nothing).
 _RESPELLINGS_KEPT = 10_000
+#: A compound's words as a text writes them, and as the corpus does.
+Spelling = tuple[tuple[str, ...], tuple[str, ...]]
 #: Compounds (see `LexicalIndex.compounds`) of at least this many letters, of parts
 #: of at least this many, are looked for.
 COMPOUND_MIN_LETTERS = 5
@@ -164,11 +166,11 @@ class LexicalIndex:
         """
         return tuple(token for _, spelled in self.compound_spellings(text) for token in spelled)
 
-    def compound_spellings(self, text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    def compound_spellings(self, text: str) -> list[Spelling]:
         """Each compound of `text` (see `compounds`): its words as `text` writes them,
         and as the corpus does, joined ones first."""
         words = [w for w in _WORD.findall(search_key(text)) if tokenize(w)]
-        joined: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+        joined: list[Spelling] = [
             ((a, b), (a + b,))
             for a, b in itertools.pairwise(words)
             if len(a + b) >= COMPOUND_MIN_LETTERS and self.df.get(a + b)
