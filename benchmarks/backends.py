@@ -26,16 +26,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
 from retrieval.config import load_settings
 from retrieval.embeddings import load_embedder
 from retrieval.evaluate import load_questions
+from retrieval.onnx_backend import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = get_args(Backend)
 
 
 def main() -> None:

@@ -306,7 +306,7 @@ class Answerer:
         combined = prepare_question(f"{previous} {asked.text}", 10 * self.settings.max_query_chars)
         found = self._find(combined, focus=asked)
         top = found.response.results[:3]
-        words = found.focus.tokens
+        words = found.focus.tokens  # the follow-up's own, as searched
         own = max((found.scorer.lexical_support(words, r.chunk.text) for r in top), default=0)
         if own < FOLLOW_UP_SUPPORT or not found.verdict.answerable:
             return None

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.errors import ConfigError
+from retrieval.onnx_backend import Backend
 
 __all__ = ["BUNDLED_CORPUS_DIR", "DEFAULT_EMBEDDING_MODEL", "Settings", "load_settings"]
 
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
     #: against 32, 8 encodes EmbeddingGemma passages 4× faster (peak RSS 2.5 → 1.6 GB)
     #: and MiniLM's as fast (RSS 0.76 → 0.58 GB); see README "Speed".
     embedding_batch_size: int = Field(default=8, ge=1, le=1024)
-    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+    embedding_backend: Backend = Field(
         default="torch",
         description="What runs the model: PyTorch, ONNX Runtime, or ONNX Runtime with "
         "8-bit weights (see retrieval.onnx_backend).",

@@ -100,7 +100,7 @@ def as_searched(question: Question, lexical: LexicalIndex) -> Question:
     spelling of it the corpus never uses. Sentences are ranked and answers judged on
     these tokens too: they are the words that found the passages."""
     spellings = lexical.compound_spellings(question.text) if question.language == "fa" else []
-    unused = {w for written, _ in spellings for w in written if not lexical.df.get(w)}
+    unused = set(lexical.unknown(w for written, _ in spellings for w in written))
     kept = tuple(t for t in question.tokens if t not in unused)
     compounds = tuple(t for _, spelled in spellings for t in spelled)
     return replace(question, tokens=lexical.respell(kept) + compounds)
