@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["STOPWORDS", "search_key", "shingles", "tokenize"]
+__all__ = ["STOPWORDS", "as_written", "search_key", "shingles", "tokenize"]
 
 # Tashkeel (U+064B–U+065F), superscript alef (U+0670), Quranic annotation marks
 # (U+06D6–U+06ED) and tatweel (U+0640) carry no lexical difference for search.
@@ -177,3 +177,28 @@ where who whom which why how did do does this that these those it its as about i
 #: The last lines of each list are the spoken forms («کدوم», «چیه») and the joined
 #: or misspelt ones («ماهو», «اللتي») that people type in chats and questions.
 STOPWORDS: frozenset[str] = frozenset(search_key(w) for w in (_FA + _AR + _EN).split())
+
+
+#: Spoken Persian words and the words written text uses for them. People ask as they
+#: speak («اسم بابای مولوی چی بود؟»); sources are written («نام پدر مولوی»). The
+#: spoken word is rare in written text, so left as it is it would weigh as a rare,
+#: telling word and find the wrong sentence, or none.
+_SPOKEN = {
+    "اسم اسمش اسمی اسمشون اسمشان اسمها اسمای": "نام",
+    "بابا بابای باباش": "پدر",
+    "مامان مامانش": "مادر",
+    "بچه بچه‌ها بچه‌های بچه‌هاش بچه‌هایش بچه‌اش": "فرزند",
+    "داداش داداشش": "برادر",
+    "آبجی آبجیش": "خواهر",
+}
+_WRITTEN: dict[str, str] = {
+    search_key(spoken): search_key(written)
+    for spokens, written in _SPOKEN.items()
+    for spoken in spokens.split()
+}
+
+
+def as_written(tokens: Iterable[str]) -> list[str]:
+    """Search `tokens` with each spoken Persian word as written text has it
+    («اسم» → «نام», «بابا» → «پدر»)."""
+    return [_WRITTEN.get(t, t) for t in tokens]

@@ -15,7 +15,7 @@ from prompts import ui_language
 from retrieval.clean import has_words
 from retrieval.errors import QueryError
 from retrieval.language import detect_language
-from retrieval.normalize import search_key, tokenize
+from retrieval.normalize import as_written, search_key, tokenize
 from retrieval.notices import Notice
 
 __all__ = [
@@ -67,7 +67,11 @@ def prepare_question(raw: str, max_chars: int) -> Question:
     if len(text) > max_chars:
         text = text[:max_chars]
         notices = (Notice("truncated_question", (("limit", max_chars),)),)
-    return Question(text, detect_language(text), tuple(tokenize(text)), asks_for(text), notices)
+    language = detect_language(text)
+    tokens = tokenize(text)
+    if language == "fa":  # Arabic writes «اسم» too
+        tokens = as_written(tokens)
+    return Question(text, language, tuple(tokens), asks_for(text), notices)
 
 
 def _phrases(words: str) -> tuple[str, ...]:

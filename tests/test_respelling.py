@@ -12,6 +12,7 @@ from retrieval.config import load_settings
 from retrieval.index import SanadIndex
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import search_key
+from retrieval.question import prepare_question
 from retrieval.search import search
 
 MAURITANIA = (
@@ -177,3 +178,41 @@ def test_only_compounds_the_corpus_writes_are_added():
     assert lexical.compounds("سر دبیر مجله") == ("سردبیر",)
     assert lexical.compounds("کتابخانه") == ("کتاب", "خانه")
     assert lexical.compounds("مجله ملی") == ()  # «مجلهملی» is no word of the corpus
+
+
+# Spoken Persian: people ask «اسم بابای …» where sources write «نام پدر …».
+RUMI = (
+    "مولانا جلال‌الدین محمد بلخی در سال ۶۰۴ در بلخ به دنیا آمد. "
+    "نام پدر او بهاءالدین ولد بود و مادرش مؤمنه خاتون نام داشت. "
+    "مولانا در کودکی با خانواده به قونیه رفت."
+)
+MASNAVI = "اسم این کتاب مثنوی معنوی است و مولانا آن را در قونیه سرود. این کتاب شش دفتر دارد."
+
+
+@pytest.fixture
+def persian_index(tmp_path: Path) -> SanadIndex:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in (("rumi", RUMI), ("masnavi", MASNAVI)):
+        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
+    return SanadIndex(settings)
+
+
+def test_a_question_asked_as_spoken_is_answered_from_written_text(persian_index):
+    # «اسم» and «بابا» are spoken; the source writes «نام» and «پدر». Searched as
+    # typed, the rare «اسم» of the other book's sentence would weigh most.
+    answer = Answerer(persian_index).ask("اسم بابای مولانا چی بود؟")
+    assert not answer.abstained
+    assert "بهاءالدین" in answer.quoted()[0][1]
+
+
+def test_spoken_words_are_searched_as_written_only_in_persian():
+    key = search_key
+    persian = prepare_question("اسم مامان مولانا چی بود؟", 500)
+    assert key("نام") in persian.tokens
+    assert key("مادر") in persian.tokens
+    assert key("اسم") not in persian.tokens
+    arabic = prepare_question("ما اسم عاصمة موريتانيا؟", 500)  # Arabic writes «اسم»
+    assert key("اسم") in arabic.tokens
+    assert key("نام") not in arabic.tokens
