@@ -199,6 +199,7 @@ _WRITTEN: dict[str, str] = {
 
 
 def as_written(tokens: Iterable[str]) -> list[str]:
-    """Search `tokens` with each spoken Persian word as written text has it
-    («اسم» → «نام», «بابا» → «پدر»)."""
+    """`tokens` with each spoken Persian word replaced by the word written text uses
+    for it («اسم» → «نام», «بابا» → «پدر»). For Persian questions only: Arabic
+    writes «اسم» too."""
     return [_WRITTEN.get(t, t) for t in tokens]

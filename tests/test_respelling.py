@@ -1,5 +1,6 @@
 """A question spelled otherwise than the corpus: typos (a word the corpus never holds,
-one edit from one it does), and Persian compounds written joined or spaced."""
+one edit from one it does), Persian compounds written joined or spaced, and spoken
+Persian words where written text uses others."""
 
 from pathlib import Path
 
