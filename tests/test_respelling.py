@@ -32,10 +32,17 @@ HOSPITAL = (
 
 @pytest.fixture
 def index(tmp_path: Path) -> SanadIndex:
+    return _keyword_index(
+        tmp_path, {"mauritania": MAURITANIA, "senegal": SENEGAL, "hospital": HOSPITAL}
+    )
+
+
+def _keyword_index(tmp_path: Path, texts: dict[str, str]) -> SanadIndex:
+    """A keyword-only index of one file per text, named by its key."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for name, text in (("mauritania", MAURITANIA), ("senegal", SENEGAL), ("hospital", HOSPITAL)):
-        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    for name, text in texts.items():
+        (corpus / f"{name}.txt").write_text(text.rstrip("\n") + "\n", encoding="utf-8")
     settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
     return SanadIndex(settings)
 
@@ -131,12 +138,7 @@ TEHRAN = "تهران پایتخت ایران است و دانشگاه تهران
 
 @pytest.fixture
 def persian(tmp_path: Path) -> SanadIndex:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in (("time", TIME), ("library", LIBRARY), ("tehran", TEHRAN)):
-        (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
-    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
-    return SanadIndex(settings)
+    return _keyword_index(tmp_path, {"time": TIME, "library": LIBRARY, "tehran": TEHRAN})
 
 
 def test_a_compound_asked_with_a_space_finds_the_joined_word(persian):
@@ -192,12 +194,7 @@ MASNAVI = "اسم این کتاب مثنوی معنوی است و مولانا �
 
 @pytest.fixture
 def persian_index(tmp_path: Path) -> SanadIndex:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in (("rumi", RUMI), ("masnavi", MASNAVI)):
-        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
-    settings = load_settings(data_dir=tmp_path / "data", corpus_dir=corpus, embedding_model="none")
-    return SanadIndex(settings)
+    return _keyword_index(tmp_path, {"rumi": RUMI, "masnavi": MASNAVI})
 
 
 def test_a_question_asked_as_spoken_is_answered_from_written_text(persian_index):
