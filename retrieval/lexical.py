@@ -31,7 +31,7 @@ RESPELL_MIN_SHARE = 0.1
 _RESPELLINGS_KEPT = 10_000
 #: A compound's words as a text writes them, and as the corpus does.
 Spelling = tuple[tuple[str, ...], tuple[str, ...]]
-#: Compounds (see `LexicalIndex.compounds`) of at least this many letters, of parts
+#: Compounds (see `LexicalIndex.compound_spellings`) of at least this many letters, of parts
 #: of at least this many, are looked for.
 COMPOUND_MIN_LETTERS = 5
 COMPOUND_PART_LETTERS = 2
@@ -156,19 +156,15 @@ class LexicalIndex:
             self._letters = {k: "".join(sorted(v)) for k, v in by_script.items()}
         return self._letters
 
-    def compounds(self, text: str) -> tuple[str, ...]:
-        """Persian compounds of `text` in the corpus's spelling, as extra search tokens.
+    def compound_spellings(self, text: str) -> list[Spelling]:
+        """Each Persian compound of `text`: its words as `text` writes them, and as
+        the corpus does, joined ones first.
 
         Persian writes a compound joined, with a ZWNJ (which search keys drop) or
         with a space, and a question and the text that answers it often differ:
-        «سر دبیر» asked is «سردبیر» in the corpus (the joined form is added), and
-        «سردبیر» asked of a corpus that writes «سر دبیر» adds «سر» and «دبیر».
+        «سر دبیر» asked is «سردبیر» in the corpus, and «سردبیر» asked of a corpus
+        that writes «سر دبیر» is «سر» «دبیر» there.
         """
-        return tuple(token for _, spelled in self.compound_spellings(text) for token in spelled)
-
-    def compound_spellings(self, text: str) -> list[Spelling]:
-        """Each compound of `text` (see `compounds`): its words as `text` writes them,
-        and as the corpus does, joined ones first."""
         words = [w for w in _WORD.findall(search_key(text)) if tokenize(w)]
         joined: list[Spelling] = [
             ((a, b), (a + b,))

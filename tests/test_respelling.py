@@ -178,9 +178,9 @@ def test_a_follow_up_compound_is_read_as_the_corpus_writes_it(tmp_path, persian)
 
 def test_only_compounds_the_corpus_writes_are_added():
     lexical = LexicalIndex.build(["a", "b"], ["سردبیر مجله", "کتاب خانه ملی"])
-    assert lexical.compounds("سر دبیر مجله") == ("سردبیر",)
-    assert lexical.compounds("کتابخانه") == ("کتاب", "خانه")
-    assert lexical.compounds("مجله ملی") == ()  # «مجلهملی» is no word of the corpus
+    assert lexical.compound_spellings("سر دبیر مجله") == [(("سر", "دبیر"), ("سردبیر",))]
+    assert lexical.compound_spellings("کتابخانه") == [(("کتابخانه",), ("کتاب", "خانه"))]
+    assert lexical.compound_spellings("مجله ملی") == []  # «مجلهملی» is no word of the corpus
 
 
 # Spoken Persian: people ask «اسم بابای …» where sources write «نام پدر …».
