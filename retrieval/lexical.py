@@ -36,6 +36,8 @@ Spelling = tuple[tuple[str, ...], tuple[str, ...]]
 COMPOUND_MIN_LETTERS = 5
 COMPOUND_PART_LETTERS = 2
 _WORD = re.compile(r"\w+")
+#: A word ending in tanween kasra (its letters and marks, then U+064D).
+_KASRATAN_WORD = re.compile(r"([\w\u064b-\u065f\u0670]+?)\u064d(?![\w\u064b-\u065f])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,18 @@ class LexicalIndex:
             if halves
         ]
         return joined + split
+
+    def defective_spellings(self, text: str) -> dict[str, str]:
+        """Each Arabic word of `text` written with tanween kasra whose key the corpus
+        holds at most as often as the key with «ی», mapped to that: an indefinite
+        defective noun drops its final «ي» («والٍ» is «الوالي», «نادٍ» «النادي»).
+        The mark alone cannot tell «والٍ» from «كتابٍ»; the corpus can."""
+        out = {}
+        for word in _KASRATAN_WORD.findall(text):
+            key = search_key(word)
+            if self.df.get(key + "ی", 0) >= max(1, self.df.get(key, 0)):
+                out[key] = key + "ی"
+        return out
 
     def _halves(self, word: str) -> tuple[str, ...]:
         """`word` cut in two words the corpus holds (the commoner pair), or nothing."""

@@ -95,13 +95,15 @@ class SearchResponse:
 
 def as_searched(question: Question, lexical: LexicalIndex) -> Question:
     """`question` with the tokens it is searched by in this corpus: words the corpus
-    never holds, one typo from words it does, respelled as those, and a Persian
+    never holds, one typo from words it does, respelled as those, an Arabic
+    indefinite defective noun as the corpus writes it («والٍ» as «والي»), a Persian
     compound searched as the corpus writes it (joined or spaced), in place of a
     spelling of it the corpus never uses. Sentences are ranked and answers judged on
     these tokens too: they are the words that found the passages."""
     spellings = lexical.compound_spellings(question.text) if question.language == "fa" else []
     unused = set(lexical.unknown(w for written, _ in spellings for w in written))
-    kept = tuple(t for t in question.tokens if t not in unused)
+    defective = lexical.defective_spellings(question.text)
+    kept = tuple(defective.get(t, t) for t in question.tokens if t not in unused)
     compounds = tuple(t for _, spelled in spellings for t in spelled)
     return replace(question, tokens=lexical.respell(kept) + compounds)
 

@@ -214,3 +214,38 @@ def test_spoken_words_are_searched_as_written_only_in_persian():
     arabic = prepare_question("ما اسم عاصمة موريتانيا؟", 500)  # Arabic writes «اسم»
     assert key("اسم") in arabic.tokens
     assert key("نام") not in arabic.tokens
+
+
+NEW_GOVERNOR = "في العام الماضي عُيِّنَ والٍ جديد يُدعى شهاب المهاجر لقيادة التنظيم في المدن.\n"
+FIRST_GOVERNOR = (
+    "التف المقاتلون حول حافظ سعيد خان، إذ كان أول حاكم لهذا التنظيم، ويُشار إليه باسم الوالي.\n"
+)
+CONFERENCE = (
+    "عُقد المؤتمر الأول في الدوحة، وكانت تلك أول مرة يلتقي فيها الوفدان. "
+    "وفي اليوم الأول تحدث الوفد الأول عن التنظيم.\n"
+)
+
+
+def test_an_indefinite_defective_noun_finds_the_definite_word(tmp_path):
+    # «والٍ» is «الوالي» without its «ي»: searched as typed, the rare «وال» of the other
+    # passage («والٍ جديد») outweighs the common «أول», and the new governor comes first.
+    index = _keyword_index(
+        tmp_path,
+        {"new": NEW_GOVERNOR, "first": FIRST_GOVERNOR, "conference": CONFERENCE},
+    )
+    assert search(index, "من هو أول والٍ للتنظيم؟").results[0].chunk.doc_id == "first"
+    answer = Answerer(index).ask("من هو أول والٍ للتنظيم؟")
+    assert not answer.abstained
+    assert "حافظ سعيد خان" in answer.quoted()[0][1]
+
+
+def test_only_a_kasratan_word_the_corpus_writes_with_ya_is_respelled():
+    lexical = LexicalIndex.build(
+        ["a", "b", "c", "d"],
+        ["فاز النادي بالكأس", "رئيس النادي الجديد", "قرأ كتاب التاريخ", "كتاب جديد وكتابي"],
+    )
+    key = search_key
+    assert lexical.defective_spellings("أي نادٍ فاز؟") == {key("ناد"): key("نادي")}
+    # «كتابٍ» is not «كتابي»: the corpus holds «كتاب» more often.
+    assert lexical.defective_spellings("في كتابٍ قديم") == {}
+    assert lexical.defective_spellings("نادي بلا تنوين") == {}
