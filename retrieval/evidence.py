@@ -22,7 +22,8 @@ on one corpus (each constant was chosen on the public development sets, see
   wins over the later one that holds the answer);
 - what the question asks for: a "how many" question prefers a sentence with a
   number, more so one that also names what is counted («چند کشته» → «۱۴۰ کشته»),
-  and a "when" question one with a date;
+  a "when" question one with a date, a "where" question one with a word that
+  comes with a place («شهر», «استان», «قرار دارد», «تقع», «مدينة»);
 - the rank of the passage the sentence comes from;
 - with a model, dense similarity relative to the corpus's unrelated sentences.
 
@@ -63,7 +64,7 @@ PROCLITICS = ("وال", "فال", "بال", "کال", "لل", "ال", "و", "ف"
 STEM_MIN_CHARS = 3
 #: Credit, in a passage's later sentences, for a question word of its opening sentence.
 LEAD_CREDIT = 0.6
-#: Bonus for a sentence carrying the kind of fact asked for (number, date).
+#: Bonus for a sentence carrying the kind of fact asked for (number, date, place).
 ASKS_BONUS = 0.1
 #: Further bonus for a sentence with a number that also names what a "how many"
 #: question counts («چند کشته» → «۱۴۰ کشته»).

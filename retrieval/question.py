@@ -160,6 +160,19 @@ _MONTHS = _keys(
     "january february march april may june july august september october november december"
 )
 _TIME_WORDS = _MONTHS | _keys("القرن قرن عام سده century")
+#: Words that say where something is (a kind of place, a direction, "lies in"):
+#: an answer to "where" names a place, and these are the words that come with one
+#: («در شهر بارسلون», «در استان آیچی», «تقع في شمال»). Names themselves cannot be told.
+_PLACE_WORDS = _keys(
+    "شهر شهری شهرستان استان ایالت کشور روستا روستای منطقه ناحیه محله خیابان واقع قرار "
+    "مستقر محل شمال جنوب شرق غرب شمالی جنوبی شرقی غربی پایتخت جزیره رود کوه دره قاره "
+    "حوالی نزدیکی "
+    "مدينة المدينة بمدينة محافظة ولاية دولة بلد بلدة قرية منطقة المنطقة إقليم حي شارع "
+    "تقع يقع وتقع ويقع شمال جنوب شرق غرب شمالي جنوبي شرقي غربي عاصمة العاصمة جزيرة نهر "
+    "جبل مقر مقرها موقع قارة بالقرب قرب "
+    "city town village country province state region located north south east west "
+    "capital island river mountain"
+)
 
 
 def _alternatives(words: frozenset[str]) -> str:
@@ -220,7 +233,8 @@ def counted_word(question: str) -> str | None:
 
 def carries(asks: Asks, text: str) -> bool:
     """Does `text` carry a fact of the kind asked for (a number for "how many", a
-    date for "when")? Kinds this cannot tell (names, places) always pass."""
+    date for "when", a word that comes with a place for "where")? A name cannot be
+    told, so "who" always passes."""
     if asks == "count":
         # A date («عام 2015», «۳۱ مارس», «۴۵۳ میلادی») is not a count; "figure 1" a pointer.
         key = _REFERENCE.sub(" ", _DATE_PARTS.sub(" ", search_key(text)))
@@ -231,4 +245,6 @@ def carries(asks: Asks, text: str) -> bool:
     if asks == "time":
         key = search_key(text)
         return bool(_YEAR.search(key)) or not _TIME_WORDS.isdisjoint(_WORD.findall(key))
+    if asks == "place":
+        return not _PLACE_WORDS.isdisjoint(_WORD.findall(search_key(text)))
     return True

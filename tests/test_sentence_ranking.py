@@ -144,6 +144,9 @@ def test_numbers_and_dates_are_recognised_in_all_scripts():
     assert carries("time", "في أوائل عام 2015")
     assert carries("time", "در ژانویه رخ داد")
     assert not carries("time", "the museum opened its doors")
+    assert carries("place", "در شهر بارسلون در منطقهٔ کاتالونیا قرار دارد")
+    assert carries("place", "يقع في شمال المدينة")
+    assert not carries("place", "موزه ملی هر سال هزاران بازدیدکننده دارد")
 
 
 def test_a_figure_or_table_number_is_not_a_count():
@@ -246,6 +249,20 @@ _FIRST_QUOTE_CASES = {
         "شرکت داشتند. پس از آن، مقامات از بیش از ۱۴۰ کشته خبر دادند.\n",
         "حمله به تالار کروکوس چند کشته داشت؟",
         "۱۴۰ کشته",
+    ),
+    # Both sentences hold the question's words; the second says where («در خیابان…
+    # قرار دارد»), the first says something else about it.
+    "where prefers the sentence that places it": (
+        "موزه ملی هر سال میزبان هزاران بازدیدکننده از سراسر جهان است. "
+        "موزه ملی در خیابان سی تیر تهران قرار دارد.\n",
+        "موزه ملی کجاست؟",
+        "سی تیر",
+    ),
+    "where prefers the sentence that places it, in Arabic": (
+        "يستقبل المتحف الوطني آلاف الزوار من أنحاء العالم كل عام. "
+        "المتحف الوطني في وسط مدينة الرياض قرب قصر المربع.\n",
+        "أين المتحف الوطني؟",
+        "الرياض",
     ),
 }
 
