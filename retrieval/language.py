@@ -268,9 +268,6 @@ class LanguageSignals:
     def __add__(self, other: LanguageSignals) -> LanguageSignals:
         return LanguageSignals(*(getattr(self, f) + getattr(other, f) for f in _SIGNALS))
 
-    def __sub__(self, other: LanguageSignals) -> LanguageSignals:
-        return LanguageSignals(*(getattr(self, f) - getattr(other, f) for f in _SIGNALS))
-
     def language(self) -> str:
         """The language these signals point to (see `detect_language`)."""
         if not self.arabic_words:

@@ -10,7 +10,9 @@ cost more than they save. Either way the result is the same, in the same order.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import logging
 import os
 import pickle
@@ -58,9 +60,9 @@ def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocu
         min_tokens=min_tokens,
         max_tokens=max_tokens,
     )
-    signals = [language_signals(c.text) for c in chunks]
+    signals, kept = chunk_signals(doc.text, chunks)
     if not doc.lang:
-        doc = replace(doc, lang=kept_text_signals(doc.text, chunks, signals).language())
+        doc = replace(doc, lang=kept.language())
     # A page in one language may quote another: label each chunk by its own text.
     chunks = [
         replace(chunk, lang=lang if lang != "und" else doc.lang)
@@ -71,21 +73,33 @@ def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocu
     return PreparedDocument(replace(doc, paragraphs=[]), chunks, sentences)
 
 
-def kept_text_signals(
-    text: str, chunks: Sequence[Chunk], signals: Sequence[LanguageSignals]
-) -> LanguageSignals:
-    """The language signals of a document's kept text, from its chunks' `signals`:
-    the chunks cover that text, in order, and where one overlaps the text before it
-    (a sentence), the overlap is counted once. What detecting the kept text would
-    count, without reading it a second time."""
+def chunk_signals(
+    text: str, chunks: Sequence[Chunk]
+) -> tuple[list[LanguageSignals], LanguageSignals]:
+    """The language signals of each chunk of `text` and of the kept text they cover,
+    reading each stretch of text once.
+
+    Chunks overlap (by a sentence): the text is cut at every chunk's start and end,
+    each piece between two cuts is counted once, and a chunk's signals are the sum of
+    its pieces. Signals add up over text cut between words, and chunks begin and end
+    between sentences, so the sums are what counting each chunk (and the kept text)
+    whole would give.
+    """
+    cuts = sorted({at for chunk in chunks for at in (chunk.start, chunk.end)})
+    pieces: dict[int, LanguageSignals] = {}  # a piece's start → its signals
     total = LanguageSignals()
-    covered = 0
-    for chunk, counted in zip(chunks, signals, strict=True):
-        total += counted
-        if chunk.start < covered:
-            total -= language_signals(text[chunk.start : min(covered, chunk.end)])
-        covered = max(covered, chunk.end)
-    return total
+    per_chunk = []
+    for chunk in chunks:
+        signals = LanguageSignals()
+        first, last = bisect.bisect_left(cuts, chunk.start), bisect.bisect_left(cuts, chunk.end)
+        for start, end in itertools.pairwise(cuts[first : last + 1]):
+            piece = pieces.get(start)
+            if piece is None:
+                piece = pieces[start] = language_signals(text[start:end])
+                total += piece
+            signals += piece
+        per_chunk.append(signals)
+    return per_chunk, total
 
 
 def worker_count(setting: int) -> int:

@@ -140,8 +140,9 @@ def test_a_prepared_corpus_holds_each_token_once_as_one_process_does(corpus, eve
 
 
 def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(corpus):
-    # The ingest counts it from its chunks (overlaps once), not by reading the
-    # document a second time: the counts must be what reading it would give.
+    # The ingest counts it from its chunks, each stretch of text once (chunks
+    # overlap), not by reading the document again: the counts, the kept text's and
+    # each chunk's, must be what reading them whole would give.
     sources, _ = read_corpus(corpus)
     for source in sources:
         undeclared = replace(source, meta={})
@@ -150,8 +151,8 @@ def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(
         prepared = retrieval.prepare.prepare(undeclared, min_tokens=60, max_tokens=120)
         chunks = prepared.chunks
         assert any(b.start < a.end for a, b in itertools.pairwise(chunks))  # overlaps
-        signals = [language_signals(c.text) for c in chunks]
-        counted = retrieval.prepare.kept_text_signals(doc.text, chunks, signals)
+        signals, counted = retrieval.prepare.chunk_signals(doc.text, chunks)
+        assert signals == [language_signals(c.text) for c in chunks]
         assert counted == language_signals(kept)
         assert prepared.document.lang == detect_language(kept) == doc.lang
         assert all(c.lang in {detect_language(c.text), doc.lang} for c in chunks)
