@@ -46,6 +46,19 @@ class LexicalMatch:
     score: float
 
 
+def _document_frequencies(retriever: bm25s.BM25) -> dict[str, int]:
+    """How many texts hold each token, read off the index bm25s built rather than
+    counted again: its score matrix has a column per token (`vocab_dict`, plus an
+    empty token of its own beyond the last column) with an entry for each text that
+    holds it."""
+    held = np.diff(retriever.scores["indptr"])
+    return {
+        token: int(held[i])
+        for token, i in retriever.vocab_dict.items()
+        if i < len(held) and held[i] > 0
+    }
+
+
 class LexicalIndex:
     """A bm25s index plus the document frequencies that fusion weighs queries by."""
 
@@ -63,14 +76,11 @@ class LexicalIndex:
     @classmethod
     def from_tokens(cls, ids: Sequence[str], tokens: Sequence[list[str]]) -> LexicalIndex:
         """The index of texts already tokenized (`tokenize`), one token list per id."""
-        df: Counter[str] = Counter()
-        for toks in tokens:
-            df.update(set(toks))
-        retriever = None
-        if tokens:
-            retriever = bm25s.BM25(k1=1.2, b=0.75)
-            retriever.index(tokens, show_progress=False)
-        return cls(retriever, list(ids), dict(df))
+        if not any(tokens):  # bm25s cannot index texts without a single token
+            return cls(None, list(ids), {})
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever, list(ids), _document_frequencies(retriever))
 
     def save(self, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")

@@ -258,10 +258,10 @@ class SentenceEvidence:
                 for c in chunks
                 for a, b in spans[c.chunk_id]
             ]
-        keys = [(c.chunk_id, a, b) for c in chunks for a, b in spans[c.chunk_id]]
-        texts = [c.text[a:b] for c in chunks for a, b in spans[c.chunk_id]]
         if embed is None or embed_query is None:
             return cls(spans, tokens)
+        keys = [(c.chunk_id, a, b) for c in chunks for a, b in spans[c.chunk_id]]
+        texts = [c.text[a:b] for c in chunks for a, b in spans[c.chunk_id]]
         reused = None  # the previous vectors, when made by this model
         if previous is not None and previous.has_vectors(model):
             reused = previous.quantized

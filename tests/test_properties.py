@@ -4,12 +4,14 @@ ZWNJ/ZWJ, bidi controls, byte-order marks, emoji and combining marks."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from retrieval.language import detect_language, language_signals
+from retrieval.lexical import LexicalIndex
 from retrieval.normalize import (
     _PREFIX_GAP,
     _SUFFIX_GAP,
@@ -266,3 +268,12 @@ def test_language_signals_add_up_over_text_split_between_words(left, right):
     whole = f"{left}\n{right}"
     assert language_signals(whole) == language_signals(left) + language_signals(right)
     assert language_signals(whole).language() == detect_language(whole)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), max_size=14), max_size=25))
+def test_document_frequencies_count_the_texts_that_hold_each_token(texts):
+    # Read off bm25s's score matrix at ingest, not counted a second time: must be
+    # what counting would give, a text with no tokens and a repeated token included.
+    lexical = LexicalIndex.from_tokens([f"c{i}" for i in range(len(texts))], texts)
+    assert lexical.df == dict(Counter(token for tokens in texts for token in set(tokens)))
