@@ -85,7 +85,9 @@ async def test_the_daily_digest_fires_and_survives_a_restart(api, monkeypatch):
         push_topics(api)
         api.push(api.group_text(GROUP, ALI, "/digest 07:30"))
         refused = (await api.wait_sent(GROUP, 2))[-1]
+        # Updates are handled concurrently: the next command waits for the reply to this one.
         api.push(api.group_text(GROUP, ADMIN, "/digest tz Asia/Kabul"))
+        await api.wait_sent(GROUP, 3)
         api.push(api.group_text(GROUP, ADMIN, "/digest 07:30"))
         set_ = (await api.wait_sent(GROUP, 4))[-1]
         [job] = app.job_queue.get_jobs_by_name(f"digest:{GROUP}")
