@@ -16,7 +16,7 @@ import bm25s
 import numpy as np
 
 from retrieval.language import letter_script
-from retrieval.normalize import search_key, tokenize
+from retrieval.normalize import SUPERSCRIPT_ALEF, TASHKEEL, search_key, tokenize
 
 __all__ = ["LexicalIndex", "LexicalMatch"]
 
@@ -37,7 +37,7 @@ COMPOUND_MIN_LETTERS = 5
 COMPOUND_PART_LETTERS = 2
 _WORD = re.compile(r"\w+")
 #: A word ending in tanween kasra (its letters and marks, then U+064D).
-_KASRATAN_WORD = re.compile(r"([\w\u064b-\u065f\u0670]+?)\u064d(?![\w\u064b-\u065f])")
+_KASRATAN_WORD = re.compile(rf"([\w{TASHKEEL}{SUPERSCRIPT_ALEF}]+?)\u064d(?![\w{TASHKEEL}])")
 
 
 @dataclass(frozen=True, slots=True)

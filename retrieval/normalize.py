@@ -13,9 +13,13 @@ from collections.abc import Iterable
 
 __all__ = ["STOPWORDS", "as_written", "search_key", "shingles", "tokenize"]
 
-# Tashkeel (U+064B–U+065F), superscript alef (U+0670), Quranic annotation marks
-# (U+06D6–U+06ED) and tatweel (U+0640) carry no lexical difference for search.
-_STRIP = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+#: Character-class ranges of Arabic tashkeel (U+064B–U+065F) and the superscript alef
+#: (U+0670): the marks written on a letter.
+TASHKEEL = "\u064b-\u065f"
+SUPERSCRIPT_ALEF = "\u0670"
+# Tashkeel, superscript alef, Quranic annotation marks (U+06D6–U+06ED) and tatweel
+# (U+0640) carry no lexical difference for search.
+_STRIP = re.compile(f"[{TASHKEEL}{SUPERSCRIPT_ALEF}\u06d6-\u06ed\u0640]")
 
 _LETTERS = str.maketrans(
     {
