@@ -114,7 +114,9 @@ async def test_a_forum_topics_summary_stays_in_its_topic(api, monkeypatch):
         topics = push_topics(api, **here)
         api.push(api.group_text(GROUP, HUDA, "another topic's talk about the dust storm", **there))
         await api.settle()
+        # Updates are handled concurrently: the second command waits for the first's reply.
         api.push(api.group_text(GROUP, ALI, "/summary 1h", **here))
+        await api.wait_sent(GROUP, 2)
         api.push(api.group_text(GROUP, SARA, "/summary all 1h", **here))
         sent = await api.wait_sent(GROUP, 3)
     in_topic, whole = sent[1], sent[2]
