@@ -95,6 +95,22 @@ def test_declining_both_ways(dense_index):
         assert unrelated.citations == []
 
 
+def test_a_sentence_holding_every_word_asked_answers_below_the_dense_bar(dense_index):
+    # In a corpus on one subject, unrelated sentences are on the subject too, and a
+    # short question's best sentence may not stand out from them: the dense bar must
+    # not decline a question one sentence holds word for word. A question that asks
+    # for a fact the corpus lacks (when he was born) misses a word and still needs it.
+    strict = _answerer(dense_index, 50.0)
+    answered = strict.ask("رئیس سنتکام چه کسی است؟")
+    assert not answered.abstained
+    assert answered.verdict.sentence_support >= 0.95
+    assert "مک کنزی" in answered.quoted()[0][1]
+    missing = strict.ask("رئیس سنتکام در چه سالی به دنیا آمد؟")
+    assert missing.abstained
+    assert missing.verdict.reason == "weak-dense"
+    assert not _answerer(dense_index, -50.0).ask("رئیس سنتکام در چه سالی به دنیا آمد؟").abstained
+
+
 def test_an_answerable_question_whose_passage_ranks_first_is_answered(dense_index):
     answer = Answerer(dense_index).ask("نام طالبان از فهرست گروه‌های تروریستی روسیه حذف شد؟")
     assert not answer.abstained
