@@ -55,7 +55,8 @@ class Int8Rows:
 
     def dot(self, rows: Sequence[int], query: np.ndarray) -> np.ndarray:
         """Each given row's dot product with `query`."""
-        return (self.codes[rows].astype(np.float32) @ query) * self.scales[rows]
+        at = np.asarray(rows, dtype=np.intp)  # a list converted once, not per array
+        return (self.codes[at].astype(np.float32) @ query) * self.scales[at]
 
     def as_float16(self) -> np.ndarray:
         """All rows in the stored form."""
