@@ -51,11 +51,12 @@ class Int8Rows:
 
     def rows(self, rows: Sequence[int] | slice) -> np.ndarray:
         """The given rows, as float32 vectors."""
-        return self.codes[rows].astype(np.float32) * self.scales[rows][:, None]
+        at = _index(rows)
+        return self.codes[at].astype(np.float32) * self.scales[at][:, None]
 
     def dot(self, rows: Sequence[int], query: np.ndarray) -> np.ndarray:
         """Each given row's dot product with `query`."""
-        at = np.asarray(rows, dtype=np.intp)  # a list converted once, not per array
+        at = _index(rows)
         return (self.codes[at].astype(np.float32) @ query) * self.scales[at]
 
     def as_float16(self) -> np.ndarray:
@@ -64,3 +65,9 @@ class Int8Rows:
         for a in range(0, len(self), _QUANTIZE_BLOCK):
             out[a : a + _QUANTIZE_BLOCK] = self.rows(slice(a, a + _QUANTIZE_BLOCK))
         return out
+
+
+def _index(rows: Sequence[int] | slice) -> np.ndarray | slice:
+    """`rows` as numpy indexes it: a list is converted once here, where indexing the
+    codes and the scales with it would convert it twice."""
+    return rows if isinstance(rows, slice) else np.asarray(rows, dtype=np.intp)
