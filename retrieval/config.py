@@ -100,6 +100,14 @@ class Settings(BaseSettings):
         description="Processes that clean and chunk a large corpus; 0 = one per core, "
         "1 = all in the ingesting process.",
     )
+    exact_search_max_passages: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Up to this many passages, dense search scores every passage's vector "
+        "in memory (exact, and faster than Chroma's query); above it, or 0, Chroma's "
+        "approximate index. Only with the embedded store and no shared catalogue.",
+    )
     max_query_chars: int = Field(default=2000, ge=10, le=100_000)
     top_k: int = Field(default=5, ge=1, le=100)
     llm_model: str | None = Field(

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
 from retrieval.config import Settings
 from retrieval.database import open_database
 from retrieval.embeddings import Embedder, load_embedder
-from retrieval.errors import CorpusError, ModelUnavailable, StoreUnavailable
+from retrieval.errors import ModelUnavailable, StoreUnavailable
 from retrieval.ingest import (
     IngestReport,
     build_evidence,
     build_lexical,
+    changed_sources,
+    corpus_to_follow,
     read_sources,
     write_documents,
 )
 from retrieval.lexical import LexicalIndex
 from retrieval.notices import Notify, notice
+from retrieval.passage_vectors import PASSAGES_DIR, PassageVectors
 from retrieval.sentences import SENTENCES_DIR, SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
-from retrieval.vector_sync import sync_chunk_vectors
+from retrieval.vector_sync import keep_passage_copy, sync_chunk_vectors
 from retrieval.view import IndexView
 
 __all__ = ["SanadIndex"]  # IngestReport: retrieval.ingest
@@ -120,7 +126,12 @@ class SanadIndex:
         if evidence is None or set(evidence.spans) != set(ids):
             tokenized = tokenized or TokenizedSentences(chunks)
             evidence = self._build_evidence(chunks, None, progress=False, tokenized=tokenized)
-        return IndexView(chunks, self.catalog.documents(), lexical, evidence)
+        # A copy behind the catalogue is not loaded: rebuilt once the model is.
+        exact = self._exact(len(ids))
+        passages = (
+            PassageVectors.load(self.settings.data_dir / PASSAGES_DIR, ids) if exact else None
+        )
+        return IndexView(chunks, self.catalog.documents(), lexical, evidence, passages)
 
     def refresh(self) -> bool:
         """Reload the view if another process's ingest changed the catalogue since it was
@@ -161,16 +172,8 @@ class SanadIndex:
         return self.view().documents
 
     @property
-    def languages(self) -> list[str]:
-        """Languages of the indexed chunks."""
-        return self.view().languages
-
-    @property
     def evidence(self) -> SentenceEvidence:
         return self.view().evidence
-
-    def shingles(self, position: int) -> frozenset[str]:
-        return self.view().shingles(position)
 
     @property
     def uploads_dir(self) -> Path:
@@ -194,6 +197,11 @@ class SanadIndex:
     @property
     def _lexical_dir(self) -> Path:
         return self.settings.data_dir / "lexical"
+
+    def _exact(self, passages: int) -> bool:
+        """Does dense search score every passage in memory (`PassageVectors`)?"""
+        s = self.settings
+        return not s.server_mode and not self._shared and passages <= s.exact_search_max_passages
 
     @property
     def _sentences_dir(self) -> Path:
@@ -243,6 +251,8 @@ class SanadIndex:
                 if self.store.count() != len(self.chunks):
                     self.notify(notice("vectors_syncing"))
                     self._sync_vectors(embedder, progress=False)
+                else:
+                    self._copy_passages(embedder, {})
                 self._vectors_in_step = True
         except StoreUnavailable as e:
             # Search falls back to keywords; the vectors are synced once it is back.
@@ -258,7 +268,7 @@ class SanadIndex:
         evidence = self._build_evidence(
             view.chunks, embedder, progress=False, previous=view.evidence, announce=announce
         )
-        return IndexView(view.chunks, view.documents, view.lexical, evidence)
+        return replace(view, evidence=evidence)
 
     def _build_evidence(
         self,
@@ -299,22 +309,11 @@ class SanadIndex:
         """Re-index when SANAD_CORPUS_DIR names another folder than the index was built from."""
         if self._corpus_followed:
             return
-        if self.settings.database_url is not None:
-            # A shared catalogue holds what `sanad ingest` last wrote; replicas (which
-            # may have no corpus folder at all) never re-index it on their own.
-            self._corpus_followed = True
-            return
         built_from = self.built_from
-        wanted = self.corpus_setting
-        if built_from == str(wanted):
+        wanted = corpus_to_follow(self.settings, built_from)
+        if wanted is None:
             self._corpus_followed = True
             return
-        if not wanted.is_dir():
-            raise CorpusError(
-                f"SANAD_CORPUS_DIR is {self.settings.corpus_dir}, which is not a folder "
-                f"(the index was built from {built_from or 'another folder'}): "
-                "fix the setting, or unset it for the bundled corpus."
-            )
         if built_from is not None:
             self.notify(notice("corpus_changed", was=built_from, now=wanted))
         self.ingest()
@@ -343,14 +342,7 @@ class SanadIndex:
             if embedder is not None:
                 self.store.open(embedder.name, embedder.dim)  # refuses another model's vectors
             known = self.catalog.documents()
-            changed = []
-            for src in sources:
-                before = known.get(src.doc_id)
-                if before is not None and before.sha256 == src.sha256:
-                    report.unchanged.append(src.doc_id)
-                    continue
-                changed.append(src)
-                (report.updated if before else report.added).append(src.doc_id)
+            changed = changed_sources(sources, known, report)
             tokenized_new = write_documents(self.catalog, changed, self.settings)
             if source.is_dir():
                 gone = set(known) - {s.doc_id for s in sources}
@@ -376,7 +368,9 @@ class SanadIndex:
                 tokenized=tokenized,
             )
             del tokenized
-            self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence)
+            # The passage vectors' copy is brought in step with the store below.
+            passages = previous.passages if previous else None
+            self._view = IndexView(chunks, self.catalog.documents(), lexical, evidence, passages)
             if embedder is not None:
                 report.embedded = self._sync_vectors(embedder, progress=progress)
                 self._vectors_in_step = True
@@ -393,6 +387,23 @@ class SanadIndex:
         return self.settings.database_url is not None
 
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
-        return sync_chunk_vectors(
+        fresh = sync_chunk_vectors(
             self.store, self.view().chunks, self.catalog.documents(), embedder, progress=progress
         )
+        self._copy_passages(embedder, fresh)
+        return len(fresh)
+
+    def _copy_passages(self, embedder: Embedder, fresh: dict[str, np.ndarray]) -> None:
+        """Keep the view's in-memory copy of the passage vectors in step with the store."""
+        view = self.view()
+        copy = keep_passage_copy(
+            self.store,
+            view.chunks,
+            embedder.name,
+            self.settings.data_dir / PASSAGES_DIR,
+            exact=self._exact(len(view.chunks)),
+            fresh=fresh,
+            previous=view.passages,
+        )
+        if copy is not view.passages:
+            self._view = replace(view, passages=copy)

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.catalog import Catalog, ChunkRecord
+from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
 from retrieval.chunking import Chunk, TokenizedSentence
 from retrieval.config import Settings
 from retrieval.corpus import Document, Source, read_corpus
 from retrieval.embeddings import Embedder
+from retrieval.errors import CorpusError
 from retrieval.lexical import LexicalIndex
 from retrieval.prepare import prepare_documents, worker_count
 from retrieval.sentences import SentenceEvidence, TokenizedSentences
@@ -25,6 +26,8 @@ __all__ = [
     "IngestReport",
     "build_evidence",
     "build_lexical",
+    "changed_sources",
+    "corpus_to_follow",
     "read_sources",
     "write_documents",
 ]
@@ -49,6 +52,39 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
             f"({self.mode})"
         )
+
+
+def changed_sources(
+    sources: list[Source], known: dict[str, DocumentRecord], report: IngestReport
+) -> list[Source]:
+    """The sources that are new or changed since the catalogue (`known`) took them in;
+    each source is recorded in `report` as added, updated or unchanged."""
+    changed = []
+    for src in sources:
+        before = known.get(src.doc_id)
+        if before is not None and before.sha256 == src.sha256:
+            report.unchanged.append(src.doc_id)
+            continue
+        changed.append(src)
+        (report.updated if before else report.added).append(src.doc_id)
+    return changed
+
+
+def corpus_to_follow(settings: Settings, built_from: str | None) -> Path | None:
+    """The folder SANAD_CORPUS_DIR names, if the index must be rebuilt from it: it names
+    another folder than the one the index was built from (`built_from`). A shared
+    catalogue holds what `sanad ingest` last wrote; replicas (which may have no corpus
+    folder at all) never re-index it on their own."""
+    wanted = settings.corpus_dir.expanduser().resolve()
+    if settings.database_url is not None or built_from == str(wanted):
+        return None
+    if not wanted.is_dir():
+        raise CorpusError(
+            f"SANAD_CORPUS_DIR is {settings.corpus_dir}, which is not a folder "
+            f"(the index was built from {built_from or 'another folder'}): "
+            "fix the setting, or unset it for the bundled corpus."
+        )
+    return wanted
 
 
 def read_sources(source: Path, uploads: Path | None) -> tuple[list[Source], list[str]]:

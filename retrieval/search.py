@@ -209,17 +209,23 @@ def _dense(
 ) -> list[tuple[int, float]]:
     """(chunk position, dense score) of the nearest passages, best first.
 
-    The vector store proposes the passages whose vectors are nearest; with the
+    The vector store (or, for a small corpus, the view's exact in-memory copy of
+    its vectors) proposes the passages whose vectors are nearest; with the
     sentence evidence built for this model, each candidate (and each keyword
     candidate in `extra`) is then scored by its best sentence as well: a factual
     question is close to the one sentence that answers it, which a whole
     passage's vector blurs. A keyword candidate the store did not propose gets
     the lowest passage similarity the store returned.
     """
-    index.store.open(embedder.name, embedder.dim)
+    copy = view.passages
+    if copy is not None and copy.model == embedder.name:
+        matches = copy.search(vector, want)  # exact, in memory (a small corpus)
+    else:
+        index.store.open(embedder.name, embedder.dim)
+        matches = index.store.query(vector, want)
     position = view.position
     passage: dict[int, float] = {}
-    for match in index.store.query(vector, want):
+    for match in matches:
         i = position.get(match.chunk_id)
         if i is not None:
             passage[i] = match.similarity

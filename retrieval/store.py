@@ -136,6 +136,22 @@ class VectorStore:
                 )
             )
 
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of `ids`, in that order (every id must be stored)."""
+        col = self._require()
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), _BATCH):
+            batch = list(ids[i : i + _BATCH])
+            got = self._call(lambda batch=batch: col.get(ids=batch, include=["embeddings"]))
+            found.update(zip(got["ids"], got["embeddings"], strict=True))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise StoreError(
+                f"{len(missing)} passages have no vector in {self.location} (first: "
+                f"{missing[0]}): run `sanad ingest` to add them."
+            )
+        return np.asarray([found[i] for i in ids], dtype=np.float32)
+
     def delete(self, ids: Sequence[str]) -> None:
         col = self._require()
         self._count = None

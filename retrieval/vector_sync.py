@@ -1,17 +1,31 @@
-"""Vectors kept in step with the catalogue: each chunk's vector in the vector store,
-and each sentence's in the sentence evidence (read from and written to a shared
+"""Vectors kept in step with the catalogue: each chunk's vector in the vector store
+(and, for a small corpus, a copy of them all in memory for an exact search), and
+each sentence's in the sentence evidence (read from and written to a shared
 catalogue when replicas use one, so only what it lacks is embedded)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
 
 from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
 from retrieval.embeddings import Embedder
+from retrieval.errors import StoreError
+from retrieval.passage_vectors import PassageVectors
 from retrieval.sentences import DenseNull, SentenceEvidence, TokenizedSentences, embed_in_blocks
 from retrieval.store import VectorStore
 
-__all__ = ["embed_sentences", "sync_chunk_vectors"]
+__all__ = [
+    "embed_sentences",
+    "keep_passage_copy",
+    "sync_chunk_vectors",
+]
+
+log = logging.getLogger(__name__)
 
 
 def embed_sentences(
@@ -73,9 +87,9 @@ def sync_chunk_vectors(
     embedder: Embedder,
     *,
     progress: bool,
-) -> int:
+) -> dict[str, np.ndarray]:
     """Make `store` hold exactly `chunks`' vectors: delete the stale ones, embed and add
-    the missing ones; returns how many were embedded."""
+    the missing ones; returns the vectors embedded, by chunk id."""
     store.open(embedder.name, embedder.dim)
     wanted = {c.chunk_id: c for c in chunks}
     have = store.ids()
@@ -84,7 +98,7 @@ def sync_chunk_vectors(
         store.delete(stale)
     missing = [c for cid, c in wanted.items() if cid not in have]
     if not missing:
-        return 0
+        return {}
     # A title the manifest gives is the context a passage's document implies
     # ("the war" of which article?): it is embedded with the passage, not shown
     # or cited. A title taken from the text's own first line adds nothing but
@@ -109,4 +123,33 @@ def sync_chunk_vectors(
         for c in missing
     ]
     store.upsert([c.chunk_id for c in missing], vectors, [c.text for c in missing], metas)
-    return len(missing)
+    return dict(zip([c.chunk_id for c in missing], np.asarray(vectors), strict=True))
+
+
+def keep_passage_copy(
+    store: VectorStore,
+    chunks: Sequence[ChunkRecord],
+    model: str,
+    folder: Path,
+    *,
+    exact: bool,
+    fresh: Mapping[str, np.ndarray],
+    previous: PassageVectors | None,
+) -> PassageVectors | None:
+    """The in-memory copy of the store's vectors of `chunks` (see `PassageVectors`),
+    saved in `folder`: `previous` as it is if it still holds them all, else rebuilt
+    from it, from the vectors just embedded (`fresh`) and, for the rest, from the
+    store. None, and no folder, where search goes through Chroma (not `exact`)."""
+    ids = [c.chunk_id for c in chunks]
+    if not exact:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    if previous is not None and not fresh and previous.covers(ids, model):
+        return previous
+    try:
+        copy = PassageVectors.build(ids, model, fetch=store.vectors, fresh=fresh, previous=previous)
+    except StoreError as e:
+        log.warning("dense search goes through Chroma: %s", e)
+        return None
+    copy.save(folder)
+    return copy

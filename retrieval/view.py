@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from retrieval.catalog import ChunkRecord, DocumentRecord
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import shingles
+from retrieval.passage_vectors import PassageVectors
 from retrieval.sentences import SentenceEvidence
 
 __all__ = ["IndexView"]
@@ -24,6 +25,8 @@ class IndexView:
     documents: dict[str, DocumentRecord]
     lexical: LexicalIndex
     evidence: SentenceEvidence
+    #: every passage's vector in memory, for an exact dense search (small corpora)
+    passages: PassageVectors | None = None
     position: dict[str, int] = field(init=False)
     languages: list[str] = field(init=False)
     _shingles: dict[int, frozenset[str]] = field(init=False, default_factory=dict)

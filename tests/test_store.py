@@ -71,6 +71,7 @@ def test_ingest_and_search_through_a_chroma_server(chroma_server, tmp_path, mini
     report = index.ingest(corpus)
     assert report.embedded == report.chunks > 0
     assert not (tmp_path / "client" / "chroma").exists()  # vectors live on the server
+    assert index.view().passages is None  # others may change them: searched there too
 
     response = search(index, "Which crop do Herat farmers export?", k=3)
     assert response.mode == "hybrid"

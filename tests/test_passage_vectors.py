@@ -1,0 +1,122 @@
+"""Exact dense search over an in-memory copy of the passage vectors (small corpora)."""
+
+import shutil
+
+import pytest
+
+from retrieval.config import load_settings
+from retrieval.errors import StoreError
+from retrieval.index import SanadIndex
+from retrieval.passage_vectors import PASSAGES_DIR
+from retrieval.search import search
+from tests.fake_embedder import FakeEmbedder
+
+QUESTIONS = [
+    "جنگ میان طالبان و داعش چه زمانی آغاز شد؟",
+    "من هو أول والٍ لتنظيم الدولة في أفغانستان؟",
+    "حمله کروکوس چند کشته داشت؟",
+    "What does the Taliban want from Pakistan?",
+]
+
+
+def _settings(data, **overrides):
+    return load_settings(data_dir=data, embedding_model="fake", **overrides)
+
+
+@pytest.fixture
+def ingested(tmp_path, corpus):
+    index = SanadIndex(_settings(tmp_path / "data"), embedder=FakeEmbedder())
+    index.ingest(corpus)
+    return index
+
+
+def _dense_ids(index, question, k=10):
+    return [r.chunk.chunk_id for r in search(index, question, k=k, mode="dense").results]
+
+
+def test_exact_search_finds_the_passages_chroma_finds(ingested):
+    copy = ingested.view().passages
+    assert copy is not None
+    assert len(copy) == len(ingested.chunks)
+    embedder = FakeEmbedder()
+    for question in QUESTIONS:
+        vector = embedder.embed_query(question)
+        exact = copy.search(vector, 10)
+        chroma = ingested.store.query(vector, 10)  # a graph this small is searched fully
+        assert [m.chunk_id for m in exact] == [m.chunk_id for m in chroma]
+        for a, b in zip(exact, chroma, strict=True):
+            assert a.similarity == pytest.approx(b.similarity, abs=1e-5)
+
+
+def test_answers_are_the_same_with_and_without_the_copy(ingested):
+    data = ingested.settings.data_dir
+    through_chroma = SanadIndex(
+        _settings(data, exact_search_max_passages=0), embedder=FakeEmbedder()
+    )
+    through_chroma.ensure_ready()
+    assert through_chroma.view().passages is None
+    assert not (data / PASSAGES_DIR).exists()  # a copy no longer used is not kept
+    for question in QUESTIONS:
+        assert _dense_ids(ingested, question) == _dense_ids(through_chroma, question)
+
+
+def test_a_new_process_loads_the_copy_without_embedding_passages(ingested):
+    embedder = FakeEmbedder()
+    again = SanadIndex(ingested.settings, embedder=embedder)
+    again.ensure_ready()
+    assert again.view().passages is not None
+    assert _dense_ids(again, QUESTIONS[0]) == _dense_ids(ingested, QUESTIONS[0])
+    assert len(embedder.history) == 1  # the question only
+
+
+def test_an_index_without_a_copy_gets_one_from_the_store(ingested):
+    shutil.rmtree(ingested.settings.data_dir / PASSAGES_DIR)  # as built by 0.x releases
+    embedder = FakeEmbedder()
+    again = SanadIndex(ingested.settings, embedder=embedder)
+    again.ensure_ready()
+    copy = again.view().passages
+    assert copy is not None
+    assert copy.covers([c.chunk_id for c in again.chunks], embedder.name)
+    assert embedder.history == []  # read from Chroma, not embedded again
+    assert _dense_ids(again, QUESTIONS[1]) == _dense_ids(ingested, QUESTIONS[1])
+
+
+def test_an_ingest_keeps_the_copy_in_step(ingested, corpus):
+    (corpus / "herat.txt").write_text(
+        "Saffron farming in Herat\n\nFarmers in Herat province grow saffron for export "
+        "to markets in India and the Gulf every autumn.\n",
+        encoding="utf-8",
+    )
+    (corpus / "003_ff37ad843cbdfbf5.txt").unlink()
+    report = ingested.ingest(corpus)
+    assert report.added == ["herat"]
+    assert report.removed
+    ids = [c.chunk_id for c in ingested.chunks]
+    copy = ingested.view().passages
+    assert copy is not None
+    assert copy.covers(ids, FakeEmbedder.name)
+    nearest = copy.search(FakeEmbedder().embed_query("Which crop do Herat farmers export?"), 1)
+    assert nearest[0].chunk_id.startswith("herat:")
+    found = search(ingested, "Which crop do Herat farmers export?", k=3, mode="dense")
+    assert "herat" in [r.chunk.doc_id for r in found.results]
+    reloaded = SanadIndex(ingested.settings, embedder=FakeEmbedder()).view().passages
+    assert reloaded is not None
+    assert reloaded.covers(ids, FakeEmbedder.name)
+
+
+def test_a_corpus_over_the_limit_searches_through_chroma(tmp_path, corpus):
+    index = SanadIndex(
+        _settings(tmp_path / "data", exact_search_max_passages=5), embedder=FakeEmbedder()
+    )
+    index.ingest(corpus)
+    assert len(index.chunks) > 5
+    assert index.view().passages is None
+    assert not (tmp_path / "data" / PASSAGES_DIR).exists()
+    found = search(index, "What does the Taliban want from Pakistan?", k=3, mode="dense")
+    assert found.mode == "dense"
+    assert found.results
+
+
+def test_the_store_names_passages_it_lacks(ingested):
+    with pytest.raises(StoreError, match="sanad ingest"):
+        ingested.store.vectors(["no-such-passage"])
