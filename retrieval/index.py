@@ -127,7 +127,7 @@ class SanadIndex:
             tokenized = tokenized or TokenizedSentences(chunks)
             evidence = self._build_evidence(chunks, None, progress=False, tokenized=tokenized)
         # A copy behind the catalogue is not loaded: rebuilt once the model is.
-        exact = self._exact(len(ids))
+        exact = self.settings.dense_enabled and self._exact(len(ids))
         passages = (
             PassageVectors.load(self.settings.data_dir / PASSAGES_DIR, ids) if exact else None
         )

@@ -120,3 +120,11 @@ def test_a_corpus_over_the_limit_searches_through_chroma(tmp_path, corpus):
 def test_the_store_names_passages_it_lacks(ingested):
     with pytest.raises(StoreError, match="sanad ingest"):
         ingested.store.vectors(["no-such-passage"])
+
+
+def test_a_keyword_only_process_leaves_the_copy_on_disk_and_out_of_memory(ingested):
+    settings = load_settings(data_dir=ingested.settings.data_dir, embedding_model="none")
+    keywords = SanadIndex(settings)
+    assert search(keywords, QUESTIONS[0]).results
+    assert keywords.view().passages is None
+    assert (settings.data_dir / PASSAGES_DIR / "vectors.npy").is_file()  # for the model's return
