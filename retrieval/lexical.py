@@ -6,7 +6,6 @@ import itertools
 import json
 import math
 import re
-import shutil
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from retrieval.folders import written_whole
 from retrieval.language import letter_script
 from retrieval.normalize import SUPERSCRIPT_ALEF, TASHKEEL, search_key, tokenize
 
@@ -83,17 +83,12 @@ class LexicalIndex:
         return cls(retriever, list(ids), _document_frequencies(retriever))
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.retriever is not None:
-            self.retriever.save(str(tmp / "bm25"))
-        (tmp / "meta.json").write_text(
-            json.dumps({"ids": self.ids, "df": self.df}, ensure_ascii=False), encoding="utf-8"
-        )
-        # Swap in whole, so a reader never sees half an index.
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+        with written_whole(folder) as tmp:
+            if self.retriever is not None:
+                self.retriever.save(str(tmp / "bm25"))
+            (tmp / "meta.json").write_text(
+                json.dumps({"ids": self.ids, "df": self.df}, ensure_ascii=False), encoding="utf-8"
+            )
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:

@@ -14,12 +14,12 @@ missing or behind. A larger corpus, a Chroma server or a shared catalogue
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from retrieval.folders import written_whole
 from retrieval.store import VectorMatch
 
 __all__ = ["PASSAGES_DIR", "PassageVectors"]
@@ -95,14 +95,10 @@ class PassageVectors:
     # -- persistence ----------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        meta = {"model": self.model, "ids": self.ids}
-        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-        np.save(tmp / "vectors.npy", self.matrix)
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+        with written_whole(folder) as tmp:
+            meta = {"model": self.model, "ids": self.ids}
+            (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            np.save(tmp / "vectors.npy", self.matrix)
 
     @classmethod
     def load(cls, folder: Path, ids: Sequence[str]) -> PassageVectors | None:

@@ -13,7 +13,6 @@ mean something relative to it.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from tqdm.auto import tqdm
 
 from retrieval.catalog import ChunkRecord
 from retrieval.chunking import TokenizedSentence, sentence_spans, tokenize_sentences
+from retrieval.folders import written_whole
 from retrieval.normalize import tokenize
 from retrieval.quantize import Int8Rows
 
@@ -374,21 +374,17 @@ class SentenceEvidence:
     # -- persistence ----------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         meta = {
             "spans": self.spans,
             "tokens": [" ".join(sorted(t)) for t in self.tokens],
             "model": self.model,
             "null": asdict(self.null) if self.null else None,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        if self.quantized is not None:
-            np.save(tmp / "codes.npy", self.quantized.codes)
-            np.save(tmp / "scales.npy", self.quantized.scales)
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+        with written_whole(folder) as tmp:
+            (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            if self.quantized is not None:
+                np.save(tmp / "codes.npy", self.quantized.codes)
+                np.save(tmp / "scales.npy", self.quantized.scales)
 
     @classmethod
     def load(cls, folder: Path) -> SentenceEvidence | None:
