@@ -9,13 +9,14 @@ server.history                             # request bodies received, in order
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.ports import LoopbackHTTPServer
 
 
 @dataclass
@@ -26,22 +27,12 @@ class Reply:
     step: float = 0.0  # seconds between streamed chunks
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hung up mid-reply (a stream cancelled by a timeout) is not a
-        # server error; printed, it would land in whatever a later test captures.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class FakeLLMServer:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.history: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
-        self._server = _Server(("127.0.0.1", 0), self._handler())
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
