@@ -90,7 +90,9 @@ class PassageVectors:
                 rows.append(np.asarray(fetched[cid], dtype=np.float32))
         matrix = np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return cls(ids, (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32), model)
+        return cls(
+            ids, (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32, copy=False), model
+        )
 
     # -- persistence ----------------------------------------------------------------
 
