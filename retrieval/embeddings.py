@@ -64,6 +64,11 @@ class Embedder:
         self.dim = int(dim)
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
+    @property
+    def symmetric(self) -> bool:
+        """Are queries embedded as passages are (no prompt sets them apart)?"""
+        return not self._use_own_prompts and self.query_prompt == self.document_prompt
+
     def embed_query(self, text: str) -> np.ndarray:
         """One L2-normalized query vector (the last few are cached: search, sentence
         scoring and citation checks all embed the same question)."""
@@ -74,6 +79,11 @@ class Embedder:
             while len(self._queries) > 256:
                 self._queries.popitem(last=False)
         return cached
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalized query vectors of many texts, batched (not cached): as
+        `embed_query` gives them one at a time, at a fraction of the cost."""
+        return self._encode(list(texts), query=True, progress=False)
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """L2-normalized passage vectors, batched; a progress bar on long runs."""

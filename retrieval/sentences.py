@@ -124,7 +124,8 @@ class TokenizedSentences:
 EmbedDocuments = Callable[[list[str]], np.ndarray]
 #: Vectors of the texts given, a block of rows at a time, in order.
 EmbedBlocks = Callable[[list[str]], Iterable[np.ndarray]]
-EmbedQuery = Callable[[str], np.ndarray]
+#: Query vectors of many texts at once.
+EmbedQueries = Callable[[list[str]], np.ndarray]
 
 
 def embed_in_blocks(
@@ -232,7 +233,7 @@ class SentenceEvidence:
         *,
         model: str = "",
         embed: EmbedBlocks | None = None,
-        embed_query: EmbedQuery | None = None,
+        embed_queries: EmbedQueries | None = None,
         previous: SentenceEvidence | None = None,
         tokenized: TokenizedSentences | None = None,
     ) -> SentenceEvidence:
@@ -242,6 +243,8 @@ class SentenceEvidence:
         for vectors, the same model) are reused, so an incremental ingest works
         only on new sentences, and an unchanged corpus keeps its dense null.
         `tokenized`: the chunks' sentences already split and tokenized.
+        `embed_queries`: for the dense null, sentences embedded as queries; without
+        it (a model that embeds queries as it does passages) their own vectors.
         """
         old = previous.rows() if previous is not None else {}
         if tokenized is not None:
@@ -258,7 +261,7 @@ class SentenceEvidence:
                 for c in chunks
                 for a, b in spans[c.chunk_id]
             ]
-        if embed is None or embed_query is None:
+        if embed is None:
             return cls(spans, tokens)
         keys = [(c.chunk_id, a, b) for c in chunks for a, b in spans[c.chunk_id]]
         texts = [c.text[a:b] for c in chunks for a, b in spans[c.chunk_id]]
@@ -271,6 +274,9 @@ class SentenceEvidence:
             # Nothing changed.
             return cls(spans, tokens, reused, model, previous.null)
         missing = np.asarray([i for i, k in enumerate(keys) if k not in old], dtype=np.int64)
+        # Chunks overlap by a sentence, and boilerplate repeats: each distinct text is
+        # embedded once, its vector going to every row that holds it.
+        distinct = _DistinctTexts(texts, missing)
         kept = np.asarray([i for i, k in enumerate(keys) if k in old], dtype=np.int64)
         kept_rows = [old[keys[i]] for i in kept.tolist()]
         # Each block of new vectors goes straight to int8 codes, so neither every float32
@@ -284,20 +290,20 @@ class SentenceEvidence:
         scales = np.empty(len(keys), dtype=np.float32)
         sample = np.zeros((len(pool), dim), dtype=np.float16)
         done = 0
-        for block in embed([texts[i] for i in missing.tolist()]) if len(missing) else ():
+        for block in embed(distinct.texts) if distinct.texts else ():
             vectors = np.asarray(block).astype(np.float16)
             if done == 0 and vectors.shape[1] != dim:  # the first block: no vectors reused
                 dim = vectors.shape[1]
                 codes = np.empty((len(keys), dim), dtype=np.int8)
                 sample = np.zeros((len(pool), dim), dtype=np.float16)
-            rows = missing[done : done + len(vectors)]
+            rows, held = distinct.rows_of(done, done + len(vectors))
             made = Int8Rows.quantize(vectors)
-            codes[rows], scales[rows] = made.codes, made.scales
+            codes[rows], scales[rows] = made.codes[held], made.scales[held]
             sampled = pool_at[rows] >= 0
-            sample[pool_at[rows[sampled]]] = vectors[sampled]
+            sample[pool_at[rows[sampled]]] = vectors[held[sampled]]
             done += len(vectors)
-        if done != len(missing):
-            raise ValueError(f"{done} vectors for {len(missing)} sentences")
+        if done != len(distinct.texts):
+            raise ValueError(f"{done} vectors for {len(distinct.texts)} sentences")
         if reused is not None and kept_rows:
             # A row's codes are what quantizing its float16 form gives: reused as they are.
             codes[kept], scales[kept] = reused.codes[kept_rows], reused.scales[kept_rows]
@@ -305,7 +311,7 @@ class SentenceEvidence:
             sample[pool_at[kept[sampled]]] = reused.rows(np.asarray(kept_rows)[sampled].tolist())
         doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
         null = _dense_null(
-            model, texts, doc_of, pool=pool, picks=picks, sample=sample, embed_query=embed_query
+            model, texts, doc_of, pool=pool, picks=picks, sample=sample, embed_queries=embed_queries
         )
         return cls(spans, tokens, Int8Rows(codes, scales), model, null)
 
@@ -403,6 +409,24 @@ class SentenceEvidence:
             return None
 
 
+class _DistinctTexts:
+    """The distinct texts of some `rows` of `texts`, first seen first, and the rows
+    that hold each."""
+
+    def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
+        first: dict[str, int] = {}
+        of = np.asarray([first.setdefault(texts[i], len(first)) for i in rows.tolist()])
+        self.texts = list(first)
+        order = np.argsort(of, kind="stable")
+        self._rows, self._of = rows[order], of[order].astype(np.int64)
+
+    def rows_of(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows holding one of `self.texts[start:stop]`, and which one each holds
+        (counted from `start`)."""
+        lo, hi = np.searchsorted(self._of, [start, stop])
+        return self._rows[lo:hi], self._of[lo:hi] - start
+
+
 def _null_sample(n: int) -> tuple[np.ndarray, np.ndarray]:
     """The sentences the dense null is computed on (rows, sorted) and, among them, the
     positions of those asked as queries: the same for the same number of sentences."""
@@ -422,7 +446,7 @@ def _dense_null(
     pool: np.ndarray,
     picks: np.ndarray,
     sample: np.ndarray,
-    embed_query: EmbedQuery,
+    embed_queries: EmbedQueries | None,
 ) -> DenseNull:
     """Similarity of sentences (as queries) to sentences of *other* documents, on the
     `pool` of sentences `_null_sample` chose (`sample`: their vectors)."""
@@ -431,8 +455,11 @@ def _dense_null(
         return DenseNull(model, 0.0, 1.0)
     doc_array = np.array(docs)[pool]
     matrix = sample.astype(np.float32)
+    if embed_queries is None:  # queries embed as sentences do: their sampled vectors
+        queries = matrix[picks]
+    else:
+        queries = embed_queries([texts[pool[i]] for i in picks])  # one batch
     sims: list[float] = []
-    for i in picks:
-        q = embed_query(texts[pool[i]])
+    for i, q in zip(picks, queries, strict=True):
         sims.extend((matrix[doc_array != doc_array[i]] @ q).tolist())
     return DenseNull(model, float(np.mean(sims)), float(np.std(sims)))

@@ -56,7 +56,8 @@ def embed_sentences(
         chunks,
         model=embedder.name,
         embed=lambda texts: embed_in_blocks(embedder.embed_documents, texts, progress=progress),
-        embed_query=embedder.embed_query,
+        # A symmetric model's query vectors of sentences are their vectors already.
+        embed_queries=None if embedder.symmetric else embedder.embed_queries,
         previous=previous,
         tokenized=tokenized,
     )

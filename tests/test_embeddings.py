@@ -28,6 +28,18 @@ def test_prompts_can_be_overridden_in_settings(minilm_path, tmp_path):
     assert np.allclose(embedder.embed_documents(["saffron"])[0], plain, atol=1e-5)
 
 
+def test_queries_batched_are_the_queries_one_at_a_time(minilm):
+    e5 = Embedder(minilm.model, "intfloat/multilingual-e5-small")
+    texts = ["saffron from Herat", "a much longer question about the war between two groups"]
+    batched = e5.embed_queries(texts)
+    for text, vector in zip(texts, batched, strict=True):
+        assert np.allclose(vector, e5.embed_query(text), atol=1e-5)
+    # A query prompt sets queries apart from passages; without one they are the same.
+    assert not e5.symmetric
+    assert minilm.symmetric
+    assert np.allclose(minilm.embed_queries(texts), minilm.embed_documents(texts), atol=1e-5)
+
+
 def test_vectors_are_normalized(minilm):
     vectors = minilm.embed_documents(["one passage", "another passage"])
     assert vectors.shape == (2, 384)

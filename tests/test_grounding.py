@@ -182,6 +182,44 @@ def test_re_ingest_embeds_only_new_sentences(tmp_path, corpus):
     assert len(embedded) < len(index.evidence) / 2  # only the changed document's sentences
 
 
+class _PromptedEmbedder(FakeEmbedder):
+    """As a model with a query prompt: queries are not embedded as passages are."""
+
+    symmetric = False
+
+
+@pytest.mark.parametrize(
+    "embedder", [FakeEmbedder(), _PromptedEmbedder()], ids=["symmetric", "prompted"]
+)
+def test_ingest_embeds_each_distinct_sentence_once(tmp_path, corpus, embedder):
+    # Chunks overlap by a sentence: that sentence is embedded once, and both chunks'
+    # rows get its vector. The dense null asks the model for sentences as queries in
+    # one batch, and not at all when queries embed as passages do.
+    settings = load_settings(data_dir=tmp_path / "d", corpus_dir=corpus, embedding_model="fake")
+    index = SanadIndex(settings, embedder=embedder)
+    index.ingest()
+    evidence = index.evidence
+    assert evidence.quantized is not None
+    texts: dict[str, list[int]] = {}
+    for chunk in index.view().chunks:
+        for s in evidence.sentences(chunk):
+            texts.setdefault(s.text, []).append(s.row)
+    shared = [rows for rows in texts.values() if len(rows) > 1]
+    assert shared  # the corpus's chunks do overlap
+    embedded = [
+        t for kind, batch in embedder.calls if kind == "documents" for t in batch if t in texts
+    ]
+    assert sorted(embedded) == sorted(texts)  # every sentence, each once
+    codes = evidence.quantized.codes
+    for rows in shared:
+        assert all(np.array_equal(codes[rows[0]], codes[r]) for r in rows[1:])
+    kinds = [kind for kind, _ in embedder.calls]
+    assert kinds.count("queries") == (0 if embedder.symmetric else 1)
+    assert "query" not in kinds
+    assert index.evidence.null is not None
+    assert index.evidence.null.std > 0
+
+
 def test_sentences_embedded_a_block_at_a_time_score_as_if_embedded_at_once(
     dense_index, tmp_path, corpus, monkeypatch
 ):
