@@ -415,10 +415,12 @@ class _DistinctTexts:
 
     def __init__(self, texts: Sequence[str], rows: np.ndarray) -> None:
         first: dict[str, int] = {}
-        of = np.asarray([first.setdefault(texts[i], len(first)) for i in rows.tolist()])
+        of = np.asarray(
+            [first.setdefault(texts[i], len(first)) for i in rows.tolist()], dtype=np.int64
+        )
         self.texts = list(first)
         order = np.argsort(of, kind="stable")
-        self._rows, self._of = rows[order], of[order].astype(np.int64)
+        self._rows, self._of = rows[order], of[order]
 
     def rows_of(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """The rows holding one of `self.texts[start:stop]`, and which one each holds
