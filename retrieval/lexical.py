@@ -17,6 +17,7 @@ import numpy as np
 from retrieval.folders import written_whole
 from retrieval.language import letter_script
 from retrieval.normalize import SUPERSCRIPT_ALEF, TASHKEEL, search_key, tokenize
+from retrieval.ranked import best_first
 
 __all__ = ["LexicalIndex", "LexicalMatch"]
 
@@ -107,10 +108,9 @@ class LexicalIndex:
         if self.retriever is None or not query_tokens or not self.ids:
             return []
         scores = np.asarray(self.retriever.get_scores(query_tokens))
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [LexicalMatch(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return [
+            LexicalMatch(int(i), float(scores[i])) for i in best_first(scores, k) if scores[i] > 0
+        ]
 
     def idf(self, token: str) -> float:
         """BM25-style IDF; a word the corpus lacks counts with the highest IDF, since a

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.folders import written_whole
+from retrieval.ranked import best_first
 from retrieval.store import VectorMatch
 
 __all__ = ["PASSAGES_DIR", "PassageVectors"]
@@ -50,15 +51,12 @@ class PassageVectors:
 
     def search(self, vector: np.ndarray, k: int) -> list[VectorMatch]:
         """The `k` passages nearest to `vector` by cosine similarity, nearest first."""
-        n = min(k, len(self.ids))
-        if n <= 0:
+        if k <= 0 or not self.ids:
             return []
         query = np.asarray(vector, dtype=np.float32)
         query = query / (float(np.linalg.norm(query)) or 1.0)
         sims = self.matrix @ query
-        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
-        top = top[np.argsort(-sims[top], kind="stable")]
-        return [VectorMatch(self.ids[i], float(sims[i])) for i in top.tolist()]
+        return [VectorMatch(self.ids[i], float(sims[i])) for i in best_first(sims, k).tolist()]
 
     @classmethod
     def build(

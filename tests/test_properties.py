@@ -3,6 +3,7 @@ ZWNJ/ZWJ, bidi controls, byte-order marks, emoji and combining marks."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -21,6 +22,7 @@ from retrieval.normalize import (
     tokenize,
 )
 from retrieval.quantize import Int8Rows
+from retrieval.ranked import best_first
 from retrieval.sentences import SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
@@ -277,3 +279,20 @@ def test_document_frequencies_count_the_texts_that_hold_each_token(texts):
     # what counting would give, a text with no tokens and a repeated token included.
     lexical = LexicalIndex.from_tokens([f"c{i}" for i in range(len(texts))], texts)
     assert lexical.df == dict(Counter(token for tokens in texts for token in set(tokens)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=-3, max_value=3), min_size=0, max_size=40),
+    st.integers(min_value=0, max_value=50),
+)
+def test_the_k_best_are_a_full_sort_cut_at_k_with_ties_in_index_order(scores, k):
+    # Few distinct scores, so most draws have ties, at the cut too: both searches
+    # (keyword and exact dense) rank equal scores alike, whatever k.
+    row = np.asarray(scores, dtype=np.float32)
+    got = best_first(row, k).tolist()
+    ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    assert len(got) == min(k, len(scores))
+    assert [scores[i] for i in got] == [scores[i] for i in ranked[: len(got)]]
+    for a, b in itertools.pairwise(got):
+        assert scores[a] > scores[b] or (scores[a] == scores[b] and a < b)
