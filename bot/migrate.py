@@ -25,7 +25,8 @@ from bot.storage import CHAT_STORE_FILE
 from retrieval.catalog import CATALOG_FILE, Catalog
 from retrieval.database import Database, PostgresDatabase, SqliteDatabase
 from retrieval.errors import ConfigError
-from retrieval.sentences import SENTENCES_DIR, DenseNull, SentenceEvidence
+from retrieval.sentence_vectors import DenseNull
+from retrieval.sentences import SENTENCES_DIR, SentenceEvidence
 
 __all__ = ["MigrationReport", "migrate_to_postgresql"]
 

@@ -47,7 +47,8 @@ from retrieval.normalize import tokenize
 from retrieval.question import Question, carries
 from retrieval.rerank import Reranker
 from retrieval.search import SearchResult
-from retrieval.sentences import DenseNull, PassageSentence, SentenceEvidence
+from retrieval.sentence_vectors import DenseNull
+from retrieval.sentences import PassageSentence, SentenceEvidence
 
 __all__ = ["DenseNull", "EvidenceScorer", "PassageSentence", "ScoredSentence"]
 

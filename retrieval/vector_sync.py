@@ -16,7 +16,8 @@ from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
 from retrieval.embeddings import Embedder
 from retrieval.errors import StoreError
 from retrieval.passage_vectors import PassageVectors
-from retrieval.sentences import DenseNull, SentenceEvidence, TokenizedSentences, embed_in_blocks
+from retrieval.sentence_vectors import DenseNull, embed_in_blocks
+from retrieval.sentences import SentenceEvidence, TokenizedSentences
 from retrieval.store import VectorStore
 
 __all__ = [

@@ -225,7 +225,7 @@ def test_sentences_embedded_a_block_at_a_time_score_as_if_embedded_at_once(
 ):
     # Ingest embeds sentences a block at a time and keeps each block as int8 codes
     # (peak memory); how the blocks fall must not change a single vector or the null.
-    monkeypatch.setattr("retrieval.sentences._EMBED_BLOCK", 7)
+    monkeypatch.setattr("retrieval.sentence_vectors._EMBED_BLOCK", 7)
     settings = load_settings(
         data_dir=tmp_path / "d", corpus_dir=corpus, embedding_model="fake", decline_dense_z=2.5
     )
@@ -246,7 +246,7 @@ def test_sentences_embedded_a_block_at_a_time_score_as_if_embedded_at_once(
         encoding="utf-8",
     )
     index.ingest()
-    monkeypatch.setattr("retrieval.sentences._EMBED_BLOCK", 10_000)
+    monkeypatch.setattr("retrieval.sentence_vectors._EMBED_BLOCK", 10_000)
     fresh = SanadIndex(
         load_settings(data_dir=tmp_path / "e", corpus_dir=corpus, embedding_model="fake"),
         embedder=FakeEmbedder(),
