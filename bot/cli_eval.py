@@ -43,6 +43,14 @@ def eval_command(  # noqa: PLR0917 (Typer maps parameters to options)
             "(default: a throwaway directory).",
         ),
     ] = None,
+    misses: Annotated[
+        Path | None,
+        typer.Option(
+            "--misses",
+            help="Write each answerable question not found in the top k to this "
+            "JSON Lines file: its rank in the top 10 (or null) and the passages found.",
+        ),
+    ] = None,
 ) -> None:
     """Score retrieval (R@1, R@k, MRR@10) and, with --answers, answers, per language."""
     from bot.logs import configure_logging, secrets_of
@@ -52,6 +60,8 @@ def eval_command(  # noqa: PLR0917 (Typer maps parameters to options)
     from retrieval.search import search
 
     with user_errors(), tempfile.TemporaryDirectory(prefix="sanad-eval-") as scratch:
+        if misses is not None:
+            _write_misses(misses, [])
         work = index_dir or Path(scratch)
         evalset = open_eval_set(paths, work)
         if evalset.corpus_dir is not None:
@@ -71,7 +81,18 @@ def eval_command(  # noqa: PLR0917 (Typer maps parameters to options)
             used.append(response.mode)
             return [(r.chunk.doc_id, r.chunk.text) for r in response.results]
 
-        scores = score_retrieval(_progress(questions, "search"), retrieve, k=k)
+        missed: list[dict[str, Any]] = []
+
+        def note_miss(q: EvalQuestion, ranked: list[tuple[str, str]], rank: int | None) -> None:
+            if rank is None or rank > k:
+                missed.append(_miss(q, ranked, rank))
+
+        scores = score_retrieval(
+            _progress(questions, "search"), retrieve, k=k, on_rank=note_miss if misses else None
+        )
+        if misses is not None:
+            _write_misses(misses, missed)
+            err(f"{len(missed)} question(s) not found in the top {k}: {misses}")
         table = {lang: s.to_json() for lang, s in scores.items()}
         effective = used[0] if used else (mode or index.mode)
         answer_table = _score_answers(index, questions) if with_answers else None
@@ -108,6 +129,39 @@ def _print_eval(
     for lang, row in answer_table.items():
         cells = ["-" if row[key] is None else f"{row[key]:.2f}" for key in columns]
         typer.echo(f"{lang:<6}" + "".join(f"{c:>11}" for c in cells))
+
+
+#: Passages of a missed question shown in `--misses`, and characters of each.
+MISS_PASSAGES = 3
+MISS_CHARS = 120
+
+
+def _miss(q: EvalQuestion, ranked: list[tuple[str, str]], rank: int | None) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "lang": q.lang,
+        "question": q.question,
+        "gold_docs": list(q.gold_docs),
+        "evidence": list(q.evidence),
+        "rank": rank,
+        "found": [
+            {"doc_id": doc_id, "text": " ".join(text.split())[:MISS_CHARS]}
+            for doc_id, text in ranked[:MISS_PASSAGES]
+        ],
+    }
+
+
+def _write_misses(path: Path, missed: list[dict[str, Any]]) -> None:
+    """Write `missed` as JSON Lines (called with none first, so that a path that
+    cannot be written stops the command before the evaluation, not after it)."""
+    from retrieval.errors import CorpusError
+
+    try:
+        path.write_text(
+            "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in missed), encoding="utf-8"
+        )
+    except OSError as e:
+        raise CorpusError(f"Cannot write the misses to {path}: {e.strerror or e}") from e
 
 
 def _progress(items: list[EvalQuestion], label: str) -> Iterable[EvalQuestion]:

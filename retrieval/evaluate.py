@@ -94,10 +94,17 @@ class LanguageScores:
 
 
 Retrieve = Callable[[str], Iterable[tuple[str, str]]]
+#: Told each answerable question's ranked (doc_id, text) pairs and the rank (1–10)
+#: of the first that answers it, or None.
+OnRank = Callable[[EvalQuestion, list[tuple[str, str]], int | None], None]
 
 
 def score_retrieval(
-    questions: Iterable[EvalQuestion], retrieve: Retrieve, *, k: int = 5
+    questions: Iterable[EvalQuestion],
+    retrieve: Retrieve,
+    *,
+    k: int = 5,
+    on_rank: OnRank | None = None,
 ) -> dict[str, LanguageScores]:
     """R@1, R@k and MRR@10 per language over the answerable questions.
 
@@ -109,6 +116,8 @@ def score_retrieval(
             continue
         ranked = list(retrieve(q.question))[:10]
         rank = next((i for i, (d, t) in enumerate(ranked, 1) if answers(q, d, t)), None)
+        if on_rank is not None:
+            on_rank(q, ranked, rank)
         s = scores[q.lang]
         s.lang = q.lang
         s.n += 1

@@ -134,6 +134,40 @@ def test_eval_prints_a_table_and_json(run, tmp_path):
     assert "en" not in data["languages"]  # no answerable English question to score
 
 
+def test_eval_writes_the_questions_it_missed_with_what_it_found(run, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        "\n".join(
+            json.dumps(q, ensure_ascii=False)
+            for q in [
+                {"id": "found", "lang": "ar", "question": "من هو شهاب المهاجر؟",
+                 "gold_docs": ["004_c80c06d5ecfa0c0e"], "evidence": ["شهاب المهاجر"]},
+                {"id": "missed", "lang": "fa", "question": "روسیه نشست فرمت مسکو را کی راه‌اندازی کرد؟",
+                 "gold_docs": ["002_c21b3274f8c0af60"], "evidence": ["جمله‌ای که در متن نیست"]},
+                {"id": "unanswerable", "lang": "en", "question": "Who won the 2022 World Cup?",
+                 "gold_docs": [], "evidence": [], "answerable": False},
+            ]
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    out = tmp_path / "misses.jsonl"
+    result = run("eval", str(questions), "--misses", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 question(s) not found in the top 5" in result.stderr
+    (miss,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert miss["id"] == "missed"
+    assert miss["rank"] is None
+    assert miss["evidence"] == ["جمله‌ای که در متن نیست"]
+    assert miss["found"][0]["doc_id"] == "002_c21b3274f8c0af60"  # found, but not the words
+    assert all(0 < len(f["text"]) <= 120 for f in miss["found"])
+
+    nowhere = tmp_path / "no" / "such" / "dir" / "misses.jsonl"
+    refused = run("eval", str(questions), "--misses", str(nowhere))
+    assert refused.exit_code == 1
+    assert "Cannot write the misses to" in refused.stderr
+    assert "MRR@10" not in refused.stdout  # refused before evaluating, not after
+
+
 def test_eval_with_a_malformed_file_names_the_line(run, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"lang": "fa", "question": "x"}\nnot json\n', encoding="utf-8")
