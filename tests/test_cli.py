@@ -1,6 +1,7 @@
 """The `sanad` command line, as a user runs it."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -109,22 +110,22 @@ def test_doctor_shows_mode_counts_and_hides_secrets(run):
     assert "SANAD_CHROMA_TOKEN = (set, hidden)" in result.stdout
 
 
+def _question_file(path: Path, questions: list[dict]) -> Path:
+    path.write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), encoding="utf-8"
+    )
+    return path
+
+
 def test_eval_prints_a_table_and_json(run, tmp_path):
-    questions = tmp_path / "q.jsonl"
-    questions.write_text(
-        "\n".join(
-            json.dumps(q, ensure_ascii=False)
-            for q in [
-                {"id": "a", "lang": "ar", "question": "من هو شهاب المهاجر؟",
-                 "gold_docs": ["004_c80c06d5ecfa0c0e"], "evidence": ["شهاب المهاجر"], "answerable": True},
-                {"id": "b", "lang": "fa", "question": "روسیه نشست فرمت مسکو را کی راه‌اندازی کرد؟",
-                 "gold_docs": ["002_c21b3274f8c0af60"], "evidence": ["فرمت مسکو"], "answerable": True},
-                {"id": "c", "lang": "en", "question": "Who won the 2022 World Cup?",
-                 "gold_docs": [], "evidence": [], "answerable": False},
-            ]
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
+    questions = _question_file(tmp_path / "q.jsonl", [
+        {"id": "a", "lang": "ar", "question": "من هو شهاب المهاجر؟",
+         "gold_docs": ["004_c80c06d5ecfa0c0e"], "evidence": ["شهاب المهاجر"], "answerable": True},
+        {"id": "b", "lang": "fa", "question": "روسیه نشست فرمت مسکو را کی راه‌اندازی کرد؟",
+         "gold_docs": ["002_c21b3274f8c0af60"], "evidence": ["فرمت مسکو"], "answerable": True},
+        {"id": "c", "lang": "en", "question": "Who won the 2022 World Cup?",
+         "gold_docs": [], "evidence": [], "answerable": False},
+    ])  # fmt: skip
     table = run("eval", str(questions))
     assert table.exit_code == 0
     assert "MRR@10" in table.stdout
@@ -135,21 +136,14 @@ def test_eval_prints_a_table_and_json(run, tmp_path):
 
 
 def test_eval_writes_the_questions_it_missed_with_what_it_found(run, tmp_path):
-    questions = tmp_path / "q.jsonl"
-    questions.write_text(
-        "\n".join(
-            json.dumps(q, ensure_ascii=False)
-            for q in [
-                {"id": "found", "lang": "ar", "question": "من هو شهاب المهاجر؟",
-                 "gold_docs": ["004_c80c06d5ecfa0c0e"], "evidence": ["شهاب المهاجر"]},
-                {"id": "missed", "lang": "fa", "question": "روسیه نشست فرمت مسکو را کی راه‌اندازی کرد؟",
-                 "gold_docs": ["002_c21b3274f8c0af60"], "evidence": ["جمله‌ای که در متن نیست"]},
-                {"id": "unanswerable", "lang": "en", "question": "Who won the 2022 World Cup?",
-                 "gold_docs": [], "evidence": [], "answerable": False},
-            ]
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
+    questions = _question_file(tmp_path / "q.jsonl", [
+        {"id": "found", "lang": "ar", "question": "من هو شهاب المهاجر؟",
+         "gold_docs": ["004_c80c06d5ecfa0c0e"], "evidence": ["شهاب المهاجر"]},
+        {"id": "missed", "lang": "fa", "question": "روسیه نشست فرمت مسکو را کی راه‌اندازی کرد؟",
+         "gold_docs": ["002_c21b3274f8c0af60"], "evidence": ["جمله‌ای که در متن نیست"]},
+        {"id": "unanswerable", "lang": "en", "question": "Who won the 2022 World Cup?",
+         "gold_docs": [], "evidence": [], "answerable": False},
+    ])  # fmt: skip
     out = tmp_path / "misses.jsonl"
     result = run("eval", str(questions), "--misses", str(out))
     assert result.exit_code == 0, result.output
