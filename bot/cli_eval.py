@@ -88,7 +88,10 @@ def eval_command(  # noqa: PLR0917 (Typer maps parameters to options)
                 missed.append(_miss(q, ranked, rank))
 
         scores = score_retrieval(
-            _progress(questions, "search"), retrieve, k=k, on_rank=note_miss if misses else None
+            _progress(questions, "search"),
+            retrieve,
+            k=k,
+            on_rank=None if misses is None else note_miss,
         )
         if misses is not None:
             _write_misses(misses, missed)

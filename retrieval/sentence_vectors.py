@@ -102,6 +102,8 @@ def embed_sentence_rows(
     embedded as queries; without it (a model that embeds queries as it does
     passages) their own vectors.
     """
+    if reused is None:
+        old = {}  # nothing to keep codes from
     missing = np.asarray([i for i, k in enumerate(keys) if k not in old], dtype=np.int64)
     # Chunks overlap by a sentence, and boilerplate repeats: each distinct text is
     # embedded once, its vector going to every row that holds it.

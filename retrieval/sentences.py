@@ -213,11 +213,8 @@ class SentenceEvidence:
         reused = None  # the previous vectors, when made by this model
         if previous is not None and previous.has_vectors(model):
             reused = previous.quantized
-        if reused is None:
-            old = {}
-        elif previous is not None and previous.null is not None and list(old) == keys:
-            # Nothing changed.
-            return cls(spans, tokens, reused, model, previous.null)
+            if previous.null is not None and list(old) == keys:  # nothing changed
+                return cls(spans, tokens, reused, model, previous.null)
         doc_of = [c.doc_id for c in chunks for _ in spans[c.chunk_id]]
         quantized, null = embed_sentence_rows(
             keys,
