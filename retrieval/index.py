@@ -247,7 +247,17 @@ class SanadIndex:
             # Checked until it holds once (then ingests keep it so): not a store request
             # on every question, which a hung Chroma server would make a timeout each.
             if not self._vectors_in_step:
+                # Refuses another model's vectors before any sentence is embedded.
                 self.store.open(embedder.name, embedder.dim)
+        except StoreUnavailable as e:
+            # Search falls back to keywords; the vectors are synced once it is back.
+            self.notify(notice("store_unavailable", reason=e))
+            self._embed_sentences(embedder)
+            return
+        # Sentence vectors first: a passage's vector is the mean of its sentences'.
+        self._embed_sentences(embedder)
+        try:
+            if not self._vectors_in_step:
                 if self.store.count() != len(self.chunks):
                     self.notify(notice("vectors_syncing"))
                     self._sync_vectors(embedder, progress=False)
@@ -255,8 +265,10 @@ class SanadIndex:
                     self._copy_passages(embedder, {})
                 self._vectors_in_step = True
         except StoreUnavailable as e:
-            # Search falls back to keywords; the vectors are synced once it is back.
             self.notify(notice("store_unavailable", reason=e))
+
+    def _embed_sentences(self, embedder: Embedder) -> None:
+        """Give the view's sentence evidence `embedder`'s vectors, if it lacks them."""
         view = self.view()
         if not view.evidence.has_vectors(embedder.name):
             self._view = self._with_vectors(view, embedder, announce=True)
@@ -387,8 +399,14 @@ class SanadIndex:
         return self.settings.database_url is not None
 
     def _sync_vectors(self, embedder: Embedder, *, progress: bool) -> int:
+        view = self.view()
         fresh = sync_chunk_vectors(
-            self.store, self.view().chunks, self.catalog.documents(), embedder, progress=progress
+            self.store,
+            view.chunks,
+            self.catalog.documents(),
+            embedder,
+            view.evidence,
+            progress=progress,
         )
         self._copy_passages(embedder, fresh)
         return len(fresh)

@@ -58,6 +58,10 @@ def chunk_sentences(chunk: ChunkRecord) -> list[tuple[int, int]]:
     return [(a, b) for a, b in sentence_spans(chunk.text) if b - a >= MIN_SENTENCE_CHARS]
 
 
+#: Chunks whose sentence vectors `sentence_sums` converts at a time.
+_SUM_BLOCK = 2048
+
+
 class TokenizedSentences:
     """Every sentence of each chunk, short ones too, with its search tokens: what the
     keyword index and the sentence evidence are both built from, so an ingest
@@ -150,6 +154,27 @@ class SentenceEvidence:
         best = np.maximum.reduceat(sims, np.cumsum([0, *[n for n in counts if n]])[:-1])
         found = iter(best.tolist())
         return [float(next(found)) if n else None for n in counts]
+
+    def sentence_sums(self, chunk_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For each chunk, the sum of its sentences' vectors and how many they are (0: no
+        sentences, or a chunk this evidence predates); converted a block of chunks at a
+        time, so a large corpus never needs all its sentences as float32 at once."""
+        if self.quantized is None:
+            raise ValueError("this sentence evidence has no vectors")
+        sums = np.zeros((len(chunk_ids), self.quantized.codes.shape[1]), dtype=np.float32)
+        counts = np.zeros(len(chunk_ids), dtype=np.intp)
+        for a in range(0, len(chunk_ids), _SUM_BLOCK):
+            rows: list[int] = []
+            for i, chunk_id in enumerate(chunk_ids[a : a + _SUM_BLOCK], a):
+                first = self._first_row.get(chunk_id)
+                if first is not None:
+                    counts[i] = len(self.spans[chunk_id])
+                    rows.extend(range(first, first + counts[i]))
+            have = np.flatnonzero(counts[a : a + _SUM_BLOCK]) + a
+            if len(have):
+                starts = np.cumsum([0, *counts[have][:-1]])
+                sums[have] = np.add.reduceat(self.quantized.rows(rows), starts)
+        return sums, counts
 
     @property
     def vectors(self) -> np.ndarray | None:

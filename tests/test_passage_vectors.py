@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pytest
 
 from retrieval.config import load_settings
@@ -128,3 +129,45 @@ def test_a_keyword_only_process_leaves_the_copy_on_disk_and_out_of_memory(ingest
     assert search(keywords, QUESTIONS[0]).results
     assert keywords.view().passages is None
     assert (settings.data_dir / PASSAGES_DIR / "vectors.npy").is_file()  # for the model's return
+
+
+def _unit(vector):
+    return vector / np.linalg.norm(vector)
+
+
+def test_a_passage_vector_is_its_sentences_mean_and_no_passage_is_read_twice(tmp_path, corpus):
+    embedder = FakeEmbedder()
+    index = SanadIndex(_settings(tmp_path / "data"), embedder=embedder)
+    index.ingest(corpus)
+    view = index.view()
+    docs = index.catalog.documents()
+    sentences = {
+        c.chunk_id: [c.text[a:b] for a, b in view.evidence.spans[c.chunk_id]] for c in view.chunks
+    }
+    titles = {d.title for d in docs.values() if d.title_given}
+    assert titles  # the bundled manifest gives titles
+    read = {text for kind, texts in embedder.calls if kind == "documents" for text in texts}
+    assert read <= {s for found in sentences.values() for s in found} | titles
+
+    ids = [c.chunk_id for c in view.chunks]
+    stored = dict(zip(ids, index.store.vectors(ids), strict=True))
+    reference = FakeEmbedder()
+    for chunk in view.chunks:
+        parts = [reference.embed_query(s) for s in sentences[chunk.chunk_id]]
+        parts.append(reference.embed_query(docs[chunk.doc_id].title))
+        # int8 sentence vectors: the mean is the reference's to about 1e-3
+        assert stored[chunk.chunk_id] @ _unit(np.sum(parts, axis=0)) > 0.999
+
+
+def test_a_passage_with_no_sentence_to_score_is_embedded_whole(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Kabul, 2015.\n\nShort.\n", encoding="utf-8")
+    embedder = FakeEmbedder()
+    index = SanadIndex(_settings(tmp_path / "data"), embedder=embedder)
+    index.ingest(folder)
+    [chunk] = index.view().chunks
+    assert index.view().evidence.spans[chunk.chunk_id] == []  # both under 20 characters
+    assert ("documents", [chunk.text]) in embedder.calls
+    [vector] = index.store.vectors([chunk.chunk_id])
+    assert vector @ FakeEmbedder().embed_query(chunk.text) == pytest.approx(1.0, abs=1e-5)
