@@ -405,7 +405,7 @@ class SanadIndex:
             view.chunks,
             self.catalog.documents(),
             embedder,
-            view.evidence,
+            view.evidence if self.settings.passage_vectors == "sentence-mean" else None,
             progress=progress,
         )
         self._copy_passages(embedder, fresh)

@@ -128,13 +128,14 @@ def passage_vectors(
     *,
     progress: bool,
 ) -> np.ndarray:
-    """One unit vector per chunk: the mean of its sentences' vectors, which `evidence`
-    holds already, rather than the model reading the passage again.
+    """One unit vector per chunk. Given `evidence` (`SANAD_PASSAGE_VECTORS=sentence-mean`),
+    the mean of its sentences' vectors, which the evidence holds already, rather than
+    the model reading the passage again; without it, the passage embedded whole.
 
     Encoding a passage of 250–500 tokens costs the model more than all its sentences
     (attention grows with the square of the length): with EmbeddingGemma the bundled
-    corpus's passages took 53 s and its sentences 19 s. On XQuAD-ar + ARCD the mean
-    finds passages as well as the passage's own vector does (README "Speed").
+    corpus's passages took 53 s and its sentences 19 s. On the public sets the mean
+    costs a little quality, so it is not the default (README "Speed").
 
     A title the manifest gives is the context a passage's document implies ("the
     war" of which article?): it counts as one more sentence. A title taken from the
@@ -158,12 +159,13 @@ def passage_vectors(
         for i, title in enumerate(titles):
             if title and counts[i]:
                 sums[i] += title_vectors[title]
-    whole = np.flatnonzero(counts == 0).tolist()
-    if whole:
-        texts = [f"{titles[i]}\n\n{chunks[i].text}" if titles[i] else chunks[i].text for i in whole]
-        sums[whole] = embedder.embed_documents(texts, progress=progress and len(whole) > 64)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return sums / np.where(norms > 0, norms, 1.0)
+    vectors = sums / np.where(norms > 0, norms, 1.0)
+    whole = np.flatnonzero(counts == 0).tolist()
+    if whole:  # as the model gives them
+        texts = [f"{titles[i]}\n\n{chunks[i].text}" if titles[i] else chunks[i].text for i in whole]
+        vectors[whole] = embedder.embed_documents(texts, progress=progress and len(whole) > 64)
+    return vectors
 
 
 def keep_passage_copy(

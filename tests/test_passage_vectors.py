@@ -135,9 +135,12 @@ def _unit(vector):
     return vector / np.linalg.norm(vector)
 
 
-def test_a_passage_vector_is_its_sentences_mean_and_no_passage_is_read_twice(tmp_path, corpus):
+def test_with_sentence_means_a_passage_vector_is_its_sentences_mean_and_no_passage_is_read_twice(
+    tmp_path, corpus
+):
     embedder = FakeEmbedder()
-    index = SanadIndex(_settings(tmp_path / "data"), embedder=embedder)
+    settings = _settings(tmp_path / "data", passage_vectors="sentence-mean")
+    index = SanadIndex(settings, embedder=embedder)
     index.ingest(corpus)
     view = index.view()
     docs = index.catalog.documents()
@@ -159,15 +162,25 @@ def test_a_passage_vector_is_its_sentences_mean_and_no_passage_is_read_twice(tmp
         assert stored[chunk.chunk_id] @ _unit(np.sum(parts, axis=0)) > 0.999
 
 
-def test_a_passage_with_no_sentence_to_score_is_embedded_whole(tmp_path):
+def test_with_sentence_means_a_passage_with_no_sentence_to_score_is_embedded_whole(tmp_path):
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "notes.txt").write_text("Kabul, 2015.\n\nShort.\n", encoding="utf-8")
     embedder = FakeEmbedder()
-    index = SanadIndex(_settings(tmp_path / "data"), embedder=embedder)
+    settings = _settings(tmp_path / "data", passage_vectors="sentence-mean")
+    index = SanadIndex(settings, embedder=embedder)
     index.ingest(folder)
     [chunk] = index.view().chunks
     assert index.view().evidence.spans[chunk.chunk_id] == []  # both under 20 characters
     assert ("documents", [chunk.text]) in embedder.calls
     [vector] = index.store.vectors([chunk.chunk_id])
     assert vector @ FakeEmbedder().embed_query(chunk.text) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_by_default_the_model_reads_each_passage_whole_with_its_given_title(ingested):
+    docs = ingested.catalog.documents()
+    chunk = ingested.view().chunks[0]
+    assert docs[chunk.doc_id].title_given
+    [vector] = ingested.store.vectors([chunk.chunk_id])
+    whole = FakeEmbedder().embed_query(f"{docs[chunk.doc_id].title}\n\n{chunk.text}")
+    assert vector @ whole == pytest.approx(1.0, abs=1e-5)
