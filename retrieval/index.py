@@ -254,7 +254,7 @@ class SanadIndex:
             self.notify(notice("store_unavailable", reason=e))
             self._embed_sentences(embedder)
             return
-        # Sentence vectors first: a passage's vector is the mean of its sentences'.
+        # Sentence vectors first: a passage's vector may be their mean (sentence-mean).
         self._embed_sentences(embedder)
         try:
             if not self._vectors_in_step:

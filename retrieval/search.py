@@ -29,9 +29,9 @@ _CANDIDATES = 50
 #: Weight of a passage's best sentence in its dense score (the rest: the passage's
 #: vector). Chosen on the public development sets (XQuAD and ARCD, EmbeddingGemma,
 #: passages of 150–350 tokens, in a one-off experiment not kept): 0 gave
-#: English-question MRR@10 0.88, 0.7 gave 0.95, 1.0 0.94. Checked again once
-#: passage vectors became their sentences' mean (250–500 tokens): 0 gives 0.882,
-#: 0.7 gives 0.955.
+#: English-question MRR@10 0.88, 0.7 gave 0.95, 1.0 0.94. With passage vectors
+#: made as their sentences' mean (`SANAD_PASSAGE_VECTORS=sentence-mean`, passages of
+#: 250–500 tokens): 0 gives 0.882, 0.7 gives 0.955.
 SENTENCE_WEIGHT = 0.7
 
 

@@ -184,3 +184,18 @@ def test_by_default_the_model_reads_each_passage_whole_with_its_given_title(inge
     [vector] = ingested.store.vectors([chunk.chunk_id])
     whole = FakeEmbedder().embed_query(f"{docs[chunk.doc_id].title}\n\n{chunk.text}")
     assert vector @ whole == pytest.approx(1.0, abs=1e-5)
+
+
+def test_with_sentence_means_a_keyword_index_gets_means_when_the_model_arrives(tmp_path, corpus):
+    data = tmp_path / "data"
+    keywords = load_settings(data_dir=data, corpus_dir=corpus, embedding_model="none")
+    SanadIndex(keywords).ingest()
+    embedder = FakeEmbedder()
+    settings = _settings(data, corpus_dir=corpus, passage_vectors="sentence-mean")
+    index = SanadIndex(settings, embedder=embedder)
+    index.ensure_ready()
+    assert index.store.count() == len(index.chunks)
+    titles = tuple(f"{d.title}\n\n" for d in index.catalog.documents().values() if d.title_given)
+    read = [text for kind, texts in embedder.calls if kind == "documents" for text in texts]
+    assert read  # the sentences, then the titles
+    assert not [text for text in read if text.startswith(titles)]  # no passage read whole
