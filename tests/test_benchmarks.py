@@ -128,3 +128,22 @@ def test_backend_benchmark_compares_encoding_speed_and_vectors():
     assert set(rows) == {"torch", "onnx"}
     assert float(rows["onnx"][-2]) >= 0.9999  # the same model's vectors
     assert all(float(rows[b][3].removesuffix(" ms")) > 0 for b in rows)
+
+
+def test_openvino_benchmark_runs_the_same_export_in_both_runtimes():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/openvino_runtime.py", "--queries", "3", "--passages", "2",
+         "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {
+        cells[1]: cells
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")])[1] in
+        {"onnxruntime", "openvino"}
+    }  # fmt: skip
+    assert set(rows) == {"onnxruntime", "openvino"}
+    assert float(rows["openvino"][-2]) >= 0.999  # the same transformer's output
+    assert all(float(rows[r][2].removesuffix(" ms")) > 0 for r in rows)
+    assert all(float(rows[r][4].split()[0]) > 0 for r in rows)  # passages a second
