@@ -40,12 +40,7 @@ BACKENDS = get_args(Backend)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=os.environ.get("SANAD_EMBEDDING_MODEL"))
-    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "calibration.jsonl")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
-    parser.add_argument("--queries", type=int, default=100, help="questions to time")
-    parser.add_argument("--passages", type=int, default=128, help="passages to time")
+    parser = encoding_arguments(__doc__, queries=100, passages=128)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # run one backend, print JSON
     args = parser.parse_args()
@@ -133,6 +128,17 @@ def _measure(model: str, backend: str, questions: list[str], passages: list[str]
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "vectors": [v.round(6).tolist() for v in vectors],
     }
+
+
+def encoding_arguments(doc: str | None, *, queries: int, passages: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that encodes questions and passages with a model."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--model", default=os.environ.get("SANAD_EMBEDDING_MODEL"))
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "calibration.jsonl")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
+    parser.add_argument("--queries", type=int, default=queries, help="questions to time")
+    parser.add_argument("--passages", type=int, default=passages, help="passages to time")
+    return parser
 
 
 def min_cosine(a: list[list[float]], b: list[list[float]]) -> float:

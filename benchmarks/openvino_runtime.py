@@ -16,7 +16,6 @@ apart. OpenVINO is not a dependency of Sanad; install it to run this:
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -27,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.backends import ROOT, passage_texts, question_texts, shipped_model
+from benchmarks.backends import (
+    encoding_arguments,
+    passage_texts,
+    question_texts,
+    shipped_model,
+)
 from retrieval.config import load_settings
 from retrieval.onnx_backend import exported_transformer
 
@@ -35,12 +39,7 @@ Run = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=os.environ.get("SANAD_EMBEDDING_MODEL"))
-    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "calibration.jsonl")
-    parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
-    parser.add_argument("--queries", type=int, default=50, help="questions to time")
-    parser.add_argument("--passages", type=int, default=64, help="passages to time")
+    parser = encoding_arguments(__doc__, queries=50, passages=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()

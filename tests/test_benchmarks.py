@@ -112,37 +112,30 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     assert all(0 < int(v) <= 100 for v in shares.values())
 
 
-def test_backend_benchmark_compares_encoding_speed_and_vectors():
+def _run_encoding_benchmark(script: str, *args: str) -> dict[str, list[str]]:
+    """Run `benchmarks/<script>` on a few texts; its table's rows by their first cell."""
     done = subprocess.run(
-        [sys.executable, "benchmarks/backends.py", "--queries", "3", "--passages", "2",
-         "--backends", "torch", "onnx"],
+        [sys.executable, f"benchmarks/{script}", "--queries", "3", "--passages", "2", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = {
-        cells[1]: cells
+    cells = [
+        [c.strip() for c in line.split("|")]
         for line in done.stdout.splitlines()
-        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")])[1] in
-        {"torch", "onnx"}
-    }  # fmt: skip
+        if line.startswith("| ") and not line.startswith("| ---")
+    ]
+    return {row[1]: row for row in cells[1:]}  # the first is the header
+
+
+def test_backend_benchmark_compares_encoding_speed_and_vectors():
+    rows = _run_encoding_benchmark("backends.py", "--backends", "torch", "onnx")
     assert set(rows) == {"torch", "onnx"}
     assert float(rows["onnx"][-2]) >= 0.9999  # the same model's vectors
     assert all(float(rows[b][3].removesuffix(" ms")) > 0 for b in rows)
 
 
 def test_openvino_benchmark_runs_the_same_export_in_both_runtimes():
-    done = subprocess.run(
-        [sys.executable, "benchmarks/openvino_runtime.py", "--queries", "3", "--passages", "2",
-         "--rounds", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    rows = {
-        cells[1]: cells
-        for line in done.stdout.splitlines()
-        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")])[1] in
-        {"onnxruntime", "openvino"}
-    }  # fmt: skip
+    rows = _run_encoding_benchmark("openvino_runtime.py", "--rounds", "1")
     assert set(rows) == {"onnxruntime", "openvino"}
     assert float(rows["openvino"][-2]) >= 0.999  # the same transformer's output
     assert all(float(rows[r][2].removesuffix(" ms")) > 0 for r in rows)
