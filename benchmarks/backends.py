@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from retrieval.config import load_settings
 from retrieval.embeddings import load_embedder
@@ -141,7 +142,8 @@ def encoding_arguments(doc: str | None, *, queries: int, passages: int) -> argpa
     return parser
 
 
-def min_cosine(a: list[list[float]], b: list[list[float]]) -> float:
+def min_cosine(a: ArrayLike, b: ArrayLike) -> float:
+    """The smallest cosine between the rows of `a` and those of `b`, pair by pair."""
     x, y = np.asarray(a), np.asarray(b)
     cos = (x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
     return float(cos.min())

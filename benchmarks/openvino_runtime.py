@@ -6,9 +6,9 @@ through `optimum-intel`, which cannot be installed beside this stack (README
 `onnx` backend. This measures whether it would be worth a backend: the same
 inputs (questions one at a time, passages in batches of `SANAD_EMBEDDING_BATCH_SIZE`)
 through both runtimes, interleaved round by round, and how far their outputs are
-apart. OpenVINO is not a dependency of Sanad; install it to run this:
+apart. OpenVINO is not a dependency of Sanad, only of the `[bench]` extra, which
+`scripts/setup` installs:
 
-    .venv/bin/pip install openvino==2026.4.1
     .venv/bin/python benchmarks/openvino_runtime.py                  # the shipped MiniLM
     SANAD_EMBEDDING_MODEL="$(../shared/tools/fetch-eval-model)" \\
         .venv/bin/python benchmarks/openvino_runtime.py --questions ../shared/eval/external/persianqa/questions.jsonl
@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmarks.backends import (
     encoding_arguments,
+    min_cosine,
     passage_texts,
     question_texts,
     shipped_model,
@@ -46,7 +47,7 @@ def main() -> None:
     try:
         import openvino
     except ImportError:
-        sys.exit("This benchmark needs OpenVINO: .venv/bin/pip install openvino==2026.4.1")
+        sys.exit("This benchmark needs OpenVINO, in the bench extra: pip install -e '.[bench]'")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
@@ -135,11 +136,10 @@ def _openvino(path: Path, threads: int, openvino: Any) -> Run:
 
 
 def _pooled_cosine(a: np.ndarray, b: np.ndarray, inputs: dict[str, np.ndarray]) -> float:
-    """Cosine of the two outputs' mean over the real tokens (how a model pools)."""
+    """The smallest cosine of the two outputs' sums over the real tokens (how a model
+    pools them)."""
     mask = inputs["attention_mask"][..., None]
-    x, y = (a * mask).sum(1), (b * mask).sum(1)
-    cos = (x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1))
-    return float(cos.min())
+    return min_cosine((a * mask).sum(1), (b * mask).sum(1))
 
 
 if __name__ == "__main__":
