@@ -9,6 +9,7 @@ told apart by their letters; Latin text is taken as English.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -37,13 +38,6 @@ _ARABIC_LETTER = re.compile(
 )
 #: Latin letters: ASCII and Latin-1 to Latin Extended-B, without × and ÷.
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
-# The words (runs of [\w\u200c]) holding at least one Arabic-script letter, found in
-# one pass: the lazy run stops at the word's first such letter, and a word without one
-# fails at each of its positions. Latin words are only counted: one match each, from
-# its first Latin letter to its end.
-_ARABIC_WORD = re.compile(r"[\w\u200c]*?" + _ARABIC_LETTER.pattern + r"[\w\u200c]*")
-_LATIN_WORD_TAIL = re.compile(_LATIN_LETTER.pattern + r"[\w\u200c]*")
-
 _PASHTO_LETTERS = set("ټډړږښځڅګڼېۍ")
 _URDU_LETTERS = set("ںےٹڈڑھۓ")
 _PERSIAN_LETTERS = set("پچژگ")
@@ -189,18 +183,6 @@ def _fold(word: str) -> str:
     return word
 
 
-#: The letters whose counts tell the languages apart (and ZWNJ).
-_COUNTED_LETTERS = frozenset(
-    _PASHTO_LETTERS
-    | _URDU_LETTERS
-    | _PERSIAN_LETTERS
-    | _ARABIC_LETTERS
-    | _PERSIAN_FORMS
-    | _ARABIC_FORMS
-    | {"\u200c"}
-)
-
-
 def _languages_of_words() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for lang, vocabulary in (
@@ -266,7 +248,7 @@ class LanguageSignals:
     ar_prefixed: int = 0  # words with the Arabic article
 
     def __add__(self, other: LanguageSignals) -> LanguageSignals:
-        return LanguageSignals(*(getattr(self, f) + getattr(other, f) for f in _SIGNALS))
+        return LanguageSignals(*map(operator.add, _COUNTS(self), _COUNTS(other)))
 
     def language(self) -> str:
         """The language these signals point to (see `detect_language`)."""
@@ -299,45 +281,84 @@ class LanguageSignals:
 
 
 _SIGNALS = tuple(LanguageSignals.__dataclass_fields__)
+_COUNTS = operator.attrgetter(*_SIGNALS)  # a LanguageSignals → its counts, in field order
+
+#: A word as `language_signals` counts it: a run of word characters and ZWNJ (ZWNJ
+#: joins a Persian word's parts). A run holding an Arabic-script letter is one Arabic
+#: word, and one holding a Latin letter one Latin word (it may be both).
+_RUN = re.compile(r"[\w\u200c]+")
+#: Each signal's count is held in its own 32 bits of one Python integer, so a text's
+#: counts are the plain sum of its words' integers (one C-level addition a word): no
+#: field overflows into the next for a text under 4 GiB.
+_FIELD_BITS = 32
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 
-def language_signals(text: str) -> LanguageSignals:
-    """Count in `text` what tells the languages apart."""
-    words = _ARABIC_WORD.findall(text) if _ARABIC_LETTER.search(text) else []  # English
-    latin_words = len(_LATIN_WORD_TAIL.findall(text))
-    if not words:
-        return LanguageSignals(latin_words=latin_words)
-    joined = "".join(words)
-    letters = {c: joined.count(c) for c in _COUNTED_LETTERS}  # str.count: 3× a Counter
-    # Function words count whichever keyboard typed them («كي» is Persian «کی»); one
-    # pass over the words counts them and the words with a verb prefix or article.
-    said = dict.fromkeys(("fa", "ar", "ps", "ur"), 0)
-    fa_prefixed = ar_prefixed = 0
-    for word in _fold(" ".join(words).replace("\u200c", "")).split(" "):
-        for lang in _LANGUAGES_OF_WORD.get(word, ()):
-            said[lang] += 1
-        if len(word) > 3 and word.startswith(_AR_PREFIXES):
-            ar_prefixed += 1
-        if len(word) > 4 and word.startswith(_FA_PREFIXES):
-            fa_prefixed += 1
+def _word_signals(run: str) -> LanguageSignals:
+    """What one run of word characters contributes (see `language_signals`)."""
+    latin = 1 if _LATIN_LETTER.search(run) else 0
+    if not _ARABIC_LETTER.search(run):
+        return LanguageSignals(latin_words=latin)
+    word = _fold(run.replace("\u200c", ""))
+    said = _LANGUAGES_OF_WORD.get(word, ())
 
     def count(chars: set[str]) -> int:
-        return sum(letters[c] for c in chars)
+        return sum(run.count(c) for c in chars)
 
     return LanguageSignals(
-        arabic_words=len(words),
-        latin_words=latin_words,
+        arabic_words=1,
+        latin_words=latin,
         pashto=count(_PASHTO_LETTERS),
         urdu=count(_URDU_LETTERS),
         persian=count(_PERSIAN_LETTERS),
         arabic=count(_ARABIC_LETTERS),
         persian_forms=count(_PERSIAN_FORMS),
         arabic_forms=count(_ARABIC_FORMS),
-        zwnj=letters["\u200c"],
-        fa_said=said["fa"],
-        ar_said=said["ar"],
-        ps_said=said["ps"],
-        ur_said=said["ur"],
-        fa_prefixed=fa_prefixed,
-        ar_prefixed=ar_prefixed,
+        zwnj=run.count("\u200c"),
+        fa_said=said.count("fa"),
+        ar_said=said.count("ar"),
+        ps_said=said.count("ps"),
+        ur_said=said.count("ur"),
+        fa_prefixed=int(len(word) > 4 and word.startswith(_FA_PREFIXES)),
+        ar_prefixed=int(len(word) > 3 and word.startswith(_AR_PREFIXES)),
+    )
+
+
+def _packed(signals: LanguageSignals) -> int:
+    return sum(getattr(signals, f) << (_FIELD_BITS * i) for i, f in enumerate(_SIGNALS))
+
+
+#: Each white-space-separated token seen → the packed signals of its runs. Tokens
+#: repeat (a few thousand make most of any text), so each distinct one is worked out
+#: once; emptied when full (a few tens of MB; longer tokens are not kept). White space
+#: is never a word character, so a text's runs are its tokens' runs, and `str.split`
+#: is 3× faster than finding them.
+_PACKED: dict[str, int] = {}
+_PACKED_MAX = 200_000
+_PACKED_TOKEN_CHARS = 64
+
+
+def _packed_token(token: str) -> int:
+    return sum(_packed(_word_signals(run)) for run in _RUN.findall(token))
+
+
+def language_signals(text: str) -> LanguageSignals:
+    """Count in `text` what tells the languages apart: the sum of its words' signals."""
+    tokens = text.split()
+    known = _PACKED
+    try:
+        total = sum(map(known.__getitem__, tokens))
+    except KeyError:  # a token not seen before: work it out, once
+        if len(known) >= _PACKED_MAX:
+            known.clear()
+        total = 0
+        for token in tokens:
+            packed = known.get(token)
+            if packed is None:
+                packed = _packed_token(token)
+                if len(token) <= _PACKED_TOKEN_CHARS:
+                    known[token] = packed
+            total += packed
+    return LanguageSignals(
+        *((total >> (_FIELD_BITS * i)) & _FIELD_MASK for i in range(len(_SIGNALS)))
     )
