@@ -133,10 +133,6 @@ class Paragraph:
         return self.furniture is None
 
 
-#: A line's text without the white space (and byte-order mark) around it.
-_TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
-
-
 def has_words(text: str) -> bool:
     """Whether `text` has a letter or digit: punctuation, invisible marks and emoji alone
     do not make a paragraph, nor a question."""
@@ -159,13 +155,24 @@ def _lines(text: str) -> list[Paragraph]:
     out = []
     for match in re.finditer(r"[^\n]+", text):
         # A byte-order mark stays in the text (offsets count it) but never in a paragraph.
-        trimmed = _TRIMMED.fullmatch(match.group())
-        stripped = trimmed.group(1) if trimmed else ""
+        skipped, stripped = _trimmed(match.group())
         if not stripped:
             continue
-        start = match.start() + (trimmed.start(1) if trimmed else 0)
+        start = match.start() + skipped
         out.append(Paragraph(start, start + len(stripped), stripped))
     return out
+
+
+def _trimmed(line: str) -> tuple[int, str]:
+    """`line` without the white space and byte-order marks around it, and how many
+    characters went from its start (str.strip's white space is the regex's \\s)."""
+    left = line.lstrip()
+    while left.startswith("\ufeff"):
+        left = left.lstrip("\ufeff").lstrip()
+    right = left.rstrip()
+    while right.endswith("\ufeff"):
+        right = right.rstrip("\ufeff").rstrip()
+    return len(line) - len(left), right
 
 
 def _line_reason(line: str) -> str | None:

@@ -42,6 +42,20 @@ def test_initials_and_abbreviations_do_not_end_a_sentence():
     ]
 
 
+def test_a_line_broken_inside_a_sentence_runs_on_however_much_white_space_surrounds_it():
+    # Text laid out from a PDF: a long line stops mid-sentence and the next goes on.
+    # Long runs of spaces at the line's end or the next line's start change nothing.
+    first = "این جمله‌ای بسیار طولانی است که در یک سند اسکن شده آمده و در میان خود شکسته شده " * 2
+    text = first.strip() + " " * 100 + "\n" + " " * 100 + "و اینجا ادامه می‌یابد. بعدی."
+    spans = [text[a:b] for a, b in sentence_spans(text)]
+    assert len(spans) == 2
+    assert spans[0].startswith("این جمله")
+    assert spans[0].endswith("ادامه می‌یابد.")
+    assert spans[1] == "بعدی."
+    short = "سطر کوتاه" + " " * 100 + "\n" + " " * 100 + "سطر بعدی."
+    assert [short[a:b] for a, b in sentence_spans(short)] == ["سطر کوتاه", "سطر بعدی."]
+
+
 def test_closing_quote_stays_with_its_sentence():
     assert _sentences("او گفت: «نه!» سپس رفت.") == ["او گفت: «نه!»", "سپس رفت."]
 

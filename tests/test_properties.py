@@ -11,6 +11,9 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import retrieval.language
+from retrieval.chunking import _SENTENCE_END
+from retrieval.clean import _trimmed
 from retrieval.language import detect_language, language_signals
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import (
@@ -260,6 +263,65 @@ def test_int8_sentence_vectors_score_within_their_rounding_and_round_trip(rows, 
     again = Int8Rows.quantize(held.as_float16())
     assert np.array_equal(again.codes, held.codes)
     assert np.array_equal(again.as_float16(), held.as_float16())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy, st.sampled_from([" ", "\n", "\t"]))
+def test_language_signals_are_their_tokens_signals_seen_first_or_again(text, gap):
+    # Each white-space-separated token's signals are worked out once and kept: a text
+    # counts the same whether its tokens are new, already kept, or too long to keep.
+    retrieval.language._PACKED.clear()
+    first = language_signals(text)
+    assert language_signals(text) == first
+    tokens = text.split()
+    total = retrieval.language.LanguageSignals()
+    for token in tokens:
+        total += language_signals(token)
+    assert total == first
+    long = gap.join(
+        t * (1 + retrieval.language._PACKED_TOKEN_CHARS // max(1, len(t))) for t in tokens
+    )
+    retrieval.language._PACKED.clear()
+    cold = language_signals(long)
+    assert cold == language_signals(long)
+    assert all(len(t) <= retrieval.language._PACKED_TOKEN_CHARS for t in retrieval.language._PACKED)
+
+
+#: Where a sentence ends, said plainly: the fast pattern (a character class first, so
+#: the engine skips to the next mark in C) must match exactly this.
+_PLAIN_SENTENCE_END = re.compile(r"(?:(?<!\d)\.(?!\d)|[!?؟؛…])+[\"'»”’)\]]*(?=\s|$)")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(
+            st.sampled_from(
+                ["1", "۲", ".", "..", "!", "?", "؟", "؛", "…", "»", ")", "'", " ", "\n", "a", "ب"]
+            )
+        ).map("".join),
+        text_strategy,
+    )
+)
+def test_sentence_end_pattern_matches_what_its_plain_form_matches(text):
+    fast = [m.span() for m in _SENTENCE_END.finditer(text)]
+    assert fast == [m.span() for m in _PLAIN_SENTENCE_END.finditer(text)]
+
+
+_PLAIN_TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(["\ufeff", " ", "\u3000", "\t", "a", "ب", "\u200c"])).map("".join),
+        text_strategy,
+    )
+)
+def test_a_paragraph_is_trimmed_of_white_space_and_byte_order_marks_as_said_plainly(line):
+    plain = _PLAIN_TRIMMED.fullmatch(line)
+    assert plain is not None
+    assert _trimmed(line) == (plain.start(1), plain.group(1))
 
 
 @settings(max_examples=300, deadline=None)
