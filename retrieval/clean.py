@@ -181,9 +181,10 @@ def _line_reason(line: str) -> str | None:
         return "punctuation"
     if _URL_ONLY.match(line) or _SINCE.match(line) or _SOURCE_LABEL.match(line):
         return "link"
-    if _COPYRIGHT.search(line) and len(line) < 200:
+    # The cheap tests first: a long paragraph is never scanned for short lines' marks.
+    if len(line) < 200 and _COPYRIGHT.search(line):
         return "copyright"
-    if _CMS_BOILERPLATE.search(line):
+    if _may_be_cms_boilerplate(line) and _CMS_BOILERPLATE.search(line):
         return "boilerplate"
     if len(line) < 100 and _ARITHMETIC.search(line) and _CAPTCHA_WORD.search(line):
         return "captcha"
@@ -191,11 +192,20 @@ def _line_reason(line: str) -> str | None:
         words = re.findall(r"\w+", search_key(line))
         if words and all(w in _BUTTON_WORDS for w in words):
             return "button"
-    if _CAPTION.match(line) and len(line) < 300:
+    if len(line) < 300 and _CAPTION.match(line):
         return "caption"
-    if _TEASER_END.search(line) and len(line) < 400:
+    if len(line) < 400 and _TEASER_END.search(line):
         return "teaser"
     return None
+
+
+def _may_be_cms_boilerplate(line: str) -> bool:
+    """Whether `line` could match `_CMS_BOILERPLATE`: each of its phrases has a word
+    whose letters have no case-insensitive match but their own upper and lower case
+    (unlike i, k and s), so a match lowers to that word: a substring test is far
+    cheaper than the case-insensitive scan."""
+    low = line.lower()
+    return "node" in low or "reference" in low
 
 
 def _mark_front_matter(paras: list[Paragraph], reasons: list[str | None]) -> None:

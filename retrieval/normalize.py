@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from itertools import chain
 
 __all__ = ["STOPWORDS", "as_written", "search_key", "shingles", "tokenize"]
 
@@ -132,11 +133,14 @@ def tokenize(text: str, *, stopwords: frozenset[str] | None = None) -> list[str]
     out: list[str] = []
     if stopwords is None:  # the common case: each distinct word worked out once
         known = _WORD_TOKENS
+        try:  # every word seen before: the lookups and the joining run in C
+            return list(chain.from_iterable(map(known.__getitem__, words)))
+        except KeyError:
+            if len(known) >= _WORD_TOKENS_MAX:
+                known.clear()
         for word in words:
             tokens = known.get(word)
             if tokens is None:
-                if len(known) >= _WORD_TOKENS_MAX:
-                    known.clear()
                 tokens = known[word] = _tokens_of(word, STOPWORDS)
             out += tokens
         return out

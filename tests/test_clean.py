@@ -55,6 +55,21 @@ def test_english_cms_furniture_is_dropped():
     assert "ولادیمیر پوتین" in kept
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "INNER RELATED NODE FIELD",
+        "This Section Contains Relevant Reference Points for editors",
+        "see: ınner related node fıeld",  # dotless ı matches i case-insensitively
+        "thiſ ſection containſ relevant reference pointſ",  # long s matches s
+    ],
+)
+def test_cms_boilerplate_is_found_in_any_case_the_pattern_matches(line):
+    # Long paragraphs are only scanned for it when they hold one of its words: that
+    # must never skip a line the case-insensitive pattern matches.
+    assert [p.furniture for p in split_paragraphs(line)] == ["boilerplate"]
+
+
 def test_share_print_comment_and_captcha_lines_are_dropped():
     paragraphs = split_paragraphs(_doc("003_ff37ad843cbdfbf5"))
     dropped = {p.text: p.furniture for p in paragraphs if not p.kept}
