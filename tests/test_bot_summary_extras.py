@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +15,12 @@ from tests.test_bot_summaries import ADMIN, ALI, BRIDGE, FLIGHTS, GROUP, push_to
 
 
 def export_of(topics: list[list[tuple[int, str, int | None]]], own_id: int = 1234567890) -> bytes:
-    """A Telegram Desktop export holding the topics interleaved, with a join notice."""
+    """A Telegram Desktop export holding the topics interleaved, with a join notice,
+    sent an hour ago: well within the log's retention (a fixed date would fall out of
+    it as the calendar moves on, and the log would prune the messages it imports)."""
+    start = int(time.time()) - 3600
     messages: list[dict[str, Any]] = [
-        {"id": 1, "type": "service", "action": "join_group_by_link", "date_unixtime": "1795000000"}
+        {"id": 1, "type": "service", "action": "join_group_by_link", "date_unixtime": str(start)}
     ]
     for i in range(len(topics[0])):
         for t, topic in enumerate(topics):
@@ -25,7 +29,7 @@ def export_of(topics: list[list[tuple[int, str, int | None]]], own_id: int = 123
             message: dict[str, Any] = {
                 "id": message_id,
                 "type": "message",
-                "date_unixtime": str(1795000000 + message_id * 30),
+                "date_unixtime": str(start + message_id * 30),
                 "from": f"U{user}",
                 "from_id": f"user{user}",
                 "text": [text[:4], {"type": "bold", "text": text[4:]}],
