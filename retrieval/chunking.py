@@ -168,9 +168,22 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
 TokenizedSentence = tuple[int, int, list[str]]
 
 
-def tokenize_sentences(text: str) -> list[TokenizedSentence]:
-    """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its search tokens."""
-    return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
+def tokenize_sentences(
+    text: str, seen: dict[str, list[str]] | None = None
+) -> list[TokenizedSentence]:
+    """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its
+    search tokens. `seen`: sentence → tokens, of the chunks before (consecutive chunks
+    share a sentence): each is tokenized once, and each chunk gets its own list."""
+    if seen is None:
+        return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
+    out: list[TokenizedSentence] = []
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        tokens = seen.get(sentence)
+        if tokens is None:
+            tokens = seen[sentence] = tokenize(sentence)
+        out.append((a, b, list(tokens)))
+    return out
 
 
 #: A line at least this long that ends in a word is taken to break inside a sentence.

@@ -274,13 +274,13 @@ def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
     # A run only one paragraph has counts for no other: most runs, in most text. The
     # runs seen twice or more are found with set operations (in C), and only they
     # get postings.
-    seen: set[str] = set()
-    repeated: set[str] = set()
+    seen: set[tuple[str, ...]] = set()
+    repeated: set[tuple[str, ...]] = set()
     for i in live:
         repeated |= grams[i] & seen
         seen |= grams[i]
     common = {i: grams[i] & repeated for i in live}
-    postings: dict[str, list[int]] = defaultdict(list)
+    postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i in live:
         for gram in common[i]:
             if len(postings[gram]) < _POSTING_CAP:

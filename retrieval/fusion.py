@@ -20,6 +20,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from retrieval.normalize import Shingles
+
 __all__ = ["Fused", "fuse", "near_duplicate"]
 
 
@@ -67,7 +69,7 @@ def fuse(
     return [Fused(i, scores[i], lex_rank.get(i), dense_rank.get(i)) for i in ordered]
 
 
-def near_duplicate(sa: frozenset[str], sb: frozenset[str], threshold: float = 0.6) -> bool:
+def near_duplicate(sa: Shingles, sb: Shingles, threshold: float = 0.6) -> bool:
     """True when two passages (as word shingles) share most of them."""
     if not sa or not sb:
         return False

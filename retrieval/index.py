@@ -25,6 +25,7 @@ from retrieval.ingest import (
     build_evidence,
     build_lexical,
     changed_sources,
+    collections_paused,
     corpus_to_follow,
     read_sources,
     write_documents,
@@ -355,7 +356,8 @@ class SanadIndex:
                 self.store.open(embedder.name, embedder.dim)  # refuses another model's vectors
             known = self.catalog.documents()
             changed = changed_sources(sources, known, report)
-            tokenized_new = write_documents(self.catalog, changed, self.settings)
+            with collections_paused():
+                tokenized_new = write_documents(self.catalog, changed, self.settings)
             if source.is_dir():
                 gone = set(known) - {s.doc_id for s in sources}
                 # Uploads through another replica live on its disk, not in this folder.
@@ -367,9 +369,10 @@ class SanadIndex:
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             self._corpus_followed = True
             chunks = self.catalog.chunks()
-            tokenized = TokenizedSentences(chunks, known=tokenized_new)
-            del tokenized_new
-            lexical = build_lexical(chunks, tokenized, self._lexical_dir)
+            with collections_paused():
+                tokenized = TokenizedSentences(chunks, known=tokenized_new)
+                del tokenized_new
+                lexical = build_lexical(chunks, tokenized, self._lexical_dir)
             report.chunks = len(chunks)
             previous = self._view
             evidence = self._build_evidence(

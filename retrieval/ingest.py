@@ -7,6 +7,8 @@ lock, decides what changed and swaps the new view in.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ __all__ = [
     "build_evidence",
     "build_lexical",
     "changed_sources",
+    "collections_paused",
     "corpus_to_follow",
     "read_sources",
     "write_documents",
@@ -52,6 +55,22 @@ class IngestReport:
             f"{len(self.unchanged)} unchanged; {self.chunks} chunks, {self.embedded} embedded "
             f"({self.mode})"
         )
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the keyword index and the sentence evidence
+    are built: they make millions of small objects (token lists and sets) that live
+    on, and each full collection would walk all of them again for nothing (about a
+    tenth of a keyword-only ingest at 10k chunks). Reference counting still frees
+    what dies; collection resumes after, if it was on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def changed_sources(
@@ -149,7 +168,8 @@ def build_evidence(
     `announce`: called when sentences are to be embedded (on a question's path);
     `tokenized`: the chunks' sentences, already tokenized for the keyword index."""
     if embedder is None:
-        evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
+        with collections_paused():
+            evidence = SentenceEvidence.build(chunks, tokenized=tokenized)
     else:
         if previous is None:  # its vectors are reused: read only when embedding
             previous = SentenceEvidence.load(folder)

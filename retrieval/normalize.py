@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from itertools import chain
 
-__all__ = ["STOPWORDS", "as_written", "search_key", "shingles", "tokenize"]
+__all__ = ["STOPWORDS", "Shingles", "as_written", "search_key", "shingles", "tokenize"]
 
 #: Character-class ranges of Arabic tashkeel (U+064B–U+065F) and the superscript alef
 #: (U+0670): the marks written on a letter.
@@ -103,12 +103,18 @@ def search_key(text: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
-def shingles(text: str, n: int = 3) -> frozenset[str]:
-    """Runs of `n` words of the search key: what near-duplicate checks compare."""
+#: Runs of words, as tuples: built and hashed in C from the words' own cached hashes
+#: (twice as fast as joining each run into a new string).
+Shingles = frozenset[tuple[str, ...]]
+
+
+def shingles(text: str, n: int = 3) -> Shingles:
+    """Runs of `n` words of the search key (all of them, if fewer): what near-duplicate
+    checks compare."""
     words = _WORD.findall(search_key(text))
     if len(words) <= n:
-        return frozenset({" ".join(words)} if words else ())
-    return frozenset(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
+        return frozenset({tuple(words)} if words else ())
+    return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
 
 
 # Arabic proclitics (article and attached conjunctions/prepositions), in key form.

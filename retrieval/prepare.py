@@ -68,7 +68,8 @@ def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocu
         replace(chunk, lang=lang if lang != "und" else doc.lang)
         for chunk, lang in zip(chunks, (s.language() for s in signals), strict=True)
     ]
-    sentences = {c.chunk_id: tokenize_sentences(c.text) for c in chunks}
+    seen: dict[str, list[str]] = {}  # the sentence chunks overlap by, tokenized once
+    sentences = {c.chunk_id: tokenize_sentences(c.text, seen) for c in chunks}
     # The paragraphs were for chunking; the catalogue keeps text and offsets.
     return PreparedDocument(replace(doc, paragraphs=[]), chunks, sentences)
 

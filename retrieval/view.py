@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from retrieval.catalog import ChunkRecord, DocumentRecord
 from retrieval.lexical import LexicalIndex
-from retrieval.normalize import shingles
+from retrieval.normalize import Shingles, shingles
 from retrieval.passage_vectors import PassageVectors
 from retrieval.sentences import SentenceEvidence
 
@@ -29,13 +29,13 @@ class IndexView:
     passages: PassageVectors | None = None
     position: dict[str, int] = field(init=False)
     languages: list[str] = field(init=False)
-    _shingles: dict[int, frozenset[str]] = field(init=False, default_factory=dict)
+    _shingles: dict[int, Shingles] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.languages = sorted({c.lang for c in self.chunks})
 
-    def shingles(self, position: int) -> frozenset[str]:
+    def shingles(self, position: int) -> Shingles:
         """Word trigrams of chunk `position`, for near-duplicate checks (cached)."""
         found = self._shingles.get(position)
         if found is None:

@@ -156,3 +156,24 @@ def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(
         assert counted == language_signals(kept)
         assert prepared.document.lang == detect_language(kept) == doc.lang
         assert all(c.lang in {detect_language(c.text), doc.lang} for c in chunks)
+
+
+def test_the_sentence_chunks_share_is_tokenized_once_and_stored_as_reading_the_chunk_gives(
+    corpus,
+):
+    # An index reopened elsewhere tokenizes a chunk's text afresh: what the ingest
+    # stored for it (the shared sentence taken from the chunk before) must be the same,
+    # and each chunk must hold its own token lists.
+    from retrieval.chunking import tokenize_sentences
+
+    sources, _ = read_corpus(corpus)
+    shared = 0
+    for source in sources:
+        prepared = retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
+        for a, b in itertools.pairwise(prepared.chunks):
+            mine, theirs = prepared.sentences[a.chunk_id], prepared.sentences[b.chunk_id]
+            assert not {id(t) for *_, t in mine} & {id(t) for *_, t in theirs}
+            shared += b.start < a.end
+        for chunk in prepared.chunks:
+            assert prepared.sentences[chunk.chunk_id] == tokenize_sentences(chunk.text)
+    assert shared > 10
