@@ -33,6 +33,8 @@ __all__ = ["SENTENCES_DIR", "PassageSentence", "SentenceEvidence", "TokenizedSen
 
 #: The evidence's folder in a data dir.
 SENTENCES_DIR = "sentences"
+#: In the sentences folder: one line of tokens a sentence, in row order.
+TOKENS_FILE = "tokens.txt"
 
 #: Sentences shorter than this carry no claim worth quoting (a date line, "1.").
 MIN_SENTENCE_CHARS = 20
@@ -318,14 +320,18 @@ class SentenceEvidence:
     # -- persistence ----------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
+        """Spans, model and null in `meta.json`; each sentence's tokens (sorted, so the
+        file is the same for the same index) a line of `tokens.txt`: plain lines write
+        and read several times faster than a JSON list of the same strings."""
         meta = {
             "spans": self.spans,
-            "tokens": [" ".join(sorted(t)) for t in self.tokens],
             "model": self.model,
             "null": asdict(self.null) if self.null else None,
         }
+        lines = "\n".join(" ".join(sorted(t)) for t in self.tokens)
         with written_whole(folder) as tmp:
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            (tmp / TOKENS_FILE).write_text(lines, encoding="utf-8")
             if self.quantized is not None:
                 np.save(tmp / "codes.npy", self.quantized.codes)
                 np.save(tmp / "scales.npy", self.quantized.scales)
@@ -340,7 +346,15 @@ class SentenceEvidence:
             elif (folder / "vectors.npy").is_file():  # saved by 0.x releases before int8
                 vectors = np.load(folder / "vectors.npy")
             spans = {k: [(int(a), int(b)) for a, b in v] for k, v in meta["spans"].items()}
-            tokens = [frozenset(t.split()) for t in meta["tokens"]]
+            if "tokens" in meta:  # saved before tokens.txt: a JSON list
+                lines = meta["tokens"]
+            else:
+                rows = sum(map(len, spans.values()))
+                text = (folder / TOKENS_FILE).read_text(encoding="utf-8")
+                lines = text.split("\n") if rows else []  # no sentences: an empty file
+            if len(lines) != sum(map(len, spans.values())):
+                return None  # not one line a sentence: rebuilt, as a missing file is
+            tokens = [frozenset(t.split()) for t in lines]
             null = DenseNull(**meta["null"]) if meta.get("null") else None
             return cls(spans, tokens, vectors, str(meta.get("model", "")), null)
         except (OSError, ValueError, KeyError, TypeError):

@@ -62,6 +62,43 @@ def test_evidence_saved_as_float16_by_an_earlier_release_still_loads(dense_index
     assert loaded.best_similarities(chunk_ids, query) == current.best_similarities(chunk_ids, query)
 
 
+def test_evidence_whose_tokens_an_earlier_release_kept_in_meta_json_still_loads(
+    dense_index, tmp_path
+):
+    # Before tokens.txt, each sentence's tokens were a JSON list in meta.json: such a
+    # data dir loads with the same tokens; a tokens file that does not hold a line a
+    # sentence is not trusted (the evidence is rebuilt, as when it is missing).
+    folder = dense_index.settings.data_dir / "sentences"
+    current = SentenceEvidence.load(folder)
+    assert current is not None
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    meta = json.loads((old / "meta.json").read_text(encoding="utf-8"))
+    meta["tokens"] = (old / "tokens.txt").read_text(encoding="utf-8").split("\n")
+    (old / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    (old / "tokens.txt").unlink()
+    loaded = SentenceEvidence.load(old)
+    assert loaded is not None
+    assert loaded.tokens == current.tokens
+    assert len(current.tokens) > 100
+    assert any(current.tokens)
+    cut = tmp_path / "cut"
+    shutil.copytree(folder, cut)
+    lines = (cut / "tokens.txt").read_text(encoding="utf-8").split("\n")
+    (cut / "tokens.txt").write_text("\n".join(lines[1:]), encoding="utf-8")
+    assert SentenceEvidence.load(cut) is None
+
+
+def test_evidence_without_sentences_or_with_tokenless_ones_saves_and_loads(tmp_path):
+    for tokens in ([], [frozenset()], [frozenset(), frozenset({"كابل", "پل"}), frozenset()]):
+        spans = {"d:1": [(i * 30, i * 30 + 25) for i in range(len(tokens))]} if tokens else {}
+        SentenceEvidence(spans, tokens).save(tmp_path / "s")
+        loaded = SentenceEvidence.load(tmp_path / "s")
+        assert loaded is not None
+        assert loaded.tokens == tokens
+        assert loaded.spans == spans
+
+
 def test_the_first_question_embeds_nothing_but_itself(dense_index):
     embedder = dense_index.embedder
     embedder.history.clear()
