@@ -177,3 +177,16 @@ def test_the_sentence_chunks_share_is_tokenized_once_and_stored_as_reading_the_c
         for chunk in prepared.chunks:
             assert prepared.sentences[chunk.chunk_id] == tokenize_sentences(chunk.text)
     assert shared > 10
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers):
+    for documents in [*range(workers, 200), 1428, 14_000]:
+        size = retrieval.prepare.batch_size(documents, workers)
+        batches = -(-documents // size)
+        assert batches >= workers  # nobody waits with nothing to do
+        assert size <= 64
+        if documents >= workers * 8 * 64:  # few round trips: each costs the worker time
+            assert size == 64
+        elif documents >= workers * 8 * 8:
+            assert batches >= workers * 8  # and even shares to the end
