@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from retrieval.clean import Paragraph
-from retrieval.normalize import tokenize
+from retrieval.normalize import key_words, tokens_of
 
 __all__ = [
     "SENTENCE_CLOSERS",
@@ -169,21 +169,12 @@ TokenizedSentence = tuple[int, int, list[str]]
 
 
 def tokenize_sentences(
-    text: str, seen: dict[str, list[str]] | None = None
+    text: str, words: Callable[[str], list[str]] = key_words
 ) -> list[TokenizedSentence]:
     """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its
-    search tokens. `seen`: sentence → tokens, of the chunks before (consecutive chunks
-    share a sentence): each is tokenized once, and each chunk gets its own list."""
-    if seen is None:
-        return [(a, b, tokenize(text[a:b])) for a, b in sentence_spans(text)]
-    out: list[TokenizedSentence] = []
-    for a, b in sentence_spans(text):
-        sentence = text[a:b]
-        tokens = seen.get(sentence)
-        if tokens is None:
-            tokens = seen[sentence] = tokenize(sentence)
-        out.append((a, b, list(tokens)))
-    return out
+    search tokens (each sentence its own list). `words`: a sentence's key words
+    (`key_words`; an ingest passes a `SentenceWords`, which works each out once)."""
+    return [(a, b, tokens_of(words(text[a:b]))) for a, b in sentence_spans(text)]
 
 
 #: A line at least this long that ends in a word is taken to break inside a sentence.

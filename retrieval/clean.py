@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.normalize import search_key, shingles
+from retrieval.normalize import key_words, search_key, shingles_of
 
 __all__ = ["Paragraph", "has_words", "split_paragraphs"]
 
@@ -139,13 +140,14 @@ def has_words(text: str) -> bool:
     return bool(_HAS_WORD.search(text))
 
 
-def split_paragraphs(text: str) -> list[Paragraph]:
-    """Split `text` into paragraphs (non-blank lines) and mark the furniture."""
+def split_paragraphs(text: str, words: Callable[[str], list[str]] = key_words) -> list[Paragraph]:
+    """Split `text` into paragraphs (non-blank lines) and mark the furniture.
+    `words`: a paragraph's key words (`key_words`), for comparing paragraphs."""
     paras = list(_lines(text))
     reasons: list[str | None] = [_line_reason(p.text) for p in paras]
     _mark_front_matter(paras, reasons)
     _mark_teaser_blocks(paras, reasons)
-    _mark_duplicates(paras, reasons)
+    _mark_duplicates(paras, reasons, words)
     return [
         Paragraph(p.start, p.end, p.text, reason) for p, reason in zip(paras, reasons, strict=True)
     ]
@@ -263,14 +265,16 @@ def _mark_teaser_blocks(paras: list[Paragraph], reasons: list[str | None]) -> No
 _POSTING_CAP = 64
 
 
-def _mark_duplicates(paras: list[Paragraph], reasons: list[str | None]) -> None:
+def _mark_duplicates(
+    paras: list[Paragraph], reasons: list[str | None], words: Callable[[str], list[str]]
+) -> None:
     """A paragraph whose word sequence mostly stands in a longer (or earlier) one.
 
     Candidates come from an inverted index of 5-word runs, so each paragraph is
     compared only with those that share its runs, not with every other one.
     """
     live = [i for i, r in enumerate(reasons) if r is None]
-    grams = {i: shingles(paras[i].text, 5) for i in live}
+    grams = {i: shingles_of(words(paras[i].text), 5) for i in live}
     # A run only one paragraph has counts for no other: most runs, in most text. The
     # runs seen twice or more are found with set operations (in C), and only they
     # get postings.

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from retrieval.clean import Paragraph, split_paragraphs
 from retrieval.errors import CorpusError
 from retrieval.language import detect_language
+from retrieval.normalize import key_words
 
 __all__ = ["SUFFIXES", "Document", "Source", "read_corpus", "read_document", "read_manifest"]
 
@@ -79,17 +81,20 @@ class Source:
     text: str  # the file's text as read; .html is turned into text by `document()`
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def document(self, *, detect: bool = True) -> Document:
+    def document(
+        self, *, detect: bool = True, words: Callable[[str], list[str]] = key_words
+    ) -> Document:
         """The source cleaned: paragraphs split and marked, language and title found.
 
         `detect=False` leaves a language the manifest does not give empty, for the
         caller to find (an ingest does, from the passages it makes of the document).
+        `words`: a paragraph's key words (see `split_paragraphs`).
         """
         meta = self.meta
         text = self.text
         if self.path.suffix.lower() in {".html", ".htm"}:
             text = _html_text(text)
-        paragraphs = split_paragraphs(text)
+        paragraphs = split_paragraphs(text, words)
         lang = str(meta.get("language") or meta.get("lang") or "")
         if not lang and detect:
             lang = detect_language("\n".join(p.text for p in paragraphs if p.kept))

@@ -12,7 +12,18 @@ import unicodedata
 from collections.abc import Iterable
 from itertools import chain
 
-__all__ = ["STOPWORDS", "Shingles", "as_written", "search_key", "shingles", "tokenize"]
+__all__ = [
+    "STOPWORDS",
+    "SentenceWords",
+    "Shingles",
+    "as_written",
+    "key_words",
+    "search_key",
+    "shingles",
+    "shingles_of",
+    "tokenize",
+    "tokens_of",
+]
 
 #: Character-class ranges of Arabic tashkeel (U+064B–U+065F) and the superscript alef
 #: (U+0670): the marks written on a letter.
@@ -108,13 +119,39 @@ _WORD = re.compile(r"\w+")
 Shingles = frozenset[tuple[str, ...]]
 
 
+def key_words(text: str) -> list[str]:
+    """The words of `text`'s search key, in order."""
+    return _WORD.findall(search_key(text))
+
+
 def shingles(text: str, n: int = 3) -> Shingles:
     """Runs of `n` words of the search key (all of them, if fewer): what near-duplicate
     checks compare."""
-    words = _WORD.findall(search_key(text))
+    return shingles_of(key_words(text), n)
+
+
+def shingles_of(words: list[str], n: int) -> Shingles:
+    """`shingles` of a text whose key words are `words`."""
     if len(words) <= n:
         return frozenset({tuple(words)} if words else ())
     return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
+
+
+class SentenceWords:
+    """The key words of each sentence seen, worked out once: within one document,
+    cleaning (a paragraph's shingles) and tokenizing (each chunk's sentences) read
+    the same sentences. A paragraph's key words are its sentences' key words, in
+    order (a sentence ends at a mark before white space, and no step of the key
+    joins or changes text across that), which a property test holds it to."""
+
+    def __init__(self) -> None:
+        self._of: dict[str, list[str]] = {}
+
+    def __call__(self, sentence: str) -> list[str]:
+        words = self._of.get(sentence)
+        if words is None:
+            words = self._of[sentence] = key_words(sentence)
+        return words
 
 
 # Arabic proclitics (article and attached conjunctions/prepositions), in key form.
@@ -135,7 +172,11 @@ def _variants(token: str) -> Iterable[str]:
 
 def tokenize(text: str, *, stopwords: frozenset[str] | None = None) -> list[str]:
     """Split text into search tokens: key words plus Arabic-prefix-stripped variants."""
-    words = _WORD.findall(search_key(text))
+    return tokens_of(key_words(text), stopwords=stopwords)
+
+
+def tokens_of(words: list[str], *, stopwords: frozenset[str] | None = None) -> list[str]:
+    """`tokenize` of a text whose key words are `words` (a new list each call)."""
     out: list[str] = []
     if stopwords is None:  # the common case: each distinct word worked out once
         known = _WORD_TOKENS

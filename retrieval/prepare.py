@@ -25,9 +25,16 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from retrieval.chunking import Chunk, TokenizedSentence, chunk_paragraphs, tokenize_sentences
+from retrieval.chunking import (
+    Chunk,
+    TokenizedSentence,
+    chunk_paragraphs,
+    sentence_spans,
+    tokenize_sentences,
+)
 from retrieval.corpus import Document, Source
 from retrieval.language import LanguageSignals, language_signals
+from retrieval.normalize import SentenceWords
 
 __all__ = ["PreparedDocument", "prepare_documents", "worker_count"]
 
@@ -56,7 +63,12 @@ class PreparedDocument:
 
 def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocument:
     """Clean one source, chunk it and tokenize the chunks' sentences."""
-    doc = source.document(detect=False)
+    words = SentenceWords()  # each sentence normalized once, for cleaning and tokens
+
+    def paragraph_words(paragraph: str) -> list[str]:
+        return [w for a, b in sentence_spans(paragraph) for w in words(paragraph[a:b])]
+
+    doc = source.document(detect=False, words=paragraph_words)
     chunks = chunk_paragraphs(
         doc.text,
         doc.paragraphs,
@@ -73,8 +85,7 @@ def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocu
         replace(chunk, lang=lang if lang != "und" else doc.lang)
         for chunk, lang in zip(chunks, (s.language() for s in signals), strict=True)
     ]
-    seen: dict[str, list[str]] = {}  # the sentence chunks overlap by, tokenized once
-    sentences = {c.chunk_id: tokenize_sentences(c.text, seen) for c in chunks}
+    sentences = {c.chunk_id: tokenize_sentences(c.text, words) for c in chunks}
     # The paragraphs were for chunking; the catalogue keeps text and offsets.
     return PreparedDocument(replace(doc, paragraphs=[]), chunks, sentences)
 

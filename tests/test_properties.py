@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import retrieval.language
-from retrieval.chunking import _SENTENCE_END
+from retrieval.chunking import _SENTENCE_END, sentence_spans
 from retrieval.clean import _trimmed
 from retrieval.language import detect_language, language_signals
 from retrieval.lexical import LexicalIndex
@@ -21,6 +21,7 @@ from retrieval.normalize import (
     _SUFFIX_GAP,
     _join_prefix,
     _join_suffix,
+    key_words,
     search_key,
     tokenize,
 )
@@ -306,6 +307,41 @@ _PLAIN_SENTENCE_END = re.compile(r"(?:(?<!\d)\.(?!\d)|[!?؟؛…])+[\"'»”’)
 def test_sentence_end_pattern_matches_what_its_plain_form_matches(text):
     fast = [m.span() for m in _SENTENCE_END.finditer(text)]
     assert fast == [m.span() for m in _PLAIN_SENTENCE_END.finditer(text)]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(
+            st.sampled_from(
+                [
+                    *"بپکيكةـ\u064e\u0670\u200c\u200d\ufeff1۱ .!?؟؛…»”)\"'،",
+                    "می ",
+                    " ها",
+                    "نمی ",
+                    " ترین",
+                    "´",
+                    "\u00a0",
+                    "\u3000",
+                    "\x1c",
+                    "\u2028",
+                    "Σ",
+                    "ς",
+                    "ﬁ",
+                    "U.S.",
+                    "\t",
+                ]
+            )
+        ).map("".join),
+        text_strategy,
+    ).map(lambda t: t.replace("\n", " ").strip())
+)
+def test_a_paragraphs_key_words_are_its_sentences_key_words(paragraph):
+    # An ingest normalizes each sentence once and builds a paragraph's words (for
+    # duplicate marking) from its sentences': no step of the key may join or change
+    # text across the white space after a sentence's closing mark.
+    from_sentences = [w for a, b in sentence_spans(paragraph) for w in key_words(paragraph[a:b])]
+    assert from_sentences == key_words(paragraph)
 
 
 _PLAIN_TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
