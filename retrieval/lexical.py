@@ -14,6 +14,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from retrieval.bm25_index import BM25
 from retrieval.folders import written_whole
 from retrieval.language import letter_script
 from retrieval.normalize import SUPERSCRIPT_ALEF, TASHKEEL, search_key, tokenize
@@ -79,7 +80,7 @@ class LexicalIndex:
         """The index of texts already tokenized (`tokenize`), one token list per id."""
         if not any(tokens):  # bm25s cannot index texts without a single token
             return cls(None, list(ids), {})
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = BM25(k1=1.2, b=0.75)
         retriever.index(tokens, show_progress=False)
         return cls(retriever, list(ids), _document_frequencies(retriever))
 

@@ -1,0 +1,62 @@
+"""The keyword index's score matrix, built in whole-array steps, is bm25s's own."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import retrieval.bm25_index
+from retrieval.bm25_index import BM25
+from retrieval.config import BUNDLED_CORPUS_DIR
+from retrieval.corpus import read_corpus
+from retrieval.prepare import prepare
+
+
+def _assert_same_index(texts: list[list[str]]) -> None:
+    theirs, ours = bm25s.BM25(k1=1.2, b=0.75), BM25(k1=1.2, b=0.75)
+    theirs.index(texts, show_progress=False)
+    ours.index(texts, show_progress=False)
+    assert ours.vocab_dict == theirs.vocab_dict
+    for part in ("data", "indices", "indptr"):
+        assert ours.scores[part].dtype == theirs.scores[part].dtype
+        assert np.array_equal(ours.scores[part], theirs.scores[part]), part  # bit for bit
+    assert ours.scores["num_docs"] == theirs.scores["num_docs"]
+    for query in filter(None, (texts[0][:3], ["absent"], texts[-1][-2:])):
+        assert np.array_equal(ours.get_scores(query), theirs.get_scores(query))
+
+
+def test_the_bundled_corpus_gets_bm25s_own_scores():
+    sources, _ = read_corpus(BUNDLED_CORPUS_DIR)
+    texts = []
+    for source in sources:
+        prepared = prepare(source, min_tokens=60, max_tokens=120)
+        texts += [
+            [t for *_, ts in prepared.sentences[c.chunk_id] for t in ts] for c in prepared.chunks
+        ]
+    assert len(texts) > 100
+    _assert_same_index([*texts, []])  # a text without a token, too
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(
+            st.sampled_from(["کابل", "هرات", "پل", "the", "bridge", "1", "ال", "x"]), max_size=30
+        ),
+        min_size=1,
+        max_size=40,
+    ).filter(any)
+)
+def test_any_texts_get_bm25s_own_scores_in_blocks_of_any_size(texts, monkeypatch_module):
+    _assert_same_index(texts)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    """Blocks of three texts, so that every generated corpus spans several blocks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retrieval.bm25_index, "_BLOCK_TEXTS", 3)
+        yield
