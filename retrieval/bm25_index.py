@@ -42,9 +42,9 @@ class BM25(bm25s.BM25):
         unique = bm25s.get_unique_tokens(corpus_tokens, show_progress=False)
         vocab = {token: i for i, token in enumerate(unique)}
         lengths = np.fromiter(map(len, corpus_tokens), dtype=np.int64, count=len(corpus_tokens))
-        ids = np.fromiter(
+        ids = np.fromiter(  # 4 bytes a token; each block's keys are made in int64
             map(vocab.__getitem__, chain.from_iterable(corpus_tokens)),
-            dtype=np.int64,
+            dtype=np.int32,
             count=int(lengths.sum()),
         )
         return self._scores(ids, lengths, len(vocab)), vocab
@@ -58,7 +58,8 @@ class BM25(bm25s.BM25):
             last = min(n_docs, first + _BLOCK_TEXTS)
             owner = np.repeat(np.arange(first, last, dtype=np.int64), lengths[first:last])
             pairs, counts = np.unique(
-                owner * n_vocab + ids[starts[first] : starts[last]], return_counts=True
+                owner * n_vocab + ids[starts[first] : starts[last]].astype(np.int64),
+                return_counts=True,
             )
             docs_parts.append(pairs // n_vocab)
             tokens_parts.append(pairs % n_vocab)
