@@ -294,38 +294,45 @@ _FIELD_BITS = 32
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 
-def _word_signals(run: str) -> LanguageSignals:
-    """What one run of word characters contributes (see `language_signals`)."""
-    latin = 1 if _LATIN_LETTER.search(run) else 0
+#: A count of one in each signal's bits.
+_ONE = {field: 1 << (_FIELD_BITS * i) for i, field in enumerate(_SIGNALS)}
+#: Each telling letter (and ZWNJ) → what one of it adds to a word's packed signals.
+_LETTER_WEIGHT = {
+    letter: sum(_ONE[field] for field, letters in groups if letter in letters)
+    for groups in [
+        (
+            ("pashto", _PASHTO_LETTERS),
+            ("urdu", _URDU_LETTERS),
+            ("persian", _PERSIAN_LETTERS),
+            ("arabic", _ARABIC_LETTERS),
+            ("persian_forms", _PERSIAN_FORMS),
+            ("arabic_forms", _ARABIC_FORMS),
+            ("zwnj", {"\u200c"}),
+        )
+    ]
+    for _, letters in groups
+    for letter in letters
+}
+_TELLING = frozenset(_LETTER_WEIGHT)
+
+
+def _packed_run(run: str) -> int:
+    """What one run of word characters adds to the signals, packed (see
+    `language_signals`): found with C-level set and string operations."""
+    latin = _ONE["latin_words"] if _LATIN_LETTER.search(run) else 0
     if not _ARABIC_LETTER.search(run):
-        return LanguageSignals(latin_words=latin)
+        return latin
+    packed = _ONE["arabic_words"] + latin
+    for letter in _TELLING.intersection(run):
+        packed += run.count(letter) * _LETTER_WEIGHT[letter]
     word = _fold(run.replace("\u200c", ""))
-    said = _LANGUAGES_OF_WORD.get(word, ())
-
-    def count(chars: set[str]) -> int:
-        return sum(run.count(c) for c in chars)
-
-    return LanguageSignals(
-        arabic_words=1,
-        latin_words=latin,
-        pashto=count(_PASHTO_LETTERS),
-        urdu=count(_URDU_LETTERS),
-        persian=count(_PERSIAN_LETTERS),
-        arabic=count(_ARABIC_LETTERS),
-        persian_forms=count(_PERSIAN_FORMS),
-        arabic_forms=count(_ARABIC_FORMS),
-        zwnj=run.count("\u200c"),
-        fa_said=said.count("fa"),
-        ar_said=said.count("ar"),
-        ps_said=said.count("ps"),
-        ur_said=said.count("ur"),
-        fa_prefixed=int(len(word) > 4 and word.startswith(_FA_PREFIXES)),
-        ar_prefixed=int(len(word) > 3 and word.startswith(_AR_PREFIXES)),
-    )
-
-
-def _packed(signals: LanguageSignals) -> int:
-    return sum(getattr(signals, f) << (_FIELD_BITS * i) for i, f in enumerate(_SIGNALS))
+    for lang in _LANGUAGES_OF_WORD.get(word, ()):
+        packed += _ONE[f"{lang}_said"]
+    if len(word) > 4 and word.startswith(_FA_PREFIXES):
+        packed += _ONE["fa_prefixed"]
+    if len(word) > 3 and word.startswith(_AR_PREFIXES):
+        packed += _ONE["ar_prefixed"]
+    return packed
 
 
 #: Each white-space-separated token seen → the packed signals of its runs. Tokens
@@ -339,7 +346,7 @@ _PACKED_TOKEN_CHARS = 64
 
 
 def _packed_token(token: str) -> int:
-    return sum(_packed(_word_signals(run)) for run in _RUN.findall(token))
+    return sum(map(_packed_run, _RUN.findall(token)))
 
 
 def language_signals(text: str) -> LanguageSignals:
