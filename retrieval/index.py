@@ -8,6 +8,7 @@ vector store is synced to the catalogue by id, so vectors missing for any reason
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import replace
@@ -342,11 +343,13 @@ class SanadIndex:
         source = path or self.settings.corpus_dir
         # One ingest at a time per catalogue, across processes and replicas: a second
         # waits, then finds the first one's work done.
-        with self._lock, self.catalog.db.exclusive("ingest"):
+        with self._lock, self.catalog.db.exclusive("ingest"), contextlib.ExitStack() as paused:
             uploads = self.uploads_dir if source.is_dir() and self._has_uploads(source) else None
             sources, warnings = read_sources(source, uploads)
             report = IngestReport(warnings=warnings)
             embedder = self.embedder
+            if embedder is None:  # nothing but what is built here: no collection at all
+                paused.enter_context(collections_paused())
             self._vectors_in_step = False  # until the vectors are synced below
             if rebuild:
                 self.catalog.clear()
@@ -368,8 +371,8 @@ class SanadIndex:
             # next question must keep; only a changed setting asks for re-indexing.
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             self._corpus_followed = True
-            chunks = self.catalog.chunks()
             with collections_paused():
+                chunks = self.catalog.chunks()
                 tokenized = TokenizedSentences(chunks, known=tokenized_new)
                 del tokenized_new
                 lexical = build_lexical(chunks, tokenized, self._lexical_dir)

@@ -182,5 +182,6 @@ def build_evidence(
             progress=progress,
             announce=announce,
         )
-    evidence.save(folder)
+    with collections_paused():  # the save makes as many small objects again
+        evidence.save(folder)
     return evidence
