@@ -296,21 +296,20 @@ _FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 #: A count of one in each signal's bits.
 _ONE = {field: 1 << (_FIELD_BITS * i) for i, field in enumerate(_SIGNALS)}
+#: The signals counted letter by letter, and their letters.
+_LETTER_SIGNALS = (
+    ("pashto", _PASHTO_LETTERS),
+    ("urdu", _URDU_LETTERS),
+    ("persian", _PERSIAN_LETTERS),
+    ("arabic", _ARABIC_LETTERS),
+    ("persian_forms", _PERSIAN_FORMS),
+    ("arabic_forms", _ARABIC_FORMS),
+    ("zwnj", {"\u200c"}),
+)
 #: Each telling letter (and ZWNJ) → what one of it adds to a word's packed signals.
 _LETTER_WEIGHT = {
-    letter: sum(_ONE[field] for field, letters in groups if letter in letters)
-    for groups in [
-        (
-            ("pashto", _PASHTO_LETTERS),
-            ("urdu", _URDU_LETTERS),
-            ("persian", _PERSIAN_LETTERS),
-            ("arabic", _ARABIC_LETTERS),
-            ("persian_forms", _PERSIAN_FORMS),
-            ("arabic_forms", _ARABIC_FORMS),
-            ("zwnj", {"\u200c"}),
-        )
-    ]
-    for _, letters in groups
+    letter: sum(_ONE[field] for field, letters in _LETTER_SIGNALS if letter in letters)
+    for _, letters in _LETTER_SIGNALS
     for letter in letters
 }
 _TELLING = frozenset(_LETTER_WEIGHT)
@@ -325,6 +324,7 @@ def _packed_run(run: str) -> int:
     packed = _ONE["arabic_words"] + latin
     for letter in _TELLING.intersection(run):
         packed += run.count(letter) * _LETTER_WEIGHT[letter]
+    # Function words count whichever keyboard typed them («كي» is Persian «کی»).
     word = _fold(run.replace("\u200c", ""))
     for lang in _LANGUAGES_OF_WORD.get(word, ()):
         packed += _ONE[f"{lang}_said"]
