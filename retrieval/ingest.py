@@ -63,7 +63,8 @@ def collections_paused() -> Iterator[None]:
     are built: they make millions of small objects (token lists and sets) that live
     on, and each full collection would walk all of them again for nothing (about a
     tenth of a keyword-only ingest at 10k chunks). Reference counting still frees
-    what dies; collection resumes after, if it was on."""
+    what dies; collection resumes after, if it was on. Process-wide: in the bot, other
+    threads' cycles wait too, for the ingest's seconds."""
     was_on = gc.isenabled()
     gc.disable()
     try:

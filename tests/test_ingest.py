@@ -1,11 +1,14 @@
 """Ingest is incremental: same corpus, same index; changes replace, deletions remove."""
 
+import gc
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import retrieval.index
+import retrieval.ingest
 import retrieval.prepare
 from retrieval.errors import CorpusError
 from retrieval.index import SanadIndex
@@ -13,6 +16,22 @@ from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
 from retrieval.search import search
 from tests.fake_embedder import FakeEmbedder
+
+
+def test_an_ingest_pauses_garbage_collection_and_resumes_it(lexical_settings, corpus, monkeypatch):
+    # Full collections would walk every token list the ingest has built so far; they
+    # are paused while it builds, and the process collects as before once it is done.
+    during: list[bool] = []
+    build = retrieval.ingest.build_lexical
+
+    def noting(*args, **kwargs):
+        during.append(gc.isenabled())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(retrieval.index, "build_lexical", noting)
+    SanadIndex(lexical_settings).ingest(corpus)
+    assert during == [False]
+    assert gc.isenabled()
 
 
 def test_first_ingest_adds_everything_and_a_second_changes_nothing(lexical_settings, corpus):
@@ -86,6 +105,7 @@ def test_an_ingest_that_fails_part_way_leaves_the_previous_corpus_whole(
     with pytest.raises(OSError, match="disk gone"):
         index.ingest(corpus)
     assert len(seen) == 2
+    assert gc.isenabled()  # the ingest paused garbage collection, and resumed it on failure
     monkeypatch.undo()
     again = SanadIndex(lexical_settings)
     assert {c.chunk_id: c.text for c in again.catalog.chunks()} == texts
