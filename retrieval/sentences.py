@@ -346,13 +346,13 @@ class SentenceEvidence:
             elif (folder / "vectors.npy").is_file():  # saved by 0.x releases before int8
                 vectors = np.load(folder / "vectors.npy")
             spans = {k: [(int(a), int(b)) for a, b in v] for k, v in meta["spans"].items()}
+            rows = sum(map(len, spans.values()))
             if "tokens" in meta:  # saved before tokens.txt: a JSON list
                 lines = meta["tokens"]
             else:
-                rows = sum(map(len, spans.values()))
                 text = (folder / TOKENS_FILE).read_text(encoding="utf-8")
                 lines = text.split("\n") if rows else []  # no sentences: an empty file
-            if len(lines) != sum(map(len, spans.values())):
+            if len(lines) != rows:
                 return None  # not one line a sentence: rebuilt, as a missing file is
             tokens = [frozenset(t.split()) for t in lines]
             null = DenseNull(**meta["null"]) if meta.get("null") else None
