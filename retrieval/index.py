@@ -115,7 +115,13 @@ class SanadIndex:
 
     def _load_view(self) -> IndexView:
         """The catalogue as it is now, with the keyword index and sentence evidence on
-        disk, or rebuilt from the catalogue where they are missing or behind."""
+        disk, or rebuilt from the catalogue where they are missing or behind. Read
+        without cyclic collection, as an ingest builds them: at 10k chunks, collections
+        walking the million token strings as they were read tripled the load."""
+        with collections_paused():
+            return self._read_view()
+
+    def _read_view(self) -> IndexView:
         self.loaded_version = self.catalog.version()
         chunks = self.catalog.chunks()
         ids = [c.chunk_id for c in chunks]

@@ -21,6 +21,7 @@ from retrieval.chunking import TokenizedSentence, sentence_spans, tokenize_sente
 from retrieval.folders import written_whole
 from retrieval.normalize import tokenize
 from retrieval.quantize import Int8Rows
+from retrieval.sentence_tokens import SentenceTokens
 from retrieval.sentence_vectors import (
     DenseNull,
     EmbedBlocks,
@@ -100,13 +101,15 @@ class SentenceEvidence:
     def __init__(
         self,
         spans: dict[str, list[tuple[int, int]]],
-        tokens: list[frozenset[str]],
+        tokens: SentenceTokens | Sequence[frozenset[str]],
         vectors: np.ndarray | Int8Rows | None = None,
         model: str = "",
         null: DenseNull | None = None,
     ) -> None:
         self.spans = spans  # chunk id → [(start, end)], rows numbered in this order
-        self.tokens = tokens
+        self.tokens = (
+            tokens if isinstance(tokens, SentenceTokens) else SentenceTokens.of_sets(tokens)
+        )
         # One row per sentence, or None.
         self.quantized = (
             vectors
@@ -222,17 +225,19 @@ class SentenceEvidence:
         if tokenized is not None:
             scored = {c.chunk_id: tokenized.scored(c.chunk_id) for c in chunks}
             spans = {cid: [(a, b) for a, b, _ in found] for cid, found in scored.items()}
-            tokens = [frozenset(t) for found in scored.values() for _, _, t in found]
+            tokens = SentenceTokens.of_tokens(t for found in scored.values() for _, _, t in found)
         else:
             spans = {c.chunk_id: chunk_sentences(c) for c in chunks}
-            old_tokens = previous.tokens if previous is not None else []
-            tokens = [
-                old_tokens[old[(c.chunk_id, a, b)]]
-                if (c.chunk_id, a, b) in old
-                else frozenset(tokenize(c.text[a:b]))
-                for c in chunks
-                for a, b in spans[c.chunk_id]
-            ]
+            old_tokens = previous.tokens if previous is not None else SentenceTokens([])
+            tokens = SentenceTokens(
+                [
+                    old_tokens.line(old[(c.chunk_id, a, b)])
+                    if (c.chunk_id, a, b) in old
+                    else " ".join(tokenize(c.text[a:b]))
+                    for c in chunks
+                    for a, b in spans[c.chunk_id]
+                ]
+            )
         if embed is None:
             return cls(spans, tokens)
         keys = [(c.chunk_id, a, b) for c in chunks for a, b in spans[c.chunk_id]]
@@ -296,7 +301,8 @@ class SentenceEvidence:
         `tokens_of` where it has the same sentences."""
         known = tokens_of.rows() if tokens_of is not None else {}
         spans: dict[str, list[tuple[int, int]]] = {}
-        blocks, tokens = [], []
+        blocks: list[np.ndarray] = []
+        lines: list[str] = []
         dim = 0
         for chunk in chunks:
             row = stored.get(chunk.chunk_id)
@@ -309,26 +315,27 @@ class SentenceEvidence:
             blocks.append(block)
             for a, b in chunk_spans:
                 k = known.get((chunk.chunk_id, a, b))
-                tokens.append(
-                    tokens_of.tokens[k]
+                lines.append(
+                    tokens_of.tokens.line(k)
                     if tokens_of is not None and k is not None
-                    else frozenset(tokenize(chunk.text[a:b]))
+                    else " ".join(tokenize(chunk.text[a:b]))
                 )
         vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float16)
-        return cls(spans, tokens, vectors, model, null)
+        return cls(spans, SentenceTokens(lines), vectors, model, null)
 
     # -- persistence ----------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
-        """Spans, model and null in `meta.json`; each sentence's tokens (sorted, so the
-        file is the same for the same index) a line of `tokens.txt`: plain lines write
-        and read several times faster than a JSON list of the same strings."""
+        """Spans, model and null in `meta.json`; each sentence's tokens a line of
+        `tokens.txt` (in the order the sentence has them, so the file is the same for
+        the same index): plain lines write and read several times faster than a JSON
+        list of the same strings."""
         meta = {
             "spans": self.spans,
             "model": self.model,
             "null": asdict(self.null) if self.null else None,
         }
-        lines = "\n".join(" ".join(sorted(t)) for t in self.tokens)
+        lines = "\n".join(self.tokens.lines)
         with written_whole(folder) as tmp:
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
             (tmp / TOKENS_FILE).write_text(lines, encoding="utf-8")
@@ -354,7 +361,7 @@ class SentenceEvidence:
                 lines = text.split("\n") if rows else []  # no sentences: an empty file
             if len(lines) != rows:
                 return None  # not one line a sentence: rebuilt, as a missing file is
-            tokens = [frozenset(t.split()) for t in lines]
+            tokens = SentenceTokens(list(lines))  # each made a set when first read
             null = DenseNull(**meta["null"]) if meta.get("null") else None
             return cls(spans, tokens, vectors, str(meta.get("model", "")), null)
         except (OSError, ValueError, KeyError, TypeError):

@@ -34,6 +34,26 @@ def test_an_ingest_pauses_garbage_collection_and_resumes_it(lexical_settings, co
     assert gc.isenabled()
 
 
+def test_loading_an_index_pauses_garbage_collection_and_resumes_it(
+    lexical_settings, corpus, monkeypatch
+):
+    # Reading the sentence evidence and the keyword index back makes as many small
+    # objects as building them: a process opening an index does it without collections.
+    SanadIndex(lexical_settings).ingest(corpus)
+    during: list[bool] = []
+    load = retrieval.index.SentenceEvidence.load
+
+    def noting(folder):
+        during.append(gc.isenabled())
+        return load(folder)
+
+    monkeypatch.setattr(retrieval.index.SentenceEvidence, "load", noting)
+    reopened = SanadIndex(lexical_settings)
+    assert len(reopened.chunks) > 20
+    assert during == [False]
+    assert gc.isenabled()
+
+
 def test_first_ingest_adds_everything_and_a_second_changes_nothing(lexical_settings, corpus):
     index = SanadIndex(lexical_settings)
     first = index.ingest(corpus)
