@@ -8,8 +8,9 @@ Writes `report.md`, `results.json` and PNG plots into `--out`. Sections:
   per system and round, interleaved; keyword-only, and with a model's vectors;
 - **server**: the same against a `chroma run` server on loopback;
 - **ask**: extractive `ask` end to end, first question and warm (`ask_speed.py`);
-- **cold**: a cold process to the first keyword answer: `sanad ask` against a
-  minimal LangChain script (TextLoader, splitter, BM25Retriever), interleaved;
+- **cold**: a cold process to the first keyword answer at each corpus size: `sanad
+  ask` over the index built before, against a minimal LangChain script (TextLoader,
+  splitter, BM25Retriever, built anew by every process), interleaved;
 - **bot**: the real bot through the fake Bot API with N users at once (`bot_load.py`);
 - **summaries**: extractive summaries of 1k/5k/20k messages;
 - **quality**: R@1, R@5, MRR@10 per language of Sanad's keyword search and
@@ -155,31 +156,40 @@ def ask_section(run: Run) -> None:
 
 
 def cold_section(run: Run) -> None:
-    from retrieval.config import BUNDLED_CORPUS_DIR
+    """At each corpus size: a cold `sanad ask` over the index built beforehand, and the
+    minimal LangChain script, which has nothing to load and builds its BM25 in memory
+    on every start (saved nowhere: the work a restarted LangChain bot does again)."""
+    from benchmarks.stacks import corpus
 
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM"))},
-            "SANAD_DATA_DIR": str(Path(tmp) / "data"),
-            "SANAD_EMBEDDING_MODEL": "none",
-            "HF_HUB_OFFLINE": "1",
-        }
-        sanad = str(Path(sys.executable).with_name("sanad"))
-        subprocess.run([sanad, "ingest"], env=env, capture_output=True, check=True)
-        commands = {"sanad": [sanad, "ask", QUESTION]}
-        if "langchain" in run.systems:
-            script = Path(tmp) / "langchain_bm25.py"
-            script.write_text(LANGCHAIN_SCRIPT, encoding="utf-8")
-            commands["langchain"] = [sys.executable, str(script), str(BUNDLED_CORPUS_DIR), QUESTION]
+    out: dict[str, dict[str, Figure]] = {}
+    for size in run.args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            docs = corpus(size, Path(tmp) / "corpus")
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith(("SANAD_", "TELEGRAM"))},
+                "SANAD_DATA_DIR": str(Path(tmp) / "data"),
+                "SANAD_CORPUS_DIR": str(docs),
+                "SANAD_EMBEDDING_MODEL": "none",
+                "HF_HUB_OFFLINE": "1",
+            }
+            sanad = str(Path(sys.executable).with_name("sanad"))
+            subprocess.run([sanad, "ingest"], env=env, capture_output=True, check=True)
+            commands = {"sanad": [sanad, "ask", QUESTION]}
+            if "langchain" in run.systems:
+                script = Path(tmp) / "langchain_bm25.py"
+                script.write_text(LANGCHAIN_SCRIPT, encoding="utf-8")
+                commands["langchain"] = [sys.executable, str(script), str(docs), QUESTION]
 
-        def timed(command: list[str]) -> Any:
-            return lambda: measure.seconds(
-                lambda: subprocess.run(command, env=env, capture_output=True, check=True)
-            )
+            def timed(command: list[str], env: dict[str, str] = env) -> Any:
+                return lambda: measure.seconds(
+                    lambda: subprocess.run(command, env=env, capture_output=True, check=True)
+                )
 
-        rounds = max(3, run.args.rounds)
-        measured = interleaved({name: timed(c) for name, c in commands.items()}, rounds)
-    run.results["cold"] = {name: Figure.of(v, "s") for name, v in measured.items()}
+            rounds = max(3, run.args.rounds)
+            measured = interleaved({name: timed(c) for name, c in commands.items()}, rounds)
+        out[size] = {name: Figure.of(v, "s") for name, v in measured.items()}
+        run.progress.update()
+    run.results["cold"] = out
 
 
 def bot_section(run: Run) -> None:
@@ -314,6 +324,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         {
             "search": len(args.sizes) * (1 if args.model == "none" else 2),
             "bot": len(args.users),
+            "cold": len(args.sizes),
         }.get(s, 1)
         for s in sections
     )
@@ -324,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
             started = time.perf_counter()
             RUNNERS[section](run)
             run.results.setdefault("durations_s", {})[section] = time.perf_counter() - started
-            if section not in ("search", "server", "bot"):  # these count their own steps
+            if section not in ("search", "server", "bot", "cold"):  # these count their own steps
                 run.progress.update()
     (args.out / "results.json").write_text(
         json.dumps(run.results, ensure_ascii=False, indent=1, default=_json), encoding="utf-8"

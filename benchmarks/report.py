@@ -152,11 +152,27 @@ def ask(rows: list[dict[str, Any]], out: Path) -> list[str]:
     return [*lines, ""]
 
 
-def cold(figures: dict[str, Figure], out: Path) -> list[str]:
-    lines = ["## Cold process to the first keyword answer (bundled corpus)", ""]
-    names = {"sanad": "`sanad ask` (keyword-only)", "langchain": "minimal LangChain BM25 script"}
-    lines += _table(("command", "seconds"), [(names[k], v) for k, v in figures.items()])
+def cold(by_size: dict[str, dict[str, Figure]], out: Path) -> list[str]:
+    lines = [
+        "## Cold process to the first keyword answer",
+        "",
+        "`sanad ask` (keyword-only) reads the index an ingest built before; the minimal"
+        " LangChain BM25 script loads, splits and indexes the corpus again in every"
+        " process, as its documentation assembles it (nothing is saved).",
+        "",
+    ]
+    rows = []
+    for size, figures in by_size.items():
+        sanad, langchain = figures.get("sanad"), figures.get("langchain")
+        ratio = f"{langchain.median / sanad.median:.2f}×" if sanad and langchain else "–"
+        rows.append((_corpus_name(size), sanad or "–", langchain or "–", ratio))
+    header = ("corpus", "`sanad ask`", "minimal LangChain BM25 script", "LangChain ÷ Sanad")
+    lines += _table(header, rows)
     return [*lines, ""]
+
+
+def _corpus_name(size: str) -> str:
+    return "bundled" if size == "bundled" else f"{int(size):,} chunks (synthetic)"
 
 
 def bot(rows: list[dict[str, Any]], out: Path) -> list[str]:
@@ -270,12 +286,16 @@ def targets(results: dict[str, Any]) -> list[str]:
                 r["max_loop_stall_ms"] <= TARGETS["bot_stall_ms"],
             )
         )
-    cold_figures = results.get("cold", {})
-    if "langchain" in cold_figures:
-        s, lc = cold_figures["sanad"].median, cold_figures["langchain"].median
-        rows.append(
-            ("cold start no slower than the LangChain script", f"{s:.2f} s vs {lc:.2f} s", s <= lc)
-        )
+    for size, figures in results.get("cold", {}).items():
+        if "langchain" in figures:
+            s, lc = figures["sanad"].median, figures["langchain"].median
+            rows.append(
+                (
+                    f"cold start no slower than the LangChain script ({_corpus_name(size)})",
+                    f"{s:.2f} s vs {lc:.2f} s",
+                    s <= lc,
+                )
+            )
     five = results.get("summaries", {}).get("5000")
     if five is not None:
         rows.append(

@@ -52,11 +52,13 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
         assert int(row[3].replace(",", "")) > 50  # chunks of a real corpus
         assert float(row[7].split()[0]) > 0  # a search p50 in ms
     assert re.search(r"\| 150 \| none \| keyword \| [\d.]+× \| [\d.]+× \|", report)
-    assert "`sanad ask` (keyword-only)" in report
-    assert "minimal LangChain BM25 script" in report
+    (cold,) = _rows(report, "Cold process to the first keyword answer")
+    assert cold[0] == "150 chunks (synthetic)"  # over the corpus the search section used
+    assert all(float(cold[i].split()[0]) > 0 for i in (1, 2))  # seconds, both commands
+    assert cold[3].endswith("×")
     assert "| 300 |" in report  # the summary of 300 messages
     assert "## Targets" in report
-    assert "cold start no slower than the LangChain script" in report
+    assert "cold start no slower than the LangChain script (150 chunks (synthetic))" in report
     (bot,) = results["bot"]
     assert bot["answered"] == "2/2"
     assert "| 2 | none (lexical-only) | 2/2 |" in report
