@@ -352,16 +352,16 @@ class SentenceEvidence:
                 vectors = Int8Rows(np.load(folder / "codes.npy"), np.load(folder / "scales.npy"))
             elif (folder / "vectors.npy").is_file():  # saved by 0.x releases before int8
                 vectors = np.load(folder / "vectors.npy")
-            spans = {k: [(int(a), int(b)) for a, b in v] for k, v in meta["spans"].items()}
+            spans = {k: list(map(tuple, v)) for k, v in meta["spans"].items()}
             rows = sum(map(len, spans.values()))
+            tokens: SentenceTokens | None
             if "tokens" in meta:  # saved before tokens.txt: a JSON list
                 lines = meta["tokens"]
-            else:
-                text = (folder / TOKENS_FILE).read_text(encoding="utf-8")
-                lines = text.split("\n") if rows else []  # no sentences: an empty file
-            if len(lines) != rows:
+                tokens = SentenceTokens(list(lines)) if len(lines) == rows else None
+            else:  # each line decoded, and made a set, when a search first reads it
+                tokens = SentenceTokens.of_file(folder / TOKENS_FILE, rows)
+            if tokens is None:
                 return None  # not one line a sentence: rebuilt, as a missing file is
-            tokens = SentenceTokens(list(lines))  # each made a set when first read
             null = DenseNull(**meta["null"]) if meta.get("null") else None
             return cls(spans, tokens, vectors, str(meta.get("model", "")), null)
         except (OSError, ValueError, KeyError, TypeError):

@@ -35,3 +35,36 @@ def test_sets_given_as_sets_are_saved_in_the_same_line_whatever_their_order():
     assert one.lines == other.lines == [" ".join(sorted({"پل", "كابل", "a"}))]
     assert one == other
     assert one != SentenceTokens.of_sets([frozenset({"a"})])
+
+
+@given(rows)
+def test_a_file_read_back_holds_each_row_as_its_line(tmp_path_factory, found):
+    lines = [" ".join(r) for r in found]
+    path = tmp_path_factory.mktemp("t") / "tokens.txt"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    read = SentenceTokens.of_file(path, len(lines))
+    assert read is not None
+    assert read.lines == lines
+    assert list(read) == [frozenset(r) for r in found]
+
+
+def test_a_file_without_a_line_a_row_is_not_read(tmp_path):
+    path = tmp_path / "tokens.txt"
+    path.write_text("پل كابل\nداعش", encoding="utf-8")
+    assert SentenceTokens.of_file(path, 3) is None
+    assert SentenceTokens.of_file(path, 1) is None
+    assert SentenceTokens.of_file(path, 2) == [frozenset({"پل", "كابل"}), frozenset({"داعش"})]
+    path.write_text("", encoding="utf-8")
+    assert SentenceTokens.of_file(path, 0) == SentenceTokens([])
+    assert SentenceTokens.of_file(path, 1) == [frozenset()]  # one sentence without tokens
+    path.write_text("x", encoding="utf-8")
+    assert SentenceTokens.of_file(path, 0) is None
+
+
+def test_a_damaged_line_costs_its_sentence_a_token_not_the_search(tmp_path):
+    path = tmp_path / "tokens.txt"
+    path.write_bytes("پل".encode() + b" \xff\n" + "داعش".encode())
+    read = SentenceTokens.of_file(path, 2)
+    assert read is not None
+    assert "پل" in read[0]
+    assert read[1] == frozenset({"داعش"})
