@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings
 
 __all__ = ["RedactSecrets", "also_redact", "configure_logging", "secrets_of"]
 
+#: Libraries whose lines below WARNING stay out of the log whatever its level: some
+#: log request URLs (which carry the bot token); the rest are noise to our users.
+QUIET_LIBRARIES = ("httpx", "httpcore", "chromadb", "sentence_transformers", "urllib3", "bm25s")
+
 # Telegram bot tokens look like 123456789:AA…; they can also appear inside URLs
 # that a library logs, before we know the configured value.
 _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
@@ -46,6 +50,18 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class QuietLibraries(logging.Filter):
+    """Drop the `QUIET_LIBRARIES`' records below WARNING.
+
+    Setting their loggers' levels is not enough: bm25s sets its own to DEBUG when it
+    is imported, which happens after logging is set up (the first keyword index), and
+    every ingest then printed "DEBUG bm25s: Building index from tokens"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = record.name.partition(".")[0]
+        return record.levelno >= logging.WARNING or library not in QUIET_LIBRARIES
+
+
 def secrets_of(settings: BaseSettings) -> list[str]:
     """Every `SecretStr` value in `settings`."""
     values = (getattr(settings, name) for name in type(settings).model_fields)
@@ -57,6 +73,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     redactor = RedactSecrets(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(QuietLibraries())
     handler.addFilter(redactor)
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -65,8 +82,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     handler._sanad = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # Libraries that log request URLs (which carry the bot token) stay quiet.
-    for noisy in ("httpx", "httpcore", "chromadb", "sentence_transformers", "urllib3", "bm25s"):
+    # Their records below WARNING are not even made (the handler's filter drops any
+    # that a library's own setting lets through).
+    for noisy in QUIET_LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return redactor
 

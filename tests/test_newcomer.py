@@ -65,6 +65,21 @@ def test_usage_errors_are_one_line_with_exit_2(args, says):
     assert "--help" in lines[0]
 
 
+def test_a_first_ingest_prints_its_report_and_no_library_log_lines(corpus):
+    # A fresh process, as a user runs it: libraries are imported after logging is set
+    # up, and bm25s then sets its own logger to DEBUG.
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sanad")), "ingest", str(corpus)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "5 added" in done.stdout
+    assert done.stderr == ""
+
+
 def test_a_group_without_its_command_prints_its_help():
     result = run("models")
     assert result.exit_code == 0
