@@ -20,9 +20,9 @@ from retrieval.corpus import Document, Source, read_corpus
 from retrieval.embeddings import Embedder
 from retrieval.errors import CorpusError
 from retrieval.lexical import LexicalIndex
-from retrieval.prepare import prepare_documents, worker_count
 from retrieval.sentences import SentenceEvidence, TokenizedSentences
 from retrieval.vector_sync import embed_sentences
+from retrieval.workers import prepare_documents, worker_count
 
 __all__ = [
     "IngestReport",

@@ -1,29 +1,17 @@
 """From a source file to what the index stores of it: the cleaned document, its
 chunks (each labelled with its own language) and their sentences, tokenized.
 
-This is the part of an ingest that works on one document at a time, so a large
-corpus is prepared in worker processes, one per core: cleaning, language
-detection, chunking and tokenizing are pure Python, and a second core halves
-their time. A small one is prepared in this process, where starting workers would
-cost more than they save. Either way the result is the same, in the same order.
+This is the part of an ingest that works on one document at a time;
+`retrieval.workers` shares a large corpus's documents among processes.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
-import logging
-import os
-import pickle
-import queue
-import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
-from pathlib import Path
 
 from retrieval.chunking import (
     Chunk,
@@ -36,21 +24,7 @@ from retrieval.corpus import Document, Source
 from retrieval.language import LanguageSignals, language_signals
 from retrieval.normalize import SentenceWords
 
-__all__ = ["PreparedDocument", "prepare_documents", "worker_count"]
-
-log = logging.getLogger(__name__)
-
-#: Below this much text (about 700 chunks) workers cost more than they save: each
-#: starts an interpreter and imports this package (~0.2 s); at 1.3 MB two workers
-#: take 1.2 s where one process takes 1.5 s (2 cores).
-PARALLEL_MIN_CHARS = 1_000_000
-#: Documents handed to a worker at a time: as many as leave each worker at least
-#: `_BATCHES_PER_WORKER` batches (even shares to the end), within these bounds. Each
-#: round trip leaves the worker idle while this process reads its answer and sends
-#: the next batch: at 10k chunks, 8 documents a batch kept each worker idle 0.9 s of
-#: its 4.5 s, 64 a batch 0.45 s (ingest 7.2 → 6.3 s, two runs each).
-_BATCH_MIN, _BATCH_MAX = 8, 64
-_BATCHES_PER_WORKER = 8
+__all__ = ["PreparedDocument", "chunk_signals", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +33,33 @@ class PreparedDocument:
     chunks: list[Chunk]
     #: chunk id → the chunk's sentences with their search tokens
     sentences: dict[str, list[TokenizedSentence]]
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickled compactly, to cross from a worker process: without the chunks'
+        texts (stretches of the document's text) and with each sentence's tokens as
+        one string, not a list of many (reading a list of strings back costs six
+        times as much as reading their joined string and splitting it)."""
+        rows = [(c.ordinal, c.start, c.end, c.lang) for c in self.chunks]
+        sentences = {
+            chunk_id: [(a, b, " ".join(tokens)) for a, b, tokens in found]
+            for chunk_id, found in self.sentences.items()
+        }
+        return _unpickled, (self.document, rows, sentences)
+
+
+def _unpickled(
+    document: Document,
+    rows: list[tuple[int, int, int, str]],
+    sentences: dict[str, list[tuple[int, int, str]]],
+) -> PreparedDocument:
+    text, doc_id = document.text, document.doc_id
+    chunks = [Chunk(doc_id, n, start, end, text[start:end], lang) for n, start, end, lang in rows]
+    # One string per distinct token, as in the process that tokenized them.
+    tokenized = {
+        chunk_id: [(a, b, list(map(sys.intern, line.split()))) for a, b, line in found]
+        for chunk_id, found in sentences.items()
+    }
+    return PreparedDocument(document, chunks, tokenized)
 
 
 def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocument:
@@ -117,150 +118,3 @@ def chunk_signals(
             signals += piece
         per_chunk.append(signals)
     return per_chunk, total
-
-
-def worker_count(setting: int) -> int:
-    """Worker processes for a setting of `setting` (0: one per core this process
-    may use)."""
-    if setting > 0:
-        return setting
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def batch_size(documents: int, workers: int) -> int:
-    """Documents a batch, for `documents` shared by `workers` (every worker gets some)."""
-    even = max(1, documents // workers)
-    return min(even, max(_BATCH_MIN, min(_BATCH_MAX, documents // (workers * _BATCHES_PER_WORKER))))
-
-
-def prepare_documents(
-    sources: Sequence[Source], *, min_tokens: int, max_tokens: int, workers: int = 1
-) -> Iterator[PreparedDocument]:
-    """`prepare` each source, in order, in up to `workers` processes."""
-    one = partial(prepare, min_tokens=min_tokens, max_tokens=max_tokens)
-    size = sum(len(s.text) for s in sources)
-    if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS:
-        yield from map(one, sources)
-        return
-    step = batch_size(len(sources), workers)
-    batches = [list(sources[i : i + step]) for i in range(0, len(sources), step)]
-    done = 0
-    try:
-        with _Workers(min(workers, len(batches)), min_tokens, max_tokens) as pool:
-            for prepared in pool.map(batches):
-                yield from prepared
-                done += len(prepared)
-    except (OSError, EOFError, pickle.UnpicklingError) as e:
-        # A worker could not start or died (out of memory, killed): the rest here.
-        log.warning(
-            "a worker process failed (%s); preparing the other %d documents in this process"
-            " (SANAD_INGEST_WORKERS=1 skips workers)",
-            type(e).__name__,
-            len(sources) - done,
-        )
-        yield from map(one, sources[done:])
-
-
-class _Workers:
-    """Worker processes running this module, each fed batches of sources through its
-    standard input and answering with the prepared documents on its standard output.
-    Plain subprocesses rather than `multiprocessing`: a worker starts from this
-    module alone, never re-running the script that ingests (which, without an
-    `if __name__ == "__main__":` guard, would ingest again and wait on the lock
-    this ingest holds)."""
-
-    def __init__(self, count: int, min_tokens: int, max_tokens: int) -> None:
-        # The package this process imported, wherever it lives (installed or a checkout).
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-        }
-        command = [sys.executable, "-m", __name__, str(min_tokens), str(max_tokens)]
-        self._idle: queue.SimpleQueue[subprocess.Popen[bytes]] = queue.SimpleQueue()
-        self._all = []
-        try:
-            for _ in range(count):
-                proc = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-                )
-                self._all.append(proc)
-                self._idle.put(proc)
-        except OSError:
-            self.close()
-            raise
-        self._threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="sanad-prepare")
-
-    def _run(self, batch: list[Source]) -> list[PreparedDocument]:
-        proc = self._idle.get()
-        try:
-            assert proc.stdin is not None
-            assert proc.stdout is not None
-            pickle.dump(batch, proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.flush()
-            prepared: list[PreparedDocument] = pickle.load(proc.stdout)  # noqa: S301 - our worker
-        except BaseException:
-            # Its streams are out of step now: end it, so that every batch still
-            # waiting for it fails at once instead of reading the wrong answer.
-            proc.kill()
-            raise
-        finally:
-            self._idle.put(proc)
-        # One string per distinct token, as in one process (`normalize.tokenize` hands
-        # out the same strings for a word); unpickled, each batch has its own copies.
-        for doc in prepared:
-            for spans in doc.sentences.values():
-                for _, _, tokens in spans:
-                    tokens[:] = map(sys.intern, tokens)
-        return prepared
-
-    def map(self, batches: list[list[Source]]) -> Iterator[list[PreparedDocument]]:
-        """Each batch prepared, in order, while the workers go on with the next ones."""
-        return self._threads.map(self._run, batches)
-
-    def close(self) -> None:
-        for proc in self._all:
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()  # end of input: the worker exits
-        for proc in self._all:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._threads.shutdown(cancel_futures=True)
-        self.close()
-
-
-def _serve(min_tokens: int, max_tokens: int) -> None:
-    """A worker: prepare each batch of sources read from standard input until it
-    closes, answering each on standard output."""
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
-    while True:
-        try:
-            batch: list[Source] = pickle.load(source)  # noqa: S301 - from our ingest
-        except EOFError:
-            return
-        out = [prepare(s, min_tokens=min_tokens, max_tokens=max_tokens) for s in batch]
-        pickle.dump(out, sink, protocol=pickle.HIGHEST_PROTOCOL)
-        sink.flush()
-
-
-if __name__ == "__main__":
-    # Through the module's own name, so what is pickled is `retrieval.prepare.…`,
-    # not `__main__.…`, which the ingesting process could not unpickle.
-    from retrieval.prepare import _serve as serve
-
-    serve(int(sys.argv[1]), int(sys.argv[2]))

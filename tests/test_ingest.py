@@ -9,7 +9,7 @@ import pytest
 
 import retrieval.index
 import retrieval.ingest
-import retrieval.prepare
+import retrieval.workers
 from retrieval.errors import CorpusError
 from retrieval.index import SanadIndex
 from retrieval.lexical import LexicalIndex
@@ -112,7 +112,7 @@ def test_an_ingest_that_fails_part_way_leaves_the_previous_corpus_whole(
     for name in ("001_941a35178b1cb8a2.txt", "002_c21b3274f8c0af60.txt"):
         path = corpus / name
         path.write_text(path.read_text(encoding="utf-8") + "\nبند تازه درباره زعفران.\n")
-    prepare = retrieval.prepare.prepare
+    prepare = retrieval.workers.prepare
     seen: list[str] = []
 
     def prepare_then_break(source, **sizes):
@@ -121,7 +121,7 @@ def test_an_ingest_that_fails_part_way_leaves_the_previous_corpus_whole(
             raise OSError("disk gone")
         return prepare(source, **sizes)
 
-    monkeypatch.setattr(retrieval.prepare, "prepare", prepare_then_break)
+    monkeypatch.setattr(retrieval.workers, "prepare", prepare_then_break)
     with pytest.raises(OSError, match="disk gone"):
         index.ingest(corpus)
     assert len(seen) == 2

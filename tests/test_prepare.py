@@ -5,6 +5,7 @@ nothing but time."""
 import itertools
 import logging
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import retrieval.prepare
+import retrieval.workers
 from retrieval.config import load_settings
 from retrieval.corpus import read_corpus
 from retrieval.index import SanadIndex
@@ -25,20 +27,20 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def every_corpus_is_large(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers prepare even the bundled corpus (otherwise too small to be worth it)."""
-    monkeypatch.setattr(retrieval.prepare, "PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(retrieval.workers, "PARALLEL_MIN_CHARS", 0)
 
 
 @pytest.fixture
 def workers_started(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many worker processes each ingest started."""
     started: list[int] = []
-    real = retrieval.prepare._Workers.__init__
+    real = retrieval.workers._Workers.__init__
 
     def counting(self, count: int, *args: int) -> None:
         real(self, count, *args)
         started.append(count)
 
-    monkeypatch.setattr(retrieval.prepare._Workers, "__init__", counting)
+    monkeypatch.setattr(retrieval.workers._Workers, "__init__", counting)
     return started
 
 
@@ -72,7 +74,7 @@ def test_workers_build_the_index_one_process_builds(
     alone = _built(tmp_path, corpus, "alone", workers=1)
     assert workers_started == []
     shared = _built(tmp_path, corpus, "shared", workers=2)
-    assert workers_started == [2]
+    assert workers_started == [1]  # and this process
     _same_index(alone, shared)
 
 
@@ -91,7 +93,7 @@ def test_workers_that_fail_leave_the_work_to_the_ingest(
         broken.write_text("#!/bin/sh\nexit 3\n")
         broken.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(broken))
-    with caplog.at_level(logging.WARNING, logger="retrieval.prepare"):
+    with caplog.at_level(logging.WARNING, logger="retrieval.workers"):
         recovered = _built(tmp_path, corpus, "recovered", workers=2)
     assert "preparing the other 5 documents in this process" in caplog.text
     _same_index(alone, recovered)
@@ -102,10 +104,10 @@ def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path, corpus)
     # multiprocessing would: this script would then ingest again in each worker).
     script = tmp_path / "ingest_script.py"
     script.write_text(
-        "import retrieval.prepare\n"
+        "import retrieval.workers\n"
         "from retrieval.config import load_settings\n"
         "from retrieval.index import SanadIndex\n"
-        "retrieval.prepare.PARALLEL_MIN_CHARS = 0\n"
+        "retrieval.workers.PARALLEL_MIN_CHARS = 0\n"
         f"settings = load_settings(data_dir={str(tmp_path / 'data')!r}, "
         f"corpus_dir={str(corpus)!r}, embedding_model='none', ingest_workers=2)\n"
         "print(SanadIndex(settings).ingest().chunks)\n",
@@ -130,7 +132,7 @@ def test_a_prepared_corpus_holds_each_token_once_as_one_process_does(corpus, eve
     # string: more memory than the same index built in one process.
     sources, _ = read_corpus(corpus)
     prepared = list(
-        retrieval.prepare.prepare_documents(sources, min_tokens=250, max_tokens=500, workers=2)
+        retrieval.workers.prepare_documents(sources, min_tokens=250, max_tokens=500, workers=2)
     )
     tokens = [
         t for p in prepared for spans in p.sentences.values() for _, _, ts in spans for t in ts
@@ -182,7 +184,7 @@ def test_the_sentence_chunks_share_is_tokenized_once_and_stored_as_reading_the_c
 @pytest.mark.parametrize("workers", [2, 3, 4])
 def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers):
     for documents in [*range(workers, 200), 1428, 14_000]:
-        size = retrieval.prepare.batch_size(documents, workers)
+        size = retrieval.workers.batch_size(documents, workers)
         batches = -(-documents // size)
         assert batches >= workers  # nobody waits with nothing to do
         assert size <= 64
@@ -190,3 +192,15 @@ def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers
             assert size == 64
         elif documents >= workers * 8 * 8:
             assert batches >= workers * 8  # and even shares to the end
+
+
+def test_a_prepared_document_reads_back_from_a_worker_as_it_was_made(corpus):
+    # A worker's answer leaves out the chunks' texts and joins each sentence's
+    # tokens: what the ingest reads back must be what the worker prepared.
+    sources, _ = read_corpus(corpus)
+    for source in sources:
+        prepared = retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
+        back = pickle.loads(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == prepared
+        assert [c.text for c in back.chunks] == [c.text for c in prepared.chunks]
+        assert [c.chunk_id for c in back.chunks] == list(prepared.sentences)

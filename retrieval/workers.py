@@ -1,0 +1,265 @@
+"""A large corpus's documents prepared (`retrieval.prepare`) in several processes.
+
+Cleaning, language detection, chunking and tokenizing are pure Python, so a second
+core halves their time. The ingesting process prepares batches itself and keeps
+`workers - 1` worker processes busy with the others: on two cores, one worker and
+this process use both without a third process competing for them, and what this
+process prepares never crosses a pipe. A small corpus is prepared here alone, where
+starting a worker would cost more than it saves. Either way the result is the same,
+in the same order.
+
+The pipes are read and written by this process's one thread, between documents,
+never by a helper thread: each read of a pipe lets go of the GIL, and a helper thread
+then waits up to a switch interval (5 ms) to take it back from the preparing thread,
+so that a worker's answer of a few megabytes took seconds to read.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import fcntl
+import logging
+import os
+import pickle
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+
+from retrieval.corpus import Source
+from retrieval.prepare import PreparedDocument, prepare
+
+__all__ = ["prepare_documents", "worker_count"]
+
+log = logging.getLogger(__name__)
+
+#: Below this much text (about 700 chunks) a worker costs more than it saves: it
+#: starts an interpreter and imports this package (~0.1 s).
+PARALLEL_MIN_CHARS = 1_000_000
+#: Documents in a batch: as many as leave each process at least `_BATCHES_PER_WORKER`
+#: batches (even shares to the end), within these bounds. Fewer, larger batches cost
+#: fewer round trips; smaller ones let the processes finish closer together.
+_BATCH_MIN, _BATCH_MAX = 8, 64
+_BATCHES_PER_WORKER = 8
+#: Batches handed to a worker before its answers come back: the next one waits in
+#: its pipe, so it never sits idle between answering and being sent more.
+_AHEAD = 2
+#: An answer's length, before it (bytes).
+_LENGTH_BYTES = 8
+#: The pipes to and from a worker, where the system allows (Linux's default most for
+#: a user): a batch or an answer then crosses in a few reads.
+_PIPE_BYTES = 1 << 20
+#: How long this process waits for a worker's pipe at a time when it has nothing to
+#: prepare itself (seconds; a worker that hangs is found by its ending, not this).
+_WAIT_S = 1.0
+
+
+def worker_count(setting: int) -> int:
+    """Processes to prepare in for a setting of `setting` (0: one per core this
+    process may use), this one included."""
+    if setting > 0:
+        return setting
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def batch_size(documents: int, workers: int) -> int:
+    """Documents a batch, for `documents` shared by `workers` (every one gets some)."""
+    even = max(1, documents // workers)
+    return min(even, max(_BATCH_MIN, min(_BATCH_MAX, documents // (workers * _BATCHES_PER_WORKER))))
+
+
+def prepare_documents(
+    sources: Sequence[Source], *, min_tokens: int, max_tokens: int, workers: int = 1
+) -> Iterator[PreparedDocument]:
+    """`prepare` each source, in order, in up to `workers` processes (this one and
+    `workers - 1` worker processes)."""
+    one = partial(prepare, min_tokens=min_tokens, max_tokens=max_tokens)
+    size = sum(len(s.text) for s in sources)
+    if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS:
+        yield from map(one, sources)
+        return
+    step = batch_size(len(sources), workers)
+    batches = [list(sources[i : i + step]) for i in range(0, len(sources), step)]
+    done = 0
+    try:
+        with _Workers(min(workers, len(batches)) - 1, min_tokens, max_tokens) as pool:
+            for prepared in pool.share(batches, one):
+                yield from prepared
+                done += len(prepared)
+    except (OSError, EOFError, pickle.UnpicklingError) as e:
+        # A worker could not start or died (out of memory, killed): the rest here.
+        log.warning(
+            "a worker process failed (%s); preparing the other %d documents in this process"
+            " (SANAD_INGEST_WORKERS=1 skips workers)",
+            type(e).__name__,
+            len(sources) - done,
+        )
+        yield from map(one, sources[done:])
+
+
+class _Worker:
+    """One worker process, the batches it has been sent (in order) and the bytes on
+    their way to and from it. Its pipes do not block: `pump` moves what they take."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        self.proc = proc
+        self.to, self.back = proc.stdin.fileno(), proc.stdout.fileno()
+        for fd in (self.to, self.back):
+            if hasattr(fcntl, "F_SETPIPE_SZ"):
+                with contextlib.suppress(OSError):
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+            os.set_blocking(fd, False)
+        self.sent: collections.deque[int] = collections.deque()  # batch numbers
+        self.outgoing = bytearray()
+        self.incoming = bytearray()
+
+    def send(self, number: int, batch: list[Source]) -> None:
+        self.sent.append(number)
+        self.outgoing += pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def pump(self) -> tuple[int, list[PreparedDocument]] | None:
+        """Write and read what the pipes take now; the oldest batch's answer (its
+        number and documents) once it has all come."""
+        if self.outgoing:
+            with contextlib.suppress(BlockingIOError):
+                del self.outgoing[: os.write(self.to, self.outgoing)]
+        while True:
+            try:
+                data = os.read(self.back, _PIPE_BYTES)
+            except BlockingIOError:
+                break
+            if not data:
+                raise EOFError("a worker process ended before answering")
+            self.incoming += data
+        if len(self.incoming) < _LENGTH_BYTES:
+            return None
+        end = _LENGTH_BYTES + int.from_bytes(self.incoming[:_LENGTH_BYTES], "little")
+        if len(self.incoming) < end:
+            return None
+        answer: list[PreparedDocument] = pickle.loads(self.incoming[_LENGTH_BYTES:end])  # noqa: S301 - our worker
+        del self.incoming[:end]
+        return self.sent.popleft(), answer
+
+
+class _Workers:
+    """Worker processes running this module, each fed batches of sources through its
+    standard input and answering with the prepared documents on its standard output.
+    Plain subprocesses rather than `multiprocessing`: a worker starts from this
+    module alone, never re-running the script that ingests (which, without an
+    `if __name__ == "__main__":` guard, would ingest again and wait on the lock
+    this ingest holds)."""
+
+    def __init__(self, count: int, min_tokens: int, max_tokens: int) -> None:
+        # The package this process imported, wherever it lives (installed or a checkout).
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+        }
+        command = [sys.executable, "-m", __name__, str(min_tokens), str(max_tokens)]
+        self._all: list[_Worker] = []
+        try:
+            for _ in range(count):
+                proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+                )
+                self._all.append(_Worker(proc))
+        except OSError:
+            self.close()
+            raise
+
+    def share(
+        self, batches: list[list[Source]], here: Callable[[Source], PreparedDocument]
+    ) -> Iterator[list[PreparedDocument]]:
+        """Each batch prepared, in order: by a worker, or by this process (`here`)
+        while the next one in order is not back yet."""
+        answers: dict[int, list[PreparedDocument]] = {}
+        claims = iter(range(len(batches)))
+
+        def keep_busy() -> None:
+            """Collect the workers' answers and send each what it lacks of `_AHEAD`."""
+            for worker in self._all:
+                while (answer := worker.pump()) is not None:
+                    answers[answer[0]] = answer[1]
+                while len(worker.sent) < _AHEAD and (n := next(claims, None)) is not None:
+                    worker.send(n, batches[n])
+                    worker.pump()
+
+        for wanted in range(len(batches)):
+            keep_busy()
+            while wanted not in answers:
+                mine = next(claims, None)
+                if mine is None:  # all handed out: wait for the workers
+                    self._wait()
+                    keep_busy()
+                    continue
+                prepared = []
+                for source in batches[mine]:
+                    prepared.append(here(source))
+                    keep_busy()
+                answers[mine] = prepared
+            yield answers.pop(wanted)
+
+    def _wait(self) -> None:
+        """Until a busy worker's pipe can be read or written."""
+        reading = [w.back for w in self._all if w.sent]
+        writing = [w.to for w in self._all if w.outgoing]
+        if reading or writing:
+            select.select(reading, writing, [], _WAIT_S)
+
+    def close(self) -> None:
+        for worker in self._all:
+            if worker.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    worker.proc.stdin.close()  # end of input: the worker exits
+        for worker in self._all:
+            proc = worker.proc
+            if proc.stdout is not None:
+                proc.stdout.close()  # an answer nobody will read does not hold it up
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(min_tokens: int, max_tokens: int) -> None:
+    """A worker: prepare each batch of sources read from standard input until it
+    closes, answering each on standard output, its length first."""
+    source, sink = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    while True:
+        try:
+            batch: list[Source] = pickle.load(source)  # noqa: S301 - from our ingest
+        except EOFError:
+            return
+        out = [prepare(s, min_tokens=min_tokens, max_tokens=max_tokens) for s in batch]
+        answer = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            sink.write(len(answer).to_bytes(_LENGTH_BYTES, "little"))
+            sink.write(answer)
+            sink.flush()
+        except BrokenPipeError:  # the ingest stopped reading: nothing more to do
+            return
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so what is pickled is `retrieval.….`, not
+    # `__main__.…`, which the ingesting process could not unpickle.
+    from retrieval.workers import _serve as serve
+
+    serve(int(sys.argv[1]), int(sys.argv[2]))
