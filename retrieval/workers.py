@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import fcntl
 import logging
 import os
 import pickle
@@ -31,6 +30,9 @@ from pathlib import Path
 
 from retrieval.corpus import Source
 from retrieval.prepare import PreparedDocument, prepare
+
+if sys.platform != "win32":  # pipes that do not block, and their size: POSIX only
+    import fcntl
 
 __all__ = ["prepare_documents", "worker_count"]
 
@@ -81,7 +83,7 @@ def prepare_documents(
     `workers - 1` worker processes)."""
     one = partial(prepare, min_tokens=min_tokens, max_tokens=max_tokens)
     size = sum(len(s.text) for s in sources)
-    if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS:
+    if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS or sys.platform == "win32":
         yield from map(one, sources)
         return
     step = batch_size(len(sources), workers)
@@ -113,7 +115,7 @@ class _Worker:
         self.proc = proc
         self.to, self.back = proc.stdin.fileno(), proc.stdout.fileno()
         for fd in (self.to, self.back):
-            if hasattr(fcntl, "F_SETPIPE_SZ"):
+            if sys.platform != "win32" and hasattr(fcntl, "F_SETPIPE_SZ"):
                 with contextlib.suppress(OSError):
                     fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
             os.set_blocking(fd, False)
