@@ -284,17 +284,17 @@ def _mark_duplicates(
         repeated |= grams[i] & seen
         seen |= grams[i]
     common = {i: grams[i] & repeated for i in live}
+    # Only a paragraph most of whose runs stand elsewhere can be a duplicate, and only
+    # its runs need postings: in most text no paragraph's, and none are built.
+    candidates = [i for i in live if grams[i] and len(common[i]) >= 0.8 * len(grams[i])]
+    wanted: set[tuple[str, ...]] = set().union(*(common[i] for i in candidates))
     postings: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for i in live:
-        for gram in common[i]:
+    for i in live if wanted else ():
+        for gram in common[i] & wanted:
             if len(postings[gram]) < _POSTING_CAP:
                 postings[gram].append(i)
-    for i in live:
-        if not grams[i]:
-            continue
+    for i in candidates:
         need = 0.8 * len(grams[i])
-        if len(common[i]) < need:
-            continue
         shared: Counter[int] = Counter()
         for gram in common[i]:
             shared.update(postings[gram])
