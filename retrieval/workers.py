@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -49,8 +50,11 @@ _BATCHES_PER_WORKER = 8
 #: Batches handed to a worker before its answers come back: the next one waits in
 #: its pipe, so it never sits idle between answering and being sent more.
 _AHEAD = 2
-#: An answer's length, before it (bytes).
+#: What an answer starts with: these bytes, then its length in `_LENGTH_BYTES`. Anything
+#: else on a worker's standard output (a library printing there) is no answer.
+_MARK = b"sanad-answer\n"
 _LENGTH_BYTES = 8
+_HEADER_BYTES = len(_MARK) + _LENGTH_BYTES
 #: The pipes to and from a worker, where the system allows (Linux's default most for
 #: a user): a batch or an answer then crosses in a few reads.
 _PIPE_BYTES = 1 << 20
@@ -141,12 +145,15 @@ class _Worker:
             if not data:
                 raise EOFError("a worker process ended before answering")
             self.incoming += data
-        if len(self.incoming) < _LENGTH_BYTES:
+        if not self.incoming.startswith(_MARK[: len(self.incoming)]):
+            raise pickle.UnpicklingError("a worker process wrote something else than answers")
+        if len(self.incoming) < _HEADER_BYTES:
             return None
-        end = _LENGTH_BYTES + int.from_bytes(self.incoming[:_LENGTH_BYTES], "little")
+        length = int.from_bytes(self.incoming[len(_MARK) : _HEADER_BYTES], "little")
+        end = _HEADER_BYTES + length
         if len(self.incoming) < end:
             return None
-        answer: list[PreparedDocument] = pickle.loads(self.incoming[_LENGTH_BYTES:end])  # noqa: S301 - our worker
+        answer: list[PreparedDocument] = pickle.loads(self.incoming[_HEADER_BYTES:end])  # noqa: S301 - our worker
         del self.incoming[:end]
         return self.sent.popleft(), answer
 
@@ -244,15 +251,18 @@ def _serve(min_tokens: int, max_tokens: int) -> None:
     closes, answering each on standard output, its length first."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    # Ctrl-C in a terminal reaches the whole process group: the ingest ends its
+    # workers (closing their input), with no traceback of theirs on the screen.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             batch: list[Source] = pickle.load(source)  # noqa: S301 - from our ingest
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):  # input closed, perhaps mid-batch
             return
         out = [prepare(s, min_tokens=min_tokens, max_tokens=max_tokens) for s in batch]
         answer = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            sink.write(len(answer).to_bytes(_LENGTH_BYTES, "little"))
+            sink.write(_MARK + len(answer).to_bytes(_LENGTH_BYTES, "little"))
             sink.write(answer)
             sink.flush()
         except BrokenPipeError:  # the ingest stopped reading: nothing more to do

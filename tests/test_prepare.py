@@ -83,14 +83,19 @@ def test_a_small_corpus_is_prepared_without_starting_workers(tmp_path, corpus, w
     assert workers_started == []
 
 
-@pytest.mark.parametrize("python", ["missing", "exits"])
+@pytest.mark.parametrize("python", ["missing", "exits", "babbles"])
 def test_workers_that_fail_leave_the_work_to_the_ingest(
     tmp_path, corpus, every_corpus_is_large, monkeypatch, caplog, python
 ):
     alone = _built(tmp_path, corpus, "alone", workers=1)
     broken = tmp_path / "python"
-    if python == "exits":  # starts, then ends without an answer
-        broken.write_text("#!/bin/sh\nexit 3\n")
+    scripts = {
+        "exits": "exit 3",  # starts, then ends without an answer
+        # writes what is no answer, and goes on reading: must not be waited for
+        "babbles": "echo 'a library printing on standard output'; cat > /dev/null",
+    }
+    if python in scripts:
+        broken.write_text(f"#!/bin/sh\n{scripts[python]}\n")
         broken.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(broken))
     with caplog.at_level(logging.WARNING, logger="retrieval.workers"):
