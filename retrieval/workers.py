@@ -194,13 +194,15 @@ class _Workers:
         claims = iter(range(len(batches)))
 
         def keep_busy() -> None:
-            """Collect the workers' answers and send each what it lacks of `_AHEAD`."""
+            """Send each worker what it lacks of `_AHEAD` batches and collect its answers."""
             for worker in self._all:
-                while (answer := worker.pump()) is not None:
+                while True:
+                    while len(worker.sent) < _AHEAD and (n := next(claims, None)) is not None:
+                        worker.send(n, batches[n])
+                    answer = worker.pump()
+                    if answer is None:
+                        break
                     answers[answer[0]] = answer[1]
-                while len(worker.sent) < _AHEAD and (n := next(claims, None)) is not None:
-                    worker.send(n, batches[n])
-                    worker.pump()
 
         for wanted in range(len(batches)):
             keep_busy()

@@ -2,6 +2,7 @@
 index must be the one a single process builds, and a worker that fails must cost
 nothing but time."""
 
+import collections
 import itertools
 import logging
 import os
@@ -209,3 +210,42 @@ def test_a_prepared_document_reads_back_from_a_worker_as_it_was_made(corpus):
         assert back == prepared
         assert [c.text for c in back.chunks] == [c.text for c in prepared.chunks]
         assert [c.chunk_id for c in back.chunks] == list(prepared.sentences)
+
+
+class _InstantWorker:
+    """Stands in for a worker process that answers each batch by the time it is next
+    looked at (a fast worker, between two of the ingest's own documents)."""
+
+    def __init__(self) -> None:
+        self.sent: collections.deque[int] = collections.deque()
+        self.outgoing = b""
+        self.batches: dict[int, list] = {}
+        self.answered: list[int] = []
+
+    def send(self, number, batch):
+        self.sent.append(number)
+        self.batches[number] = batch
+
+    def pump(self):
+        if not self.sent:
+            return None
+        number = self.sent.popleft()
+        self.answered.append(number)
+        return number, [_prepare_small(s) for s in self.batches.pop(number)]
+
+
+def _prepare_small(source):
+    return retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
+
+
+def test_every_answer_a_worker_gives_is_taken_however_soon_it_comes(corpus, monkeypatch):
+    sources, _ = read_corpus(corpus)
+    pool = retrieval.workers._Workers(0, 60, 120)  # no process: the worker is a stand-in
+    worker = _InstantWorker()
+    pool._all = [worker]
+    # Waiting for a pipe means an answer it had already read went missing.
+    monkeypatch.setattr(pool, "_wait", lambda: pytest.fail("waited for an answer already read"))
+    batches = [[s] for s in sources]
+    shared = [doc for batch in pool.share(batches, _prepare_small) for doc in batch]
+    assert shared == [_prepare_small(s) for s in sources]
+    assert worker.answered
