@@ -250,7 +250,7 @@ class _Workers:
 
 def _serve(min_tokens: int, max_tokens: int) -> None:
     """A worker: prepare each batch of sources read from standard input until it
-    closes, answering each on standard output, its length first."""
+    closes, answering each on standard output after `_MARK` and its length."""
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the answers
     # Ctrl-C in a terminal reaches the whole process group: the ingest ends its
