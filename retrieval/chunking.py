@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from retrieval.clean import Paragraph
 from retrieval.normalize import key_words, tokens_of
@@ -19,9 +20,11 @@ from retrieval.normalize import key_words, tokens_of
 __all__ = [
     "SENTENCE_CLOSERS",
     "Chunk",
+    "LineSpans",
     "Sentence",
     "TokenizedSentence",
     "chunk_paragraphs",
+    "chunk_with_sentences",
     "estimate_tokens",
     "max_chunk_chars",
     "sentence_spans",
@@ -71,8 +74,10 @@ def max_chunk_chars(max_tokens: int) -> int:
     return max_tokens * _MAX_CHARS_PER_TOKEN
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
+class Sentence(NamedTuple):
+    """A sentence's offsets and its estimated token count (a tuple: chunking makes one
+    per sentence, and a frozen dataclass costs several times as much to make)."""
+
     start: int
     end: int
     tokens: int
@@ -169,12 +174,16 @@ TokenizedSentence = tuple[int, int, list[str]]
 
 
 def tokenize_sentences(
-    text: str, words: Callable[[str], list[str]] = key_words
+    text: str,
+    words: Callable[[str], list[str]] = key_words,
+    spans: list[tuple[int, int]] | None = None,
 ) -> list[TokenizedSentence]:
     """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its
     search tokens (each sentence its own list). `words`: a sentence's key words
-    (`key_words`; an ingest passes a `SentenceWords`, which works each out once)."""
-    return [(a, b, tokens_of(words(text[a:b]))) for a, b in sentence_spans(text)]
+    (`key_words`; an ingest passes a `SentenceWords`, which works each out once);
+    `spans`: the sentences, if already known (`chunk_with_sentences`)."""
+    found = sentence_spans(text) if spans is None else spans
+    return [(a, b, tokens_of(words(text[a:b]))) for a, b in found]
 
 
 #: A line at least this long that ends in a word is taken to break inside a sentence.
@@ -243,6 +252,10 @@ def _runs(paragraphs: Sequence[Paragraph]) -> Iterator[list[Paragraph]]:
         yield run
 
 
+#: A line's sentences (`sentence_spans` of the line's text).
+LineSpans = Callable[[str], list[tuple[int, int]]]
+
+
 def chunk_paragraphs(
     original: str,
     paragraphs: Sequence[Paragraph],
@@ -253,19 +266,90 @@ def chunk_paragraphs(
     max_tokens: int = 350,
 ) -> list[Chunk]:
     """Group the kept paragraphs' sentences into overlapping chunks."""
-    spans: list[tuple[int, int]] = []
+    found = chunk_with_sentences(
+        original, paragraphs, doc_id=doc_id, lang=lang, min_tokens=min_tokens, max_tokens=max_tokens
+    )
+    return [chunk for chunk, _ in found]
+
+
+def chunk_with_sentences(
+    original: str,
+    paragraphs: Sequence[Paragraph],
+    *,
+    doc_id: str,
+    lang: str,
+    min_tokens: int = 150,
+    max_tokens: int = 350,
+    line_spans: LineSpans = sentence_spans,
+) -> list[tuple[Chunk, list[tuple[int, int]] | None]]:
+    """`chunk_paragraphs`, each chunk with its sentences (`sentence_spans` of its text,
+    as offsets into it) where they are known without reading the text again, else None.
+
+    `line_spans`: a paragraph's sentences (an ingest passes those cleaning found). A run
+    of paragraphs is split into sentences line by line, except where a line may run on
+    into the next (`_run_sentences`); a chunk of whole sentences whose first line does
+    not run on has the run's sentences. A test holds both to reading the text afresh.
+    """
+    out: list[tuple[Chunk, list[tuple[int, int]] | None]] = []
     for run in _runs(paragraphs):
-        start, end = run[0].start, run[-1].end
-        sentences = [
-            piece
-            for s in split_sentences(original[start:end], start)
-            for piece in _split_long(original, s, max_tokens)
-        ]
-        spans.extend(_group(sentences, min_tokens, max_tokens))
-    return [
-        Chunk(doc_id, i, start, end, original[start:end], lang)
-        for i, (start, end) in enumerate(spans)
-    ]
+        found, may_run_on = _run_sentences(original, run, line_spans)
+        sentences: list[Sentence] = []
+        pieces: set[int] = set()  # indexes of the sentences cut from a longer one
+        for whole in found:
+            cut = _split_long(original, whole, max_tokens)
+            if len(cut) > 1:
+                pieces.update(range(len(sentences), len(sentences) + len(cut)))
+            sentences += cut
+        first_of = {sentence.start: i for i, sentence in enumerate(sentences)}
+        for a, b in _group(sentences, min_tokens, max_tokens):
+            first = last = first_of[a]
+            while sentences[last].end < b:
+                last += 1
+            known = None
+            starts_on_run_on = any(after <= a < end for after, end in may_run_on)
+            if not starts_on_run_on and pieces.isdisjoint(range(first, last + 1)):
+                known = [(x.start - a, x.end - a) for x in sentences[first : last + 1]]
+            out.append((Chunk(doc_id, len(out), a, b, original[a:b], lang), known))
+    return out
+
+
+def _run_sentences(
+    original: str, run: Sequence[Paragraph], line_spans: LineSpans
+) -> tuple[list[Sentence], list[tuple[int, int]]]:
+    """`split_sentences` of the run's text, and where the lines that may run on into
+    the next lie (from the end of the line before to their own end).
+
+    A line's sentence can only go on below if the line is long and ends in a letter
+    (`_runs_on`). Where none of a group of lines can, each line's sentences are its
+    own (`line_spans` of its paragraph); the lines that may run on and the line after
+    each are read together from the original text, as `sentence_spans` reads the run.
+    So is a line with a byte-order mark before it or in it: cleaning trims the mark off
+    a paragraph (a line of marks alone is none), but to `sentence_spans` it is no white
+    space.
+    """
+    start, end = run[0].start, run[-1].end
+    sentences: list[Sentence] = []
+    may_run_on: list[tuple[int, int]] = []
+    joined_from: int | None = None  # where the lines read together begin
+    after = start  # where the line before ended: blank lines (or a mark's) between
+    for i, p in enumerate(run):
+        last = i + 1 == len(run)
+        line_start = start if i == 0 else original.rfind("\n", start, p.start) + 1
+        line_end = end if last else original.find("\n", p.end, end)
+        if not last and p.text[-1].isalpha() and p.end - line_start >= _RUN_ON_LINE_CHARS:
+            may_run_on.append((after, line_end))
+            joined_from = after if joined_from is None else joined_from
+        elif joined_from is None and "\ufeff" not in original[after:line_end]:
+            sentences += [
+                Sentence(p.start + a, p.start + b, estimate_tokens(p.text[a:b]))
+                for a, b in line_spans(p.text)
+            ]
+        else:
+            begin = after if joined_from is None else joined_from
+            sentences += split_sentences(original[begin:line_end], begin)
+            joined_from = None
+        after = line_end
+    return sentences, may_run_on
 
 
 def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[tuple[int, int]]:

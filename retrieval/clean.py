@@ -149,7 +149,8 @@ def split_paragraphs(text: str, words: Callable[[str], list[str]] = key_words) -
     _mark_teaser_blocks(paras, reasons)
     _mark_duplicates(paras, reasons, words)
     return [
-        Paragraph(p.start, p.end, p.text, reason) for p, reason in zip(paras, reasons, strict=True)
+        p if reason is None else Paragraph(p.start, p.end, p.text, reason)
+        for p, reason in zip(paras, reasons, strict=True)
     ]
 
 

@@ -20,6 +20,8 @@ __all__ = [
     "detect_language",
     "language_signals",
     "letter_script",
+    "packed_signals",
+    "unpacked_signals",
 ]
 
 #: Codes this module returns. "und" = undetermined (no letters, or another script).
@@ -294,6 +296,8 @@ _FIELD_BITS = 32
 _FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 
+#: Where each signal's bits start, in field order.
+_SHIFTS = tuple(_FIELD_BITS * i for i in range(len(_SIGNALS)))
 #: A count of one in each signal's bits.
 _ONE = {field: 1 << (_FIELD_BITS * i) for i, field in enumerate(_SIGNALS)}
 #: The signals counted letter by letter, and their letters.
@@ -351,6 +355,14 @@ def _packed_token(token: str) -> int:
 
 def language_signals(text: str) -> LanguageSignals:
     """Count in `text` what tells the languages apart: the sum of its words' signals."""
+    return unpacked_signals(packed_signals(text))
+
+
+def packed_signals(text: str) -> int:
+    """`language_signals(text)` packed into one integer, each count in its own 32
+    bits: the packed signals of two texts add up as plain integers, so a sum over
+    many stretches of text makes no `LanguageSignals` on the way (`unpacked_signals`
+    makes the one at the end)."""
     tokens = text.split()
     known = _PACKED
     try:
@@ -366,6 +378,9 @@ def language_signals(text: str) -> LanguageSignals:
                 if len(token) <= _PACKED_TOKEN_CHARS:
                     known[token] = packed
             total += packed
-    return LanguageSignals(
-        *((total >> (_FIELD_BITS * i)) & _FIELD_MASK for i in range(len(_SIGNALS)))
-    )
+    return total
+
+
+def unpacked_signals(packed: int) -> LanguageSignals:
+    """The `LanguageSignals` that `packed_signals` packed into `packed`."""
+    return LanguageSignals(*((packed >> shift) & _FIELD_MASK for shift in _SHIFTS))

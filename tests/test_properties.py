@@ -394,3 +394,56 @@ def test_the_k_best_are_a_full_sort_cut_at_k_with_ties_in_index_order(scores, k)
     assert [scores[i] for i in got] == [scores[i] for i in ranked[: len(got)]]
     for a, b in itertools.pairwise(got):
         assert scores[a] > scores[b] or (scores[a] == scores[b] and a < b)
+
+
+#: Lines as sources lay them out: prose lines ending in a mark, long lines broken
+#: mid-sentence (a PDF's), headings, initials, decimals, indents and byte-order marks.
+_LINE_PIECES = st.sampled_from(
+    [
+        "جنگ میان طالبان و داعش آغاز شد.",
+        "J. K. Rowling wrote it in 1997. The rate was 12.5 percent!",
+        "و در سال ۲۰۱۵ شاخه خراسان اعلام شد؟ «این» گفت.»",
+        "فصل اول",
+        "   ",
+        "\ufeff",
+        "م. ثيو كيرني",
+        " ".join(["کلمه"] * 30),  # a long line ending in a letter: runs on
+        " ".join(["word"] * 25) + ".",
+        "…",
+        "\ufeffمتن اول",
+        "ب" * 700,  # a sentence longer than a chunk: cut into pieces
+    ]
+)
+_LINES = st.lists(
+    st.lists(_LINE_PIECES, min_size=1, max_size=4).map(" ".join), min_size=1, max_size=14
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINES, st.sampled_from(["\n", "\n\n", "\n  "]), st.integers(min_value=16, max_value=80))
+def test_chunks_sentences_read_line_by_line_are_what_reading_the_chunk_gives(
+    lines, gap, max_tokens
+):
+    """An ingest takes a chunk's sentences from its paragraphs' (found once, while
+    cleaning) wherever no line can run on into the next: the chunks and their
+    sentences must be what splitting each run, and each chunk, afresh gives."""
+    from unittest.mock import patch
+
+    import retrieval.chunking as chunking
+    from retrieval.clean import split_paragraphs
+
+    text = gap.join(lines)
+    paragraphs = split_paragraphs(text)
+    kw = {"doc_id": "d", "lang": "fa", "min_tokens": 8, "max_tokens": max_tokens}
+    found = chunking.chunk_with_sentences(text, paragraphs, **kw)
+
+    def whole_run(original, run, _):  # each run's text read afresh, no chunk's known
+        start = run[0].start
+        return chunking.split_sentences(original[start : run[-1].end], start), [(0, len(original))]
+
+    with patch.object(chunking, "_run_sentences", whole_run):
+        afresh = chunking.chunk_with_sentences(text, paragraphs, **kw)
+    assert [c for c, _ in found] == [c for c, _ in afresh]
+    assert all(known is None for _, known in afresh)
+    for chunk, known in found:
+        assert known is None or known == sentence_spans(chunk.text)
