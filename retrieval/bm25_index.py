@@ -24,8 +24,10 @@ import numpy as np
 
 __all__ = ["BM25"]
 
-#: Texts counted at a time: bounds the block's int64 keys (~8 bytes a token).
+#: Texts counted at a time, at most: bounds the block's keys (~4 bytes a token).
 _BLOCK_TEXTS = 4096
+#: Keys below this fit an int32: a block holds at most this many texts × vocabulary.
+_INT32_KEYS = 2**31 - 1
 _NUMPY_2 = int(np.__version__.split(".", 1)[0]) >= 2
 
 
@@ -42,7 +44,7 @@ class BM25(bm25s.BM25):
         unique = bm25s.get_unique_tokens(corpus_tokens, show_progress=False)
         vocab = {token: i for i, token in enumerate(unique)}
         lengths = np.fromiter(map(len, corpus_tokens), dtype=np.int64, count=len(corpus_tokens))
-        ids = np.fromiter(  # 4 bytes a token; each block's keys are made in int64
+        ids = np.fromiter(  # 4 bytes a token, as are the keys each block is counted by
             map(vocab.__getitem__, chain.from_iterable(corpus_tokens)),
             dtype=np.int32,
             count=int(lengths.sum()),
@@ -54,14 +56,17 @@ class BM25(bm25s.BM25):
         avg_doc_len = lengths.mean()  # as bm25s: the mean of an integer array, float64
         starts = np.concatenate([[0], np.cumsum(lengths)])
         docs_parts, tokens_parts, tf_parts = [], [], []
-        for first in range(0, n_docs, _BLOCK_TEXTS):
-            last = min(n_docs, first + _BLOCK_TEXTS)
-            owner = np.repeat(np.arange(first, last, dtype=np.int64), lengths[first:last])
+        # Each (text, token) pair of a block is one int32 key (the text counted from the
+        # block's first): np.unique counts them about 3× faster than int64 keys.
+        block = max(1, min(_BLOCK_TEXTS, _INT32_KEYS // n_vocab))
+        for first in range(0, n_docs, block):
+            last = min(n_docs, first + block)
+            owner = np.repeat(np.arange(last - first, dtype=np.int32), lengths[first:last])
             pairs, counts = np.unique(
-                owner * n_vocab + ids[starts[first] : starts[last]].astype(np.int64),
+                owner * np.int32(n_vocab) + ids[starts[first] : starts[last]],
                 return_counts=True,
             )
-            docs_parts.append(pairs // n_vocab)
+            docs_parts.append(pairs // n_vocab + first)
             tokens_parts.append(pairs % n_vocab)
             tf_parts.append(counts)
         docs = np.concatenate(docs_parts).astype(self.int_dtype)

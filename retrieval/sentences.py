@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,7 @@ class TokenizedSentences:
         }
 
     def chunk_tokens(self, chunk_id: str) -> list[str]:
-        return [token for _, _, tokens in self._of[chunk_id] for token in tokens]
+        return list(chain.from_iterable(tokens for _, _, tokens in self._of[chunk_id]))
 
     def scored(self, chunk_id: str) -> list[TokenizedSentence]:
         """The sentences `chunk_sentences` keeps, with their tokens."""
