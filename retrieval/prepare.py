@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -33,33 +32,6 @@ class PreparedDocument:
     chunks: list[Chunk]
     #: chunk id → the chunk's sentences with their search tokens
     sentences: dict[str, list[TokenizedSentence]]
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        """Pickled compactly, to cross from a worker process: without the chunks'
-        texts (stretches of the document's text, a tenth of the chunks' reading
-        back) and with each sentence's tokens as one string, split and interned on
-        arrival (about what unpickling the lists and interning them cost)."""
-        rows = [(c.ordinal, c.start, c.end, c.lang) for c in self.chunks]
-        sentences = {
-            chunk_id: [(a, b, " ".join(tokens)) for a, b, tokens in found]
-            for chunk_id, found in self.sentences.items()
-        }
-        return _unpickled, (self.document, rows, sentences)
-
-
-def _unpickled(
-    document: Document,
-    rows: list[tuple[int, int, int, str]],
-    sentences: dict[str, list[tuple[int, int, str]]],
-) -> PreparedDocument:
-    text, doc_id = document.text, document.doc_id
-    chunks = [Chunk(doc_id, n, start, end, text[start:end], lang) for n, start, end, lang in rows]
-    # One string per distinct token, as in the process that tokenized them.
-    tokenized = {
-        chunk_id: [(a, b, list(map(sys.intern, line.split()))) for a, b, line in found]
-        for chunk_id, found in sentences.items()
-    }
-    return PreparedDocument(document, chunks, tokenized)
 
 
 def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocument:

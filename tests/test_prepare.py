@@ -200,16 +200,28 @@ def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers
             assert batches >= workers * 8  # and even shares to the end
 
 
-def test_a_prepared_document_reads_back_from_a_worker_as_it_was_made(corpus):
-    # A worker's answer leaves out the chunks' texts and joins each sentence's
-    # tokens: what the ingest reads back must be what the worker prepared.
+def test_a_prepared_batch_reads_back_from_a_worker_as_it_was_made(corpus, tmp_path):
+    # A worker's answer leaves out the chunks' texts and the document's text where it
+    # is the source's, and numbers each sentence's tokens: what the ingest reads back
+    # must be what the worker prepared, a page's text (not its markup) included.
     sources, _ = read_corpus(corpus)
-    for source in sources:
-        prepared = retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
-        back = pickle.loads(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
-        assert back == prepared
-        assert [c.text for c in back.chunks] == [c.text for c in prepared.chunks]
-        assert [c.chunk_id for c in back.chunks] == list(prepared.sentences)
+    (tmp_path / "page.html").write_text(
+        "<html><body><p>متن صفحه در اینجا است. و جمله دوم.</p></body></html>", encoding="utf-8"
+    )
+    page, _ = read_corpus(tmp_path)
+    batch = [*sources, *page]
+    prepared = [retrieval.prepare.prepare(s, min_tokens=60, max_tokens=120) for s in batch]
+    answer = retrieval.workers.answer_of(prepared, batch)
+    wire = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    back = retrieval.workers.read_answer(pickle.loads(wire), batch)
+    assert back == prepared
+    assert back[-1].document.text != page[0].text  # the page's text, not its markup
+    for mine, theirs in zip(back, prepared, strict=True):
+        assert mine.document.text == theirs.document.text
+        assert [c.text for c in mine.chunks] == [c.text for c in theirs.chunks]
+        assert [c.chunk_id for c in mine.chunks] == list(theirs.sentences)
+    # Smaller than the documents pickled whole: no text crosses twice.
+    assert len(wire) < len(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)) / 2
 
 
 class _InstantWorker:
@@ -231,7 +243,8 @@ class _InstantWorker:
             return None
         number = self.sent.popleft()
         self.answered.append(number)
-        return number, [_prepare_small(s) for s in self.batches.pop(number)]
+        batch = self.batches.pop(number)
+        return number, retrieval.workers.answer_of([_prepare_small(s) for s in batch], batch)
 
 
 def _prepare_small(source):
