@@ -234,7 +234,8 @@ class _Workers:
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
         }
-        command = [sys.executable, "-m", __name__, str(min_tokens), str(max_tokens)]
+        # -P: not the current folder first, where another `retrieval` package may be.
+        command = [sys.executable, "-P", "-m", __name__, str(min_tokens), str(max_tokens)]
         self._all: list[_Worker] = []
         try:
             for _ in range(count):

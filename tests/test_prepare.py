@@ -200,6 +200,24 @@ def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers
             assert batches >= workers * 8  # and even shares to the end
 
 
+def test_workers_run_this_package_from_a_folder_holding_another_of_its_name(
+    corpus, tmp_path, monkeypatch, every_corpus_is_large, caplog
+):
+    # `sanad ingest` run from a project of the user's own with a `retrieval` package:
+    # the workers must still be Sanad's, not give up (and leave it all to the ingest).
+    decoy = tmp_path / "retrieval"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("", encoding="utf-8")
+    (decoy / "workers.py").write_text("print('not sanad')\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    sources, _ = read_corpus(corpus)
+    shared = list(
+        retrieval.workers.prepare_documents(sources, min_tokens=60, max_tokens=120, workers=2)
+    )
+    assert shared == [_prepare_small(s) for s in sources]
+    assert "worker process failed" not in caplog.text
+
+
 def test_a_prepared_batch_reads_back_from_a_worker_as_it_was_made(corpus, tmp_path):
     # A worker's answer leaves out the chunks' texts and the document's text where it
     # is the source's, and numbers each sentence's tokens: what the ingest reads back
