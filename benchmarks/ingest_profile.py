@@ -27,7 +27,7 @@ from retrieval.index import SanadIndex
 from retrieval.prepare import prepare
 
 #: Functions of the preparing step reported by name (substring of the profile's label).
-STEPS = ("language_signals", "tokenize_sentences", "split_paragraphs", "chunk_paragraphs")
+STEPS = ("packed_signals", "tokenize_sentences", "split_paragraphs", "chunk_with_sentences")
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         started = time.perf_counter()
         profile.runcall(SanadIndex(settings).ingest)
         wall = time.perf_counter() - started
-        waited = _cumulative(pstats.Stats(profile), "acquire")
+        waited = _cumulative(pstats.Stats(profile), "_wait")  # for a worker's pipe
         print(f"ingest: {wall:.2f} s, of which waiting for the workers {waited:.2f} s")
 
         sources, _ = read_corpus(docs)

@@ -109,8 +109,8 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     assert 0 <= waited <= wall
     assert re.search(r"preparing \d+ documents in one process: [\d.]+ s", done.stdout)
     shares = dict(re.findall(r"(\w+): (\d+)% of it", done.stdout))
-    assert set(shares) == {"language_signals", "tokenize_sentences", "split_paragraphs",
-                           "chunk_paragraphs"}  # fmt: skip
+    assert set(shares) == {"packed_signals", "tokenize_sentences", "split_paragraphs",
+                           "chunk_with_sentences"}  # fmt: skip
     assert all(0 < int(v) <= 100 for v in shares.values())
 
 
