@@ -101,13 +101,14 @@ class Chunk:
         return f"{self.doc_id}:{digest.hexdigest()[:16]}"
 
 
-def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
+def split_sentences(
+    text: str, offset: int = 0, spans: list[tuple[int, int]] | None = None
+) -> list[Sentence]:
     """Sentences of `text` as offsets into the original (shifted by `offset`), with
-    their estimated token counts; see `sentence_spans`."""
-    return [
-        Sentence(offset + a, offset + b, estimate_tokens(text[a:b]))
-        for a, b in sentence_spans(text)
-    ]
+    their estimated token counts; see `sentence_spans`. `spans`: the sentences, if
+    already known."""
+    found = sentence_spans(text) if spans is None else spans
+    return [Sentence(offset + a, offset + b, estimate_tokens(text[a:b])) for a, b in found]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -294,21 +295,18 @@ def chunk_with_sentences(
     for run in _runs(paragraphs):
         found, may_run_on = _run_sentences(original, run, line_spans)
         sentences: list[Sentence] = []
-        pieces: set[int] = set()  # indexes of the sentences cut from a longer one
+        pieces: set[Sentence] = set()  # those cut from a longer sentence
         for whole in found:
             cut = _split_long(original, whole, max_tokens)
             if len(cut) > 1:
-                pieces.update(range(len(sentences), len(sentences) + len(cut)))
+                pieces.update(cut)
             sentences += cut
-        first_of = {sentence.start: i for i, sentence in enumerate(sentences)}
-        for a, b in _group(sentences, min_tokens, max_tokens):
-            first = last = first_of[a]
-            while sentences[last].end < b:
-                last += 1
+        for group in _group(sentences, min_tokens, max_tokens):
+            a, b = group[0].start, group[-1].end
             known = None
             starts_on_run_on = any(after <= a < end for after, end in may_run_on)
-            if not starts_on_run_on and pieces.isdisjoint(range(first, last + 1)):
-                known = [(x.start - a, x.end - a) for x in sentences[first : last + 1]]
+            if not starts_on_run_on and pieces.isdisjoint(group):
+                known = [(x.start - a, x.end - a) for x in group]
             out.append((Chunk(doc_id, len(out), a, b, original[a:b], lang), known))
     return out
 
@@ -340,10 +338,7 @@ def _run_sentences(
             may_run_on.append((after, line_end))
             joined_from = after if joined_from is None else joined_from
         elif joined_from is None and "\ufeff" not in original[after:line_end]:
-            sentences += [
-                Sentence(p.start + a, p.start + b, estimate_tokens(p.text[a:b]))
-                for a, b in line_spans(p.text)
-            ]
+            sentences += split_sentences(p.text, p.start, line_spans(p.text))
         else:
             begin = after if joined_from is None else joined_from
             sentences += split_sentences(original[begin:line_end], begin)
@@ -352,7 +347,8 @@ def _run_sentences(
     return sentences, may_run_on
 
 
-def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[tuple[int, int]]:
+def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[list[Sentence]]:
+    """Consecutive sentences grouped into chunks, in order."""
     groups: list[list[Sentence]] = []
     current: list[Sentence] = []
     max_chars = max_chunk_chars(max_tokens)
@@ -374,7 +370,7 @@ def _group(sentences: list[Sentence], min_tokens: int, max_tokens: int) -> list[
             groups[-1] = previous + [x for x in current if x not in previous]
         elif not previous or any(x not in previous for x in current):
             groups.append(current)
-    return [(g[0].start, g[-1].end) for g in groups]
+    return groups
 
 
 def _fits(previous: list[Sentence], tail: list[Sentence], max_tokens: int) -> bool:
