@@ -40,18 +40,27 @@ from retrieval.prepare import PreparedDocument, prepare
 if sys.platform != "win32":  # pipes that do not block, and their size: POSIX only
     import fcntl
 
-__all__ = ["Answer", "answer_of", "prepare_documents", "read_answer", "worker_count"]
+__all__ = [
+    "Answer",
+    "answer_of",
+    "batches_of",
+    "prepare_documents",
+    "read_answer",
+    "worker_count",
+]
 
 log = logging.getLogger(__name__)
 
 #: Below this much text (about 700 chunks) a worker costs more than it saves: it
 #: starts an interpreter and imports this package (~0.1 s).
 PARALLEL_MIN_CHARS = 1_000_000
-#: Documents in a batch: as many as leave each process at least `_BATCHES_PER_WORKER`
-#: batches (even shares to the end), within these bounds. Fewer, larger batches cost
-#: fewer round trips; smaller ones let the processes finish closer together.
-_BATCH_MIN, _BATCH_MAX = 8, 64
-_BATCHES_PER_WORKER = 8
+#: Text in a batch (characters): a share of what is left to hand out, so batches
+#: shrink toward the end and the processes finish close together (a worker holds up
+#: to `_AHEAD` batches that this process, once it has claimed the rest, waits for);
+#: within these bounds. Large batches cost fewer round trips; a document larger than
+#: the bound is a batch of its own.
+_BATCH_MIN_CHARS, _BATCH_MAX_CHARS = 32_000, 512_000
+_SHARES_PER_PROCESS = 4
 #: Batches handed to a worker before its answers come back: the next one waits in
 #: its pipe, so it never sits idle between answering and being sent more.
 _AHEAD = 2
@@ -79,10 +88,28 @@ def worker_count(setting: int) -> int:
         return os.cpu_count() or 1
 
 
-def batch_size(documents: int, workers: int) -> int:
-    """Documents a batch, for `documents` shared by `workers` (every one gets some)."""
-    even = max(1, documents // workers)
-    return min(even, max(_BATCH_MIN, min(_BATCH_MAX, documents // (workers * _BATCHES_PER_WORKER))))
+def batches_of(sources: Sequence[Source], workers: int) -> list[list[Source]]:
+    """`sources` cut into batches, in order, for `workers` processes: each batch about
+    1 / (`_SHARES_PER_PROCESS` × `workers`) of the text not yet in a batch, and no
+    more than an even share of the documents (so that every process gets some)."""
+    left = sum(len(s.text) for s in sources)
+    most = max(1, len(sources) // workers)
+    out: list[list[Source]] = []
+    batch: list[Source] = []
+    size = want = 0
+    for source in sources:
+        if not batch:
+            share = left // (_SHARES_PER_PROCESS * workers)
+            want = max(_BATCH_MIN_CHARS, min(_BATCH_MAX_CHARS, share))
+        batch.append(source)
+        size += len(source.text)
+        if size >= want or len(batch) == most:
+            out.append(batch)
+            left -= size
+            batch, size = [], 0
+    if batch:
+        out.append(batch)
+    return out
 
 
 def prepare_documents(
@@ -95,8 +122,7 @@ def prepare_documents(
     if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS or sys.platform == "win32":
         yield from map(one, sources)
         return
-    step = batch_size(len(sources), workers)
-    batches = [list(sources[i : i + step]) for i in range(0, len(sources), step)]
+    batches = batches_of(sources, workers)
     done = 0
     try:
         with _Workers(min(workers, len(batches)) - 1, min_tokens, max_tokens) as pool:

@@ -13,11 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import retrieval.prepare
 import retrieval.workers
 from retrieval.config import load_settings
-from retrieval.corpus import read_corpus
+from retrieval.corpus import Source, read_corpus
 from retrieval.index import SanadIndex
 from retrieval.language import detect_language, language_signals
 from retrieval.normalize import tokenize
@@ -187,17 +189,34 @@ def test_the_sentence_chunks_share_is_tokenized_once_and_stored_as_reading_the_c
     assert shared > 10
 
 
-@pytest.mark.parametrize("workers", [2, 3, 4])
-def test_every_worker_gets_a_share_and_large_corpora_go_in_large_batches(workers):
-    for documents in [*range(workers, 200), 1428, 14_000]:
-        size = retrieval.workers.batch_size(documents, workers)
-        batches = -(-documents // size)
-        assert batches >= workers  # nobody waits with nothing to do
-        assert size <= 64
-        if documents >= workers * 8 * 64:  # few round trips: each costs the worker time
-            assert size == 64
-        elif documents >= workers * 8 * 8:
-            assert batches >= workers * 8  # and even shares to the end
+def _sources(lengths: list[int]) -> list[Source]:
+    return [Source(f"d{i}", Path(f"d{i}.txt"), "", "x" * n) for i, n in enumerate(lengths)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 700_000), min_size=2, max_size=120),
+    workers=st.integers(2, 4),
+)
+def test_batches_keep_every_document_in_order_and_give_every_process_a_share(lengths, workers):
+    sources = _sources(lengths)
+    batches = retrieval.workers.batches_of(sources, workers)
+    assert [s for batch in batches for s in batch] == sources
+    assert len(batches) >= min(workers, len(sources))  # nobody waits with nothing to do
+    for batch in batches:  # a bounded round trip, unless one document is larger alone
+        assert len(batch) == 1 or sum(len(s.text) for s in batch[:-1]) < 512_000
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_batches_shrink_toward_the_end_so_the_processes_finish_together(workers):
+    # The synthetic 10k-chunk corpus's shape: 1,428 documents of about 8,000 characters.
+    sources = _sources([8_000 + 37 * (i % 50) for i in range(1428)])
+    batches = retrieval.workers.batches_of(sources, workers)
+    chars = [sum(len(s.text) for s in batch) for batch in batches]
+    assert max(chars[:4]) > 300_000  # few round trips while there is much to do
+    # What a worker still holds when this process has claimed the last batch (two
+    # batches each) is a sliver of its share (~3-6 MB here), not two large batches.
+    assert max(chars[-2 * workers :]) < 32_000 + 10_000  # the smallest batches
 
 
 def test_workers_run_this_package_from_a_folder_holding_another_of_its_name(
