@@ -4,11 +4,14 @@ passage vectors' copy each live in one folder of the data dir."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["written_whole"]
+__all__ = ["write_lines", "written_whole"]
+
+#: Lines encoded and written at a time: bounds the bytes held beside the lines.
+_LINES_AT_ONCE = 8192
 
 
 @contextmanager
@@ -21,3 +24,14 @@ def written_whole(folder: Path) -> Iterator[Path]:
     yield tmp
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
+
+
+def write_lines(path: Path, lines: Sequence[str]) -> None:
+    """`lines` as UTF-8, a newline between them (none after the last): encoded a
+    block at a time and written as bytes, about twice as fast for large files as
+    `Path.write_text` (whose text layer encodes in small pieces), without holding
+    the whole text, joined, beside the lines."""
+    with path.open("wb") as f:
+        for at in range(0, len(lines), _LINES_AT_ONCE):
+            block = "\n".join(lines[at : at + _LINES_AT_ONCE])
+            f.write((b"\n" if at else b"") + block.encode("utf-8"))

@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.catalog import ChunkRecord
 from retrieval.chunking import TokenizedSentence, sentence_spans, tokenize_sentences
-from retrieval.folders import written_whole
+from retrieval.folders import write_lines, written_whole
 from retrieval.normalize import tokenize
 from retrieval.quantize import Int8Rows
 from retrieval.sentence_tokens import SentenceTokens
@@ -336,10 +336,9 @@ class SentenceEvidence:
             "model": self.model,
             "null": asdict(self.null) if self.null else None,
         }
-        lines = "\n".join(self.tokens.lines)
         with written_whole(folder) as tmp:
-            (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-            (tmp / TOKENS_FILE).write_text(lines, encoding="utf-8")
+            (tmp / "meta.json").write_bytes(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+            write_lines(tmp / TOKENS_FILE, self.tokens.lines)
             if self.quantized is not None:
                 np.save(tmp / "codes.npy", self.quantized.codes)
                 np.save(tmp / "scales.npy", self.quantized.scales)

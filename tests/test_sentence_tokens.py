@@ -1,6 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+import retrieval.folders
+from retrieval.folders import write_lines
 from retrieval.sentence_tokens import SentenceTokens
 from retrieval.sentences import SentenceEvidence
 
@@ -68,3 +70,13 @@ def test_a_damaged_line_costs_its_sentence_a_token_not_the_search(tmp_path):
     assert read is not None
     assert "پل" in read[0]
     assert read[1] == frozenset({"داعش"})
+
+
+def test_a_tokens_file_written_a_block_of_lines_at_a_time_is_the_lines_joined(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(retrieval.folders, "_LINES_AT_ONCE", 3)
+    lines = ["کابل پل", "", "a b", "x", "", "", "داعش", "z", ""]  # empty rows at block edges
+    for n in range(len(lines) + 1):
+        write_lines(tmp_path / "tokens.txt", lines[:n])
+        assert (tmp_path / "tokens.txt").read_bytes() == "\n".join(lines[:n]).encode("utf-8")
