@@ -3,8 +3,9 @@
 Builds the synthetic corpus of `search_speed.py` (the bundled corpus's real
 sentences in new documents), then reports, without a model:
 
-- the ingest's wall time, and how much of it the ingesting process waited for its
-  worker processes (the documents being prepared);
+- the ingest's wall time, how much of it the ingesting process waited for its
+  worker processes (the documents being prepared), and its steps around the
+  preparing (storing, the keyword index, the sentence evidence);
 - preparing every document in this one process (what the workers share), and the
   functions that take the most of it (cProfile, cumulative; profiling slows it).
 
@@ -28,6 +29,13 @@ from retrieval.prepare import prepare
 
 #: Functions of the preparing step reported by name (substring of the profile's label).
 STEPS = ("packed_signals", "tokenize_sentences", "split_paragraphs", "chunk_with_sentences")
+#: The ingest's own steps around the preparing: (what it is, function label).
+TAIL = (
+    ("preparing and storing the documents", "write_documents"),
+    ("reading the chunks back", "catalog.py:chunks"),
+    ("keyword index", "build_lexical"),
+    ("sentence evidence", "build_evidence"),
+)
 
 
 def main() -> None:
@@ -43,8 +51,11 @@ def main() -> None:
         started = time.perf_counter()
         profile.runcall(SanadIndex(settings).ingest)
         wall = time.perf_counter() - started
-        waited = _cumulative(pstats.Stats(profile), "_wait")  # for a worker's pipe
+        stats = pstats.Stats(profile)
+        waited = _cumulative(stats, "_wait")  # for a worker's pipe
         print(f"ingest: {wall:.2f} s, of which waiting for the workers {waited:.2f} s")
+        for label, name in TAIL:
+            print(f"  {label}: {_cumulative(stats, name):.2f} s (profiled)")
 
         sources, _ = read_corpus(docs)
         one = {"min_tokens": settings.chunk_min_tokens, "max_tokens": settings.chunk_max_tokens}
