@@ -9,9 +9,9 @@ ones bm25s computes, bit for bit: the same float64 steps in the same order, the 
 through `math.log` (numpy's `log` may differ in the last place), the same CSC
 layout, counted column by column so that it needs no sort of the whole matrix
 (bm25s sorts every entry by column; at ~100k passages that sort and its copies were
-half the build). A test checks the two indexes are equal; any other scoring method, or a
-NumPy before 2 (whose scalar promotion would round differently) or a scipy matrix
-builder, is left to bm25s.
+half the build). A test checks the two indexes are equal; any other scoring method,
+or a NumPy before 2 (whose scalar promotion would round differently) or a scipy
+matrix builder, is left to bm25s.
 """
 
 from __future__ import annotations
@@ -71,10 +71,11 @@ class BM25(bm25s.BM25):
                 ids[starts[first] : starts[first + width]] * np.int32(width) + owner,
                 return_counts=True,
             )
-            tokens = pairs // width
-            in_block = np.bincount(tokens, minlength=n_vocab)
-            blocks.append((first, tokens, pairs % width, counts, in_block))
-            per_token += in_block
+            tokens, in_docs = np.divmod(pairs, width)
+            # The block's columns, where each one's entries begin in it, and how many.
+            columns, begins, sizes = np.unique(tokens, return_index=True, return_counts=True)
+            blocks.append((first, in_docs, counts, columns, begins, sizes))
+            per_token[columns] += sizes
         indptr = np.zeros(n_vocab + 1, dtype=np.int64)
         np.cumsum(per_token, out=indptr[1:])
         # A column holds its texts in order: block by block, each block's after the
@@ -82,12 +83,12 @@ class BM25(bm25s.BM25):
         docs = np.empty(int(indptr[-1]), dtype=self.int_dtype)
         tf = np.empty(int(indptr[-1]), dtype=self.dtype)  # bm25s's term counts: float32
         taken = indptr[:-1].copy()  # where a column's next block goes
-        for first, tokens, in_docs, counts, in_block in blocks:
-            shift = taken - (np.cumsum(in_block) - in_block)  # column's place - block's
-            at = np.arange(len(tokens), dtype=np.int64) + shift[tokens]
+        for first, in_docs, counts, columns, begins, sizes in blocks:
+            # An entry's place: its column's next free place, plus its rank in the column.
+            at = np.arange(len(in_docs), dtype=np.int64) + np.repeat(taken[columns] - begins, sizes)
             docs[at] = in_docs + first
             tf[at] = counts
-            taken += in_block
+            taken[columns] += sizes
         del blocks
         # IDF as bm25s's Lucene formula gives it, in Python floats, once per frequency.
         frequencies, which = np.unique(per_token, return_inverse=True)
