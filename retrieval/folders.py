@@ -33,5 +33,6 @@ def write_lines(path: Path, lines: Sequence[str]) -> None:
     the whole text, joined, beside the lines."""
     with path.open("wb") as f:
         for at in range(0, len(lines), _LINES_AT_ONCE):
-            block = "\n".join(lines[at : at + _LINES_AT_ONCE])
-            f.write((b"\n" if at else b"") + block.encode("utf-8"))
+            if at:
+                f.write(b"\n")
+            f.write("\n".join(lines[at : at + _LINES_AT_ONCE]).encode("utf-8"))
