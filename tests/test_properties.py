@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import retrieval.language
-from retrieval.chunking import _SENTENCE_END, sentence_spans
+from retrieval.chunking import _PIECE, _SENTENCE_END, count_pieces, sentence_spans
 from retrieval.clean import _trimmed
 from retrieval.language import detect_language, language_signals
 from retrieval.lexical import LexicalIndex
@@ -69,6 +69,21 @@ _PLAIN_SUFFIX_GAP = re.compile(r"(?<=\w) (ها|های|هایی|هائی|ترین
 def test_persian_affixes_are_joined_as_the_plain_patterns_join_them(text):
     assert _PREFIX_GAP.sub(_join_prefix, text) == _PLAIN_PREFIX_GAP.sub(r"\1", text)
     assert _SUFFIX_GAP.sub(_join_suffix, text) == _PLAIN_SUFFIX_GAP.sub(r"\1", text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(text_strategy, st.text(alphabet=_HARD + "_\u00a0\u2028\u3000\x1c", max_size=60)))
+def test_pieces_are_counted_as_the_pattern_finds_them(text):
+    assert count_pieces(text) == len(_PIECE.findall(text))
+
+
+def test_a_word_of_letters_and_digits_is_one_piece_for_every_character():
+    # Between two letters, any character but white space: a word character keeps
+    # the three one piece (the count reads such words without the pattern), anything
+    # else makes three. Any character counted differently changes the total.
+    chars = (chr(c) for c in range(0x110000))
+    text = " ".join(f"a{c}a" for c in chars if not c.isspace())
+    assert count_pieces(text) == len(_PIECE.findall(text))
 
 
 @settings(max_examples=300, deadline=None)
