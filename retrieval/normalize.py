@@ -100,7 +100,8 @@ def search_key(text: str) -> str:
     for letter, folded in _LETTER_PAIRS:  # str.replace per letter: 4× faster than translate
         if letter in key:
             key = key.replace(letter, folded)
-    key = " ".join(key.split())  # str.split's whitespace is the regex's \s, 5× faster
+    if not _single_spaced(key):
+        key = " ".join(key.split())  # str.split's whitespace is the regex's \s, 5× faster
     # casefold can undo NFKC ("ǰ" → "ǰ"): normalize once more after it.
     key = unicodedata.normalize("NFKC", key.casefold())
     # Each gap needs a space then «می» / «ه» / «ت»: a substring test is far cheaper
@@ -110,6 +111,13 @@ def search_key(text: str) -> str:
     if " ه" in key or " ت" in key:
         key = _SUFFIX_GAP.sub(_join_suffix, key)
     return key
+
+
+def _single_spaced(text: str) -> bool:
+    """Whether `text` is its words joined by single spaces (`" ".join(text.split())`),
+    found without making the words: three times as fast on prose. White space
+    other than the ASCII space is never printable (a test reads every character)."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 _WORD = re.compile(r"\w+")

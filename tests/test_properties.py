@@ -21,6 +21,7 @@ from retrieval.normalize import (
     _SUFFIX_GAP,
     _join_prefix,
     _join_suffix,
+    _single_spaced,
     key_words,
     search_key,
     tokenize,
@@ -84,6 +85,20 @@ def test_a_word_of_letters_and_digits_is_one_piece_for_every_character():
     chars = (chr(c) for c in range(0x110000))
     text = " ".join(f"a{c}a" for c in chars if not c.isspace())
     assert count_pieces(text) == len(_PIECE.findall(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(text_strategy, st.text(alphabet="ab \u00a0\u2028\u3000\x1c\x85\t", max_size=12)))
+def test_single_spaced_text_is_found_as_splitting_and_joining_would(text):
+    # Text with other unprintable characters (a joiner) is split and joined anyway.
+    single = " ".join(text.split()) == text
+    assert _single_spaced(text) == (single and text.isprintable())
+
+
+def test_no_white_space_but_the_ascii_space_is_printable():
+    # What `_single_spaced` relies on to skip splitting: read for every character.
+    chars = map(chr, range(0x110000))
+    assert [c for c in chars if c.isspace() and c.isprintable()] == [" "]
 
 
 @settings(max_examples=300, deadline=None)
