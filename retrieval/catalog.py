@@ -10,7 +10,7 @@ bot replicas that share a PostgreSQL catalogue watch it to reload their index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,8 +140,15 @@ class Catalog:
             for r in rows
         }
 
-    def chunks(self) -> list[ChunkRecord]:
-        """All chunks, in a stable order (document, then position)."""
+    def chunks(self, known: Mapping[str, ChunkRecord] | None = None) -> list[ChunkRecord]:
+        """All chunks, in a stable order (document, then position). `known`: records
+        in memory by id (those an ingest just stored): when they are all the chunks,
+        only the ids are read, for the order, not every chunk's text again."""
+        if known:
+            with self.db.transaction() as db:
+                ids = db.execute("SELECT chunk_id FROM chunks ORDER BY doc_id, ordinal").fetchall()
+            if all(i in known for (i,) in ids):
+                return [known[i] for (i,) in ids]
         with self.db.transaction() as db:
             rows = db.execute(
                 'SELECT chunk_id, doc_id, ordinal, start, "end", lang, text FROM chunks'
@@ -154,10 +161,14 @@ class Catalog:
             row = db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def replace_documents(self, changed: Iterable[tuple[Document, Iterable[Chunk]]]) -> None:
+    def replace_documents(
+        self, changed: Iterable[tuple[Document, Iterable[Chunk]]]
+    ) -> list[ChunkRecord]:
         """Store each document and its chunks, dropping whatever it had before: all in
         one transaction, so an ingest commits (and syncs to disk) once, not once per
-        document, and a reader sees the corpus before or after, never half of it."""
+        document, and a reader sees the corpus before or after, never half of it.
+        Returns the chunks stored."""
+        stored: list[ChunkRecord] = []
         with self.db.transaction() as db:
             for doc, chunks in changed:
                 meta = doc.metadata()
@@ -172,14 +183,17 @@ class Catalog:
                         doc.publisher, doc.date, doc.url, doc.lang, doc.text, int(doc.title_given),
                     ),
                 )  # fmt: skip
+                rows = [
+                    (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text)
+                    for c in chunks
+                ]
                 db.executemany(
                     'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
                     " VALUES (?,?,?,?,?,?,?)",
-                    [
-                        (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text)
-                        for c in chunks
-                    ],
+                    rows,
                 )
+                stored += (ChunkRecord(*r) for r in rows)
+        return stored
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         ids = [(d,) for d in doc_ids]

@@ -121,10 +121,11 @@ def read_sources(source: Path, uploads: Path | None) -> tuple[list[Source], list
 
 def write_documents(
     catalog: Catalog, changed: list[Source], settings: Settings
-) -> dict[str, list[TokenizedSentence]]:
+) -> tuple[dict[str, ChunkRecord], dict[str, list[TokenizedSentence]]]:
     """Prepare the changed sources (in worker processes when there is much to do)
     and store them with their chunks, as they come: one document's chunks per
-    worker in memory at a time. Returns the new chunks' tokenized sentences."""
+    worker in memory at a time. Returns the new chunks (by id) and their tokenized
+    sentences."""
     sentences: dict[str, list[TokenizedSentence]] = {}
 
     def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
@@ -137,8 +138,8 @@ def write_documents(
             sentences.update(p.sentences)
             yield p.document, p.chunks
 
-    catalog.replace_documents(prepared())
-    return sentences
+    stored = catalog.replace_documents(prepared())
+    return {c.chunk_id: c for c in stored}, sentences
 
 
 def build_lexical(

@@ -67,6 +67,30 @@ def test_first_ingest_adds_everything_and_a_second_changes_nothing(lexical_setti
     assert [c.chunk_id for c in SanadIndex(lexical_settings).chunks] == ids
 
 
+def test_the_index_holds_its_chunks_in_the_catalogues_order(lexical_settings, tmp_path):
+    # Files are read in path order (a subfolder's after the files beside it), the
+    # catalogue orders chunks by document id: the chunks an ingest keeps from what it
+    # stored are those it would read back, in that order, and stay so after a change.
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    texts = {
+        "b": "بازار زعفران هرات رونق گرفت. صادرات آن به هند رسید.",
+        "sub/a": "سوق الزعفران في هرات ازدهر. وصلت صادراته إلى الهند.",
+        "sub/m": "The saffron market of Herat grew. Its exports reached India.",
+    }
+    for name, text in texts.items():
+        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+    index = SanadIndex(lexical_settings)
+    index.ingest(corpus)
+    assert [c.doc_id for c in index.chunks] == ["a", "b", "m"]
+    assert index.chunks == index.catalog.chunks() == SanadIndex(lexical_settings).chunks
+
+    (corpus / "sub" / "m.txt").write_text("Herat's saffron is sold abroad.\n", encoding="utf-8")
+    index.ingest(corpus)
+    assert index.chunks == index.catalog.chunks()
+    assert "abroad" in index.chunks[2].text
+
+
 def test_the_keyword_index_weighs_each_passage_by_all_of_its_words(lexical_settings, corpus):
     # Ingest tokenizes each sentence once for the sentence evidence and the keyword
     # index both: the passages' tokens must be those of their whole texts.
