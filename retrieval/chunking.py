@@ -11,7 +11,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import filterfalse
 from typing import NamedTuple
 
@@ -113,12 +113,20 @@ class Chunk:
     end: int
     text: str
     lang: str
+    #: `chunk_id` once worked out (an ingest reads it several times; hashing the text
+    #: costs microseconds). Not an argument: `dataclasses.replace` makes a chunk
+    #: that works its id out again.
+    _id: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def chunk_id(self) -> str:
         """Derived from content and position, so re-ingesting changes nothing."""
-        digest = hashlib.sha256(f"{self.doc_id}\0{self.start}\0{self.end}\0{self.text}".encode())
-        return f"{self.doc_id}:{digest.hexdigest()[:16]}"
+        if not self._id:
+            digest = hashlib.sha256(
+                f"{self.doc_id}\0{self.start}\0{self.end}\0{self.text}".encode()
+            )
+            object.__setattr__(self, "_id", f"{self.doc_id}:{digest.hexdigest()[:16]}")
+        return self._id
 
 
 def split_sentences(

@@ -1,5 +1,6 @@
 """Sentence-aware chunks with exact offsets and content-derived ids."""
 
+import dataclasses
 import itertools
 
 from retrieval.chunking import chunk_paragraphs, estimate_tokens, sentence_spans, split_sentences
@@ -97,6 +98,11 @@ def test_ids_derive_from_content_and_position():
     text = "متن تازه. " * 200
     other = chunk_paragraphs(text, split_paragraphs(text), doc_id="x", lang="fa")
     assert not {c.chunk_id for c in other} & {c.chunk_id for c in first}
+    # A chunk remade with other text or offsets has its own id, even once the first
+    # one's id was worked out (and kept).
+    moved = dataclasses.replace(first[0], start=first[0].start + 1)
+    assert moved.chunk_id != first[0].chunk_id
+    assert dataclasses.replace(moved, start=first[0].start).chunk_id == first[0].chunk_id
 
 
 def test_an_overlong_sentence_is_cut_between_words():
