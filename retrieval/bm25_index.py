@@ -53,6 +53,24 @@ class BM25(bm25s.BM25):
         )
         return self._scores(ids, lengths, len(vocab)), vocab
 
+    def index_numbered(self, ids: np.ndarray, lengths: np.ndarray, vocab: dict[str, int]) -> None:
+        """`index` texts whose tokens are numbered already: `ids` every text's token
+        numbers one text after another, `lengths` how many each text has, `vocab`
+        each token's number (0, 1, … in order). The same index as `index` of the
+        tokens, but for the order of its vocabulary (and so of its columns): the same
+        scores."""
+        ours = self.method == self.idf_method == "lucene" and self.csc_backend == "numpy"
+        if not (_NUMPY_2 and ours):
+            words = np.array(list(vocab), dtype=object)[ids]
+            texts = np.split(words, np.cumsum(lengths)[:-1]) if len(lengths) else []
+            self.index([list(t) for t in texts], show_progress=False)
+            return
+        self.nonoccurrence_array = None  # what bm25s sets for Lucene scoring
+        self.scores = self._scores(ids, lengths, len(vocab))
+        # What `index` adds: an empty token past the last, for texts without tokens.
+        self.vocab_dict = {**vocab, "": len(vocab)} if "" not in vocab else dict(vocab)
+        self.unique_token_ids_set = set(self.vocab_dict.values())
+
     def _scores(self, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> dict[str, Any]:
         n_docs = len(lengths)
         avg_doc_len = lengths.mean()  # as bm25s: the mean of an integer array, float64

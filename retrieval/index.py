@@ -366,7 +366,7 @@ class SanadIndex:
             known = self.catalog.documents()
             changed = changed_sources(sources, known, report)
             with collections_paused():
-                stored, tokenized_new = write_documents(self.catalog, changed, self.settings)
+                written = write_documents(self.catalog, changed, self.settings)
             if source.is_dir():
                 gone = set(known) - {s.doc_id for s in sources}
                 # Uploads through another replica live on its disk, not in this folder.
@@ -378,10 +378,10 @@ class SanadIndex:
             self.catalog.set_meta(_CORPUS_KEY, str(self.corpus_setting))
             self._corpus_followed = True
             with collections_paused():
-                chunks = self.catalog.chunks(known=stored)
-                tokenized = TokenizedSentences(chunks, known=tokenized_new)
-                del stored, tokenized_new
-                lexical = build_lexical(chunks, tokenized, self._lexical_dir)
+                chunks = self.catalog.chunks(known=written.chunks)
+                tokenized = TokenizedSentences(chunks, known=written.sentences)
+                lexical = build_lexical(chunks, tokenized, self._lexical_dir, written.numbered)
+                del written
             report.chunks = len(chunks)
             previous = self._view
             evidence = self._build_evidence(

@@ -11,6 +11,7 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
@@ -19,13 +20,14 @@ from retrieval.config import Settings
 from retrieval.corpus import Document, Source, read_corpus
 from retrieval.embeddings import Embedder
 from retrieval.errors import CorpusError
-from retrieval.lexical import LexicalIndex
+from retrieval.lexical import LexicalIndex, NumberedTokens
 from retrieval.sentences import SentenceEvidence, TokenizedSentences
 from retrieval.vector_sync import embed_sentences
 from retrieval.workers import prepare_documents, worker_count
 
 __all__ = [
     "IngestReport",
+    "Written",
     "build_evidence",
     "build_lexical",
     "changed_sources",
@@ -119,14 +121,22 @@ def read_sources(source: Path, uploads: Path | None) -> tuple[list[Source], list
     return sources, warnings
 
 
-def write_documents(
-    catalog: Catalog, changed: list[Source], settings: Settings
-) -> tuple[dict[str, ChunkRecord], dict[str, list[TokenizedSentence]]]:
+@dataclass
+class Written:
+    """What `write_documents` stored, by chunk id: the chunks, their sentences with
+    their tokens, and each chunk's tokens numbered for the keyword index."""
+
+    chunks: dict[str, ChunkRecord]
+    sentences: dict[str, list[TokenizedSentence]]
+    numbered: NumberedTokens
+
+
+def write_documents(catalog: Catalog, changed: list[Source], settings: Settings) -> Written:
     """Prepare the changed sources (in worker processes when there is much to do)
     and store them with their chunks, as they come: one document's chunks per
-    worker in memory at a time. Returns the new chunks (by id) and their tokenized
-    sentences."""
+    worker in memory at a time."""
     sentences: dict[str, list[TokenizedSentence]] = {}
+    numbered = NumberedTokens()
 
     def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
         for p in prepare_documents(
@@ -136,18 +146,32 @@ def write_documents(
             workers=worker_count(settings.ingest_workers),
         ):
             sentences.update(p.sentences)
+            for chunk_id, found in p.sentences.items():
+                numbered.add(chunk_id, chain.from_iterable(t for _, _, t in found))
             yield p.document, p.chunks
 
     stored = catalog.replace_documents(prepared())
-    return {c.chunk_id: c for c in stored}, sentences
+    return Written({c.chunk_id: c for c in stored}, sentences, numbered)
 
 
 def build_lexical(
-    chunks: list[ChunkRecord], tokenized: TokenizedSentences, folder: Path
+    chunks: list[ChunkRecord],
+    tokenized: TokenizedSentences,
+    folder: Path,
+    numbered: NumberedTokens | None = None,
 ) -> LexicalIndex:
-    """The keyword index of `chunks`, from their sentences' tokens, saved in `folder`."""
+    """The keyword index of `chunks`, from their sentences' tokens, saved in `folder`.
+    `numbered`: the tokens of the chunks an ingest stored, numbered as it stored them;
+    used when they are all of `chunks`."""
     ids = [c.chunk_id for c in chunks]
-    lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
+    if (
+        numbered is not None
+        and len(numbered.of) == len(ids)
+        and all(map(numbered.of.__contains__, ids))
+    ):
+        lexical = LexicalIndex.from_numbered(ids, numbered)
+    else:
+        lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
     lexical.save(folder)
     return lexical
 
