@@ -161,14 +161,10 @@ class Catalog:
             row = db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
 
-    def replace_documents(
-        self, changed: Iterable[tuple[Document, Iterable[Chunk]]]
-    ) -> list[ChunkRecord]:
+    def replace_documents(self, changed: Iterable[tuple[Document, Iterable[Chunk]]]) -> None:
         """Store each document and its chunks, dropping whatever it had before: all in
         one transaction, so an ingest commits (and syncs to disk) once, not once per
-        document, and a reader sees the corpus before or after, never half of it.
-        Returns the chunks stored."""
-        stored: list[ChunkRecord] = []
+        document, and a reader sees the corpus before or after, never half of it."""
         with self.db.transaction() as db:
             for doc, chunks in changed:
                 meta = doc.metadata()
@@ -183,17 +179,14 @@ class Catalog:
                         doc.publisher, doc.date, doc.url, doc.lang, doc.text, int(doc.title_given),
                     ),
                 )  # fmt: skip
-                rows = [
-                    (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text)
-                    for c in chunks
-                ]
                 db.executemany(
                     'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
                     " VALUES (?,?,?,?,?,?,?)",
-                    rows,
+                    [
+                        (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang, c.text)
+                        for c in chunks
+                    ],
                 )
-                stored += (ChunkRecord(*r) for r in rows)
-        return stored
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         ids = [(d,) for d in doc_ids]

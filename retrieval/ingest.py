@@ -137,6 +137,8 @@ def write_documents(catalog: Catalog, changed: list[Source], settings: Settings)
     worker in memory at a time."""
     sentences: dict[str, list[TokenizedSentence]] = {}
     numbered = NumberedTokens()
+    texts: dict[str, str] = {}  # each document's text (its source's, mostly: no copy)
+    places: list[tuple[str, str, int, int, int, str]] = []  # each chunk but its text
 
     def prepared() -> Iterator[tuple[Document, list[Chunk]]]:
         for p in prepare_documents(
@@ -148,10 +150,19 @@ def write_documents(catalog: Catalog, changed: list[Source], settings: Settings)
             sentences.update(p.sentences)
             for chunk_id, found in p.sentences.items():
                 numbered.add(chunk_id, chain.from_iterable(t for _, _, t in found))
+            texts[p.document.doc_id] = p.document.text
+            places.extend(
+                (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang) for c in p.chunks
+            )
             yield p.document, p.chunks
 
-    stored = catalog.replace_documents(prepared())
-    return Written({c.chunk_id: c for c in stored}, sentences, numbered)
+    catalog.replace_documents(prepared())
+    # The chunks' texts made again only now: kept from the start, they would all be
+    # held beside everything the ingest holds while it prepares.
+    chunks = {
+        place[0]: ChunkRecord(*place, texts[place[1]][place[3] : place[4]]) for place in places
+    }
+    return Written(chunks, sentences, numbered)
 
 
 def build_lexical(
