@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import filterfalse
+from itertools import chain, filterfalse
 from typing import NamedTuple
 
 from retrieval.clean import Paragraph
@@ -25,6 +25,7 @@ __all__ = [
     "Sentence",
     "TokenizedSentence",
     "chunk_paragraphs",
+    "chunk_tokens",
     "chunk_with_sentences",
     "count_pieces",
     "estimate_tokens",
@@ -200,6 +201,11 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 #: A sentence's start and end in its chunk's text, and its search tokens.
 TokenizedSentence = tuple[int, int, list[str]]
+
+
+def chunk_tokens(sentences: Iterable[TokenizedSentence]) -> Iterator[str]:
+    """A chunk's search tokens: its sentences' tokens, in order."""
+    return chain.from_iterable(tokens for _, _, tokens in sentences)
 
 
 def tokenize_sentences(

@@ -11,11 +11,10 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 
 from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
-from retrieval.chunking import Chunk, TokenizedSentence
+from retrieval.chunking import Chunk, TokenizedSentence, chunk_tokens
 from retrieval.config import Settings
 from retrieval.corpus import Document, Source, read_corpus
 from retrieval.embeddings import Embedder
@@ -149,7 +148,7 @@ def write_documents(catalog: Catalog, changed: list[Source], settings: Settings)
         ):
             sentences.update(p.sentences)
             for chunk_id, found in p.sentences.items():
-                numbered.add(chunk_id, chain.from_iterable(t for _, _, t in found))
+                numbered.add(chunk_id, chunk_tokens(found))
             texts[p.document.doc_id] = p.document.text
             places.extend(
                 (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang) for c in p.chunks

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import TokenizedSentence, sentence_spans, tokenize_sentences
+from retrieval.chunking import TokenizedSentence, chunk_tokens, sentence_spans, tokenize_sentences
 from retrieval.folders import write_lines, written_whole
 from retrieval.normalize import tokenize
 from retrieval.quantize import Int8Rows
@@ -89,7 +88,7 @@ class TokenizedSentences:
         }
 
     def chunk_tokens(self, chunk_id: str) -> list[str]:
-        return list(chain.from_iterable(tokens for _, _, tokens in self._of[chunk_id]))
+        return list(chunk_tokens(self._of[chunk_id]))
 
     def scored(self, chunk_id: str) -> list[TokenizedSentence]:
         """The sentences `chunk_sentences` keeps, with their tokens."""

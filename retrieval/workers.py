@@ -29,11 +29,10 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from retrieval.chunking import Chunk, TokenizedSentence
+from retrieval.chunking import Chunk, TokenizedSentence, chunk_tokens
 from retrieval.corpus import Source
 from retrieval.prepare import PreparedDocument, prepare
 
@@ -159,7 +158,7 @@ def answer_of(prepared: Sequence[PreparedDocument], batch: Sequence[Source]) -> 
         rows = []
         for chunk in p.chunks:
             found = p.sentences[chunk.chunk_id]
-            tokens = list(chain.from_iterable(t for _, _, t in found))
+            tokens = list(chunk_tokens(found))
             for token in set(tokens).difference(number):
                 number[token] = len(number)
             ids = array("I", map(number.__getitem__, tokens)).tobytes()
