@@ -54,10 +54,14 @@ class Settings(BaseSettings):
         description="sentence-transformers CrossEncoder id or local folder that re-scores "
         "candidate sentences; unset = no reranker.",
     )
-    #: Texts encoded at once. Small batches pad less and hold less attention memory:
-    #: against 32, 8 encodes EmbeddingGemma passages 4× faster (peak RSS 2.5 → 1.6 GB)
-    #: and MiniLM's as fast (RSS 0.76 → 0.58 GB); see README "Speed".
+    #: Texts encoded at once, at most. Small batches pad less and hold less attention
+    #: memory: against 32, 8 encodes EmbeddingGemma passages 4× faster (peak RSS 2.5 →
+    #: 1.6 GB) and MiniLM's as fast (RSS 0.76 → 0.58 GB); see README "Speed".
     embedding_batch_size: int = Field(default=8, ge=1, le=1024)
+    #: Padded tokens a batch holds at most (its count times its longest text's
+    #: tokens); a longer text goes alone. Chosen on the public sets' texts (README
+    #: "Speed"): long texts go fewer at a time, short ones still 8.
+    embedding_batch_tokens: int = Field(default=1024, ge=1, le=1_000_000)
     embedding_backend: Backend = Field(
         default="torch",
         description="What runs the model: PyTorch, ONNX Runtime, or ONNX Runtime with "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from retrieval.config import Settings
 from retrieval.errors import ModelUnavailable
@@ -43,10 +45,12 @@ class Embedder:
         query_prompt: str | None = None,
         document_prompt: str | None = None,
         batch_size: int = 8,
+        batch_tokens: int = 1024,
     ) -> None:
         self.model = model
         self.name = name
         self.batch_size = batch_size
+        self.batch_tokens = batch_tokens
         own = {k: v for k, v in (model.prompts or {}).items() if v}
         self._use_own_prompts = query_prompt is None and document_prompt is None and bool(own)
         family = _prompt_family(name)
@@ -90,11 +94,54 @@ class Embedder:
         return self._encode(list(texts), query=False, progress=progress)
 
     def _encode(self, texts: list[str], *, query: bool, progress: bool) -> np.ndarray:
+        """The texts' vectors, in order, encoded a batch (`batches`) at a time."""
+        if len(texts) < 2:
+            return self._encode_batch(texts, query=query)
+        prompt = self.query_prompt if query else self.document_prompt
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not progress) as bar:
+            for batch in self.batches([prompt + t for t in texts]):
+                out[batch] = self._encode_batch([texts[i] for i in batch], query=query)
+                bar.update(len(batch))
+        return out
+
+    def batches(self, texts: list[str]) -> list[list[int]]:
+        """Which of `texts` (prompts included) to encode together: longest first, as
+        many as fit in `batch_tokens` padded tokens (the batch's count times its
+        longest text's tokens, as the model reads them) and `batch_size`; a text
+        longer than the budget goes alone.
+
+        A batch is padded to its longest text, so a fixed count of texts pads short
+        ones out to a long one's length and makes long texts' batches large: with
+        EmbeddingGemma, at most 1,024 tokens encode the public sets' sentences and
+        passages about a sixth faster than 8 texts a batch (README "Speed")."""
+        most = self.model.max_seq_length or sys.maxsize
+        counted = self.model.tokenizer(
+            texts,
+            truncation=True,
+            max_length=most,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+        lengths = [len(ids) for ids in counted]
+        out: list[list[int]] = []
+        batch: list[int] = []
+        for i in sorted(range(len(texts)), key=lengths.__getitem__, reverse=True):
+            padded = (len(batch) + 1) * lengths[batch[0]] if batch else 0
+            if batch and (padded > self.batch_tokens or len(batch) >= self.batch_size):
+                out.append(batch)
+                batch = []
+            batch.append(i)
+        if batch:
+            out.append(batch)
+        return out
+
+    def _encode_batch(self, texts: list[str], *, query: bool) -> np.ndarray:
         kwargs: dict[str, Any] = {
-            "batch_size": self.batch_size,
+            "batch_size": max(1, len(texts)),
             "normalize_embeddings": True,
             "convert_to_numpy": True,
-            "show_progress_bar": progress,
+            "show_progress_bar": False,
         }
         if self._use_own_prompts:
             # The model's config carries its prompts (EmbeddingGemma): let it apply them.
@@ -137,6 +184,7 @@ def load_embedder(settings: Settings, status: Notify | None = None) -> Embedder:
         query_prompt=settings.query_prompt,
         document_prompt=settings.document_prompt,
         batch_size=settings.embedding_batch_size,
+        batch_tokens=settings.embedding_batch_tokens,
     )
 
 

@@ -1,6 +1,7 @@
 """Model loading, prompts, and the fast fall-back to lexical-only when offline."""
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,3 +82,55 @@ def test_pull_says_what_to_do_when_the_hub_is_unreachable(tmp_path, monkeypatch)
 def test_pull_of_a_local_model_is_a_no_op(tmp_path, minilm_path):
     settings = load_settings(data_dir=tmp_path, embedding_model=minilm_path)
     assert str(pull_model(settings)) == minilm_path
+
+
+class RecordingModel:
+    """The real model, recording the texts of each call that encodes (a spy)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.history: list[list[str]] = []
+
+    def encode(self, texts: list[str], **kwargs: Any) -> Any:
+        self.history.append(list(texts))
+        return self._model.encode(texts, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def _tokens(model: Any, text: str) -> int:
+    return len(model.tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"])
+
+
+def test_a_batch_holds_at_most_its_token_budget_and_long_texts_go_alone(minilm):
+    spy = RecordingModel(minilm.model)
+    embedder = Embedder(spy, "minilm", batch_size=4, batch_tokens=64)  # type: ignore[arg-type]
+    long_texts = [f"a long passage number {n} " + "about saffron fields " * 12 for n in range(3)]
+    short_texts = [f"note {n}" for n in range(10)]
+    texts = [t for pair in zip(long_texts, short_texts, strict=False) for t in pair]
+    texts += short_texts[3:]
+    vectors = embedder.embed_documents(texts)
+
+    # Each text encoded once; no batch over the budget unless one text is alone.
+    assert sorted(t for call in spy.history for t in call) == sorted(texts)
+    for call in spy.history:
+        assert len(call) <= 4
+        assert len(call) == 1 or len(call) * max(_tokens(spy, t) for t in call) <= 64
+    assert [len(call) for call in spy.history if any(t in long_texts for t in call)] == [1, 1, 1]
+    # The vectors come back in the order of the texts, as the model gives them one by one.
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.allclose(vector, minilm.model.encode(text, normalize_embeddings=True), atol=1e-5)
+
+
+def test_the_token_budget_counts_the_prompt(minilm):
+    spy = RecordingModel(minilm.model)
+    prompt = "passage: " + "context " * 20  # ~22 tokens more on every text
+    embedder = Embedder(  # type: ignore[arg-type]
+        spy, "minilm", query_prompt="", document_prompt=prompt, batch_size=8, batch_tokens=64
+    )
+    texts = ["saffron", "wheat", "rice", "cotton"]
+    embedder.embed_documents(texts)
+    # Alone, each text is 3 tokens: without its prompt, all four would fit in 64.
+    assert all(len(call) <= 64 // _tokens(spy, prompt + "saffron") for call in spy.history)
+    assert len(spy.history) > 1
