@@ -63,7 +63,13 @@ print(BM25Retriever.from_documents(splits, k=3).invoke(sys.argv[2])[0].page_cont
 def has_langchain() -> bool:
     return all(
         importlib.util.find_spec(m) is not None
-        for m in ("langchain_community", "langchain_classic", "langchain_chroma", "rank_bm25")
+        for m in (
+            "langchain_community",
+            "langchain_classic",
+            "langchain_chroma",
+            "langchain_huggingface",
+            "rank_bm25",
+        )
     )
 
 
@@ -72,7 +78,7 @@ class Run:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.systems = ["sanad", "langchain"] if has_langchain() else ["sanad"]
+        self.systems = ["sanad", "langchain", "langchain-hf"] if has_langchain() else ["sanad"]
         self.results: dict[str, Any] = {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "options": {k: v for k, v in vars(args).items() if k != "out"},
@@ -81,12 +87,15 @@ class Run:
         }
 
     def stacks(self, sizes: Sequence[str], models: Sequence[str], server: str | None) -> list:
+        from benchmarks.stacks import applies
+
         rows = []
         for size in sizes:
             for model in models:
                 runs = {
                     system: _stack_run(system, size, model, self.args.repeats, server)
                     for system in self.systems
+                    if applies(system, size, model) and not (server and system == "langchain-hf")
                 }
                 measured = interleaved(runs, self.args.rounds)
                 for system, values in measured.items():

@@ -62,33 +62,49 @@ def _stack_rows(rows: list[dict[str, Any]], out: Path, title: str, plot: str) ->
     if ratios:
         lines += [
             "",
-            "| corpus | vectors | mode | search: LangChain p50 ÷ Sanad p50 | ingest: LangChain time ÷ Sanad time |",
+            "| corpus | vectors | against | mode | search: LangChain p50 ÷ Sanad p50 | ingest: LangChain time ÷ Sanad time |",
         ]
-        lines += ["|---|---|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} | {d:.1f}× | {e:.2f}× |" for a, b, c, d, e in ratios]
+        lines += ["|---|---|---|---|---|---|"]
+        lines += [
+            f"| {a} | {b} | {AGAINST[c]} | {d} | {e:.1f}× | {f:.2f}× |"
+            for a, b, c, d, e, f in ratios
+        ]
     if _plot_latency(rows, out / plot):
         lines += ["", f"![search latency against corpus size]({plot})"]
     return [*lines, ""]
 
 
-def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, float, float]]:
+#: The LangChain stacks Sanad is compared with, as the report names them.
+AGAINST = {
+    "langchain": "LangChain, Sanad's encoder",
+    "langchain-hf": "LangChain, its HuggingFaceEmbeddings",
+}
+
+
+def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str, float, float]]:
+    """(corpus, model, LangChain stack, mode, search ratio, ingest ratio) per row of
+    Sanad that a LangChain stack ran beside."""
     by = {(r["system"], r["size"], r["model"]): r for r in rows}
     out = []
     for (system, size, model), r in by.items():
-        other = by.get(("langchain", size, model))
-        if system != "sanad" or other is None:
+        if system != "sanad":
             continue
-        for mode, q in r["search"].items():
-            if mode in other["search"]:
-                out.append(
-                    (
-                        size,
-                        model,
-                        mode,
-                        other["search"][mode]["p50_ms"].median / q["p50_ms"].median,
-                        other["ingest_s"].median / r["ingest_s"].median,
+        for against in AGAINST:
+            other = by.get((against, size, model))
+            if other is None:
+                continue
+            for mode, q in r["search"].items():
+                if mode in other["search"]:
+                    out.append(
+                        (
+                            size,
+                            model,
+                            against,
+                            mode,
+                            other["search"][mode]["p50_ms"].median / q["p50_ms"].median,
+                            other["ingest_s"].median / r["ingest_s"].median,
+                        )
                     )
-                )
     return out
 
 
@@ -258,8 +274,8 @@ def targets(results: dict[str, Any]) -> list[str]:
     search_rows = results.get("search")
     if isinstance(search_rows, list):
         for size, key in (("10000", "search_ratio_10k"), ("100000", "search_ratio_100k")):
-            for s, _model, mode, ratio, _ in _ratios(search_rows):
-                if s == size and mode == "hybrid":
+            for s, _model, against, mode, ratio, _ in _ratios(search_rows):
+                if s == size and mode == "hybrid" and against == "langchain":
                     rows.append(
                         (
                             f"hybrid search ≥ {TARGETS[key]:.0f}× faster than LangChain at {size} chunks",
@@ -267,11 +283,11 @@ def targets(results: dict[str, Any]) -> list[str]:
                             ratio >= TARGETS[key],
                         )
                     )
-        for s, model, mode, _, ingest in _ratios(search_rows):
+        for s, model, against, mode, _, ingest in _ratios(search_rows):
             if mode == "keyword":
                 rows.append(
                     (
-                        f"ingest at least as fast as LangChain ({s}, vectors: {model})",
+                        f"ingest at least as fast as {AGAINST[against]} ({s}, vectors: {model})",
                         f"{ingest:.2f}×",
                         ingest >= 1.0,
                     )

@@ -9,9 +9,15 @@ own: its own peak RSS, no warm caches. Two systems:
 - **langchain**, as its documentation assembles it: `DirectoryLoader` with
   `TextLoader`, `RecursiveCharacterTextSplitter(1000, 200)`, `BM25Retriever`,
   `langchain_chroma.Chroma` and `EnsembleRetriever` with weights 0.5/0.5. Needs
-  `pip install -e ".[bench]"`.
+  `pip install -e ".[bench]"`;
+- **langchain-hf**, on the bundled corpus with a model: the same LangChain stack with
+  the embeddings its documentation gives it, `HuggingFaceEmbeddings` (its own
+  batching: sentence-transformers' 32 texts at once; the model's own document and
+  query prompts where it has them).
 
-Both get the same vectors from the same model. On the synthetic corpora a
+`sanad` and `langchain` get the same vectors from the same model, encoded the same
+way (Sanad's `Embedder`), so their ingest times differ by what each pipeline gives the
+model to read and does besides. On the synthetic corpora a
 passage's vector is the mean of its real sentences' vectors (as in
 `search_speed.py`), so 100k passages need no hours of CPU encoding; queries are
 encoded by the model, before timing starts, and reused: search is timed without
@@ -152,6 +158,71 @@ def langchain_splits(docs: Path) -> list[Any]:
     return splitter.split_documents(loader.load())
 
 
+def hf_embeddings(model: str, asked: Sequence[str]) -> Any:
+    """LangChain's `HuggingFaceEmbeddings` of `model` as its documentation builds them
+    (sentence-transformers' own batching, 32 texts; the model's own document and query
+    prompts where it has them), loaded, with the `asked` questions encoded and kept:
+    both before the ingest is timed, as Sanad's model and query vectors are."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from pydantic import Field
+
+    class KeptQueries(HuggingFaceEmbeddings):
+        kept: dict[str, list[float]] = Field(default_factory=dict)
+
+        def embed_query(self, text: str) -> list[float]:
+            if text not in self.kept:
+                self.kept[text] = super().embed_query(text)
+            return self.kept[text]
+
+    own = _has_prompts(model)
+    embeddings = KeptQueries(
+        model_name=model,
+        model_kwargs={"device": "cpu"},
+        encode_kwargs={"normalize_embeddings": True} | ({"prompt_name": "document"} if own else {}),
+        query_encode_kwargs={"normalize_embeddings": True}
+        | ({"prompt_name": "query"} if own else {}),
+    )
+    for q in asked:
+        embeddings.embed_query(q)
+    return embeddings
+
+
+def langchain_hf(
+    docs: Path, work: Path, embeddings: Any
+) -> tuple[int, dict[str, Search], Callable[[], None]]:
+    """The LangChain stack with its own `HuggingFaceEmbeddings` (`hf_embeddings`)."""
+    from langchain_chroma import Chroma
+    from langchain_classic.retrievers import EnsembleRetriever
+    from langchain_community.retrievers import BM25Retriever
+
+    splits = langchain_splits(docs)
+    bm25 = BM25Retriever.from_documents(splits, k=K)
+    store = Chroma.from_documents(
+        splits,
+        embeddings,
+        persist_directory=str(work / "chroma"),
+        collection_name="langchain",
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+    dense = store.as_retriever(search_kwargs={"k": K})
+    ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
+    modes: dict[str, Any] = {
+        "keyword": bm25.invoke,
+        "dense": dense.invoke,
+        "hybrid": ensemble.invoke,
+    }
+    return len(splits), {m: _milliseconds(f) for m, f in modes.items()}, lambda: None
+
+
+def _has_prompts(model: str) -> bool:
+    """Whether the model's sentence-transformers config names document and query prompts."""
+    config = Path(model) / "config_sentence_transformers.json"
+    if not config.exists():
+        return False
+    prompts = json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}
+    return bool(prompts.get("document")) and bool(prompts.get("query"))
+
+
 def SameVectors(embedder: Embedder) -> Any:  # noqa: N802 - a class made on demand
     """LangChain `Embeddings` giving Sanad's vectors; query vectors cached as Sanad's are."""
     from langchain_core.embeddings import Embeddings
@@ -175,7 +246,16 @@ def _milliseconds(run: Callable[[str], object]) -> Search:
     return timed
 
 
-SYSTEMS = {"sanad": sanad, "langchain": langchain}
+#: The systems that take Sanad's embedder (the same vectors); `langchain-hf` takes
+#: LangChain's own embeddings.
+SAME_VECTORS = {"sanad": sanad, "langchain": langchain}
+SYSTEMS = (*SAME_VECTORS, "langchain-hf")
+
+
+def applies(system: str, size: str, model: str) -> bool:
+    """Whether `system` runs on this corpus and model: LangChain's own embeddings only
+    where the model encodes the text itself (the bundled corpus) and there is one."""
+    return system != "langchain-hf" or (size == "bundled" and model != "none")
 
 
 def measure(
@@ -184,14 +264,19 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         docs = corpus(size, root / "corpus")
-        embedder = embedder_for(size, model_path(model))
         asked = queries()
+        own = system == "langchain-hf"  # LangChain's own embeddings, not Sanad's
+        embedder = None if own else embedder_for(size, model_path(model))
+        embeddings = hf_embeddings(model_path(model), asked) if own else None
         if embedder is not None:
             for q in asked:  # encoded once, before timing, for both systems
                 embedder.embed_query(q)
         with TreeMemory() as memory:  # the ingest's worker processes included
             started = time.perf_counter()
-            chunks, modes, close = SYSTEMS[system](docs, root / "data", embedder, server)
+            if own:
+                chunks, modes, close = langchain_hf(docs, root / "data", embeddings)
+            else:
+                chunks, modes, close = SAME_VECTORS[system](docs, root / "data", embedder, server)
             ingest_s = time.perf_counter() - started
         rss = memory.peak_mb()
         latency: dict[str, dict[str, float]] = {}
@@ -215,7 +300,7 @@ def measure(
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("system", choices=sorted(SYSTEMS))
+    parser.add_argument("system", choices=SYSTEMS)
     parser.add_argument("size", help="bundled, or a number of chunks")
     parser.add_argument("--model", default="none", help="none, minilm or a model folder")
     parser.add_argument("--repeats", type=int, default=3)

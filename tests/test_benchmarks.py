@@ -43,15 +43,18 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
         "--model", "none", "--only", "search", "cold", "summaries", "bot",
         "--messages", "300", "--users", "2",
     )  # fmt: skip
-    assert results["systems"] == ["sanad", "langchain"]
+    assert results["systems"] == ["sanad", "langchain", "langchain-hf"]
     assert results["machine"]["cores"].isdigit()
     table = [r for r in _rows(report, "Ingest and search") if len(r) == 9]
+    # LangChain's own embeddings run only where a model encodes the bundled corpus.
     assert {r[2] for r in table} == {"sanad", "langchain"}
     for row in table:
         assert row[6] == "keyword"
         assert int(row[3].replace(",", "")) > 50  # chunks of a real corpus
         assert float(row[7].split()[0]) > 0  # a search p50 in ms
-    assert re.search(r"\| 150 \| none \| keyword \| [\d.]+× \| [\d.]+× \|", report)
+    assert re.search(
+        r"\| 150 \| none \| LangChain, Sanad's encoder \| keyword \| [\d.]+× \| [\d.]+× \|", report
+    )
     (cold,) = _rows(report, "Cold process to the first keyword answer")
     assert cold[0] == "150 chunks (synthetic)"  # over the corpus the search section used
     assert all(float(cold[i].split()[0]) > 0 for i in (1, 2))  # seconds, both commands
@@ -72,7 +75,9 @@ def test_benchmark_with_vectors_against_a_chroma_server(tmp_path):
     modes = {(r["system"], m) for r in results["server"] for m in r["search"]}
     assert modes == {(s, m) for s in ("sanad", "langchain") for m in ("keyword", "dense", "hybrid")}
     assert all(r["server"] and r["model"] == "minilm" for r in results["server"])
-    assert re.search(r"\| 150 \| minilm \| hybrid \| [\d.]+× \|", report)
+    assert re.search(
+        r"\| 150 \| minilm \| LangChain, Sanad's encoder \| hybrid \| [\d.]+× \|", report
+    )
     assert (tmp_path / "server.png").stat().st_size > 1000
 
 
@@ -142,3 +147,32 @@ def test_openvino_benchmark_runs_the_same_export_in_both_runtimes():
     assert float(rows["openvino"][-2]) >= 0.999  # the same transformer's output
     assert all(float(rows[r][2].removesuffix(" ms")) > 0 for r in rows)
     assert all(float(rows[r][4].split()[0]) > 0 for r in rows)  # passages a second
+
+
+def test_batching_benchmark_times_each_batching_with_the_same_vectors():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.batching", "--sentences", "6", "--passages", "2",
+         "--rounds", "1", "--batchings", "8:1000000", "8:64"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.split("|") for line in done.stdout.splitlines() if line.startswith("| 8 |")]
+    assert [r[2].strip() for r in rows] == ["1000000", "64"]
+    for row in rows:
+        assert all(float(cell.split()[0]) > 0 for cell in row[3:5])  # seconds
+        assert float(row[5]) < 1e-4  # batched otherwise, the same vectors
+
+
+def test_langchain_with_its_own_embeddings_ingests_and_searches_the_bundled_corpus():
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stacks", "langchain-hf", "bundled", "--model", "minilm",
+         "--repeats", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["chunks"] > 30  # 1,000-character chunks of the five texts
+    assert measured["ingest_s"] > 0
+    assert measured["peak_rss_mb"] > 100  # the model loaded in this process
+    assert set(measured["search"]) == {"keyword", "dense", "hybrid"}
+    assert all(m["p50_ms"] > 0 for m in measured["search"].values())
