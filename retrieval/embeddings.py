@@ -112,18 +112,10 @@ class Embedder:
         longer than the budget goes alone.
 
         A batch is padded to its longest text, so a fixed count of texts pads short
-        ones out to a long one's length and makes long texts' batches large: with
-        EmbeddingGemma, at most 1,024 tokens encode the public sets' sentences and
-        passages about a sixth faster than 8 texts a batch (README "Speed")."""
-        most = self.model.max_seq_length or sys.maxsize
-        counted = self.model.tokenizer(
-            texts,
-            truncation=True,
-            max_length=most,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )["input_ids"]
-        lengths = [len(ids) for ids in counted]
+        ones out to a long one's length and makes long texts' batches large: at most
+        1,024 tokens encode the public sets' sentences and passages 15% and 23% faster
+        than 8 texts a batch with EmbeddingGemma, 5–6% with MiniLM (README "Speed")."""
+        lengths = self._token_counts(texts)
         out: list[list[int]] = []
         batch: list[int] = []
         for i in sorted(range(len(texts)), key=lengths.__getitem__, reverse=True):
@@ -135,6 +127,19 @@ class Embedder:
         if batch:
             out.append(batch)
         return out
+
+    def _token_counts(self, texts: list[str]) -> list[int]:
+        """The tokens the model reads of each text (up to its window); characters ÷ 4
+        for a model whose tokenizer is not a Hugging Face one (batching only)."""
+        most = getattr(self.model, "max_seq_length", None)
+        limit: dict[str, Any] = {"truncation": True, "max_length": most} if most else {}
+        try:
+            counted = self.model.tokenizer(
+                texts, return_attention_mask=False, return_token_type_ids=False, **limit
+            )["input_ids"]
+        except (AttributeError, TypeError, KeyError):
+            return [min(most or sys.maxsize, len(t) // 4 + 2) for t in texts]
+        return [len(ids) for ids in counted]
 
     def _encode_batch(self, texts: list[str], *, query: bool) -> np.ndarray:
         kwargs: dict[str, Any] = {

@@ -134,3 +134,21 @@ def test_the_token_budget_counts_the_prompt(minilm):
     # Alone, each text is 3 tokens: without its prompt, all four would fit in 64.
     assert all(len(call) <= 64 // _tokens(spy, prompt + "saffron") for call in spy.history)
     assert len(spy.history) > 1
+
+
+class NotHuggingFaceTokenizer:
+    """A tokenizer that takes none of Hugging Face's keywords (a static model's)."""
+
+    def __call__(self, texts: list[str]) -> Any:
+        raise TypeError("unexpected keyword argument 'return_attention_mask'")
+
+
+def test_a_model_whose_tokenizer_cannot_count_is_batched_by_characters(minilm):
+    spy = RecordingModel(minilm.model)
+    spy.tokenizer = NotHuggingFaceTokenizer()
+    embedder = Embedder(spy, "minilm", batch_size=8, batch_tokens=64)  # type: ignore[arg-type]
+    texts = ["saffron " * 40, "wheat", "rice", "saffron fields of Herat " * 3]
+    vectors = embedder.embed_documents(texts)
+    assert ["saffron " * 40] in spy.history  # ~80 tokens by its characters: alone
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.allclose(vector, minilm.model.encode(text, normalize_embeddings=True), atol=1e-5)
