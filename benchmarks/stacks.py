@@ -2,7 +2,7 @@
 
 `python -m benchmarks` runs this module once per system and round, interleaved
 (Sanad, LangChain, Sanad, LangChain …), so each measurement has a process of its
-own: its own peak RSS, no warm caches. Two systems:
+own: its own peak RSS, no warm caches. Three systems:
 
 - **sanad**: `SanadIndex.ingest()`, then `retrieval.search` in keyword, dense and
   hybrid modes (query encoding reported apart, as Sanad times it);
