@@ -95,7 +95,7 @@ class Run:
                 runs = {
                     system: _stack_run(system, size, model, self.args.repeats, server)
                     for system in self.systems
-                    if applies(system, size, model) and not (server and system == "langchain-hf")
+                    if applies(system, size, model, server)
                 }
                 measured = interleaved(runs, self.args.rounds)
                 for system, values in measured.items():

@@ -24,6 +24,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from benchmarks.stacks import hf_embeddings
 from retrieval.config import load_settings
 from retrieval.evalset import open_eval_set
 from retrieval.evaluate import score_retrieval
@@ -34,7 +35,6 @@ from retrieval.search import search
 def build_langchain(corpus: Path, model: str):
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
-    from langchain_huggingface import HuggingFaceEmbeddings
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     # TextLoader (langchain_community) reads a file into one Document with its
@@ -47,12 +47,7 @@ def build_langchain(corpus: Path, model: str):
     splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
         docs
     )
-    embeddings = HuggingFaceEmbeddings(
-        model_name=model,
-        model_kwargs={"device": "cpu"},
-        encode_kwargs={"normalize_embeddings": True, "prompt_name": "document"},
-        query_encode_kwargs={"normalize_embeddings": True, "prompt_name": "query"},
-    )
+    embeddings = hf_embeddings(model, [])  # as the speed benchmark's `langchain-hf`
     store = Chroma.from_documents(splits, embeddings, collection_metadata={"hnsw:space": "cosine"})
     mean = sum(len(s.page_content) for s in splits) / len(splits)
     print(f"LangChain: {len(splits)} chunks, {mean:.0f} characters on average", flush=True)

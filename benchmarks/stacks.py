@@ -118,13 +118,21 @@ def sanad(
 def langchain(
     docs: Path, work: Path, embedder: Embedder | None, server: tuple[str, int] | None
 ) -> tuple[int, dict[str, Search], Callable[[], None]]:
+    """The LangChain stack given Sanad's `embedder` (the same vectors), if any."""
+    return _langchain_with(docs, work, SameVectors(embedder) if embedder else None, server)
+
+
+def _langchain_with(
+    docs: Path, work: Path, embeddings: Any | None, server: tuple[str, int] | None
+) -> tuple[int, dict[str, Search], Callable[[], None]]:
+    """The LangChain stack with LangChain `embeddings` (keyword search only without)."""
     from langchain_classic.retrievers import EnsembleRetriever
     from langchain_community.retrievers import BM25Retriever
 
     splits = langchain_splits(docs)
     bm25 = BM25Retriever.from_documents(splits, k=K)
     modes: dict[str, Search] = {"keyword": bm25.invoke}
-    if embedder is not None:
+    if embeddings is not None:
         import chromadb
         from langchain_chroma import Chroma
 
@@ -135,7 +143,7 @@ def langchain(
         )
         store = Chroma.from_documents(
             splits,
-            SameVectors(embedder),
+            embeddings,
             client=client,
             collection_name="langchain",
             collection_metadata={"hnsw:space": "cosine"},
@@ -191,27 +199,7 @@ def langchain_hf(
     docs: Path, work: Path, embeddings: Any
 ) -> tuple[int, dict[str, Search], Callable[[], None]]:
     """The LangChain stack with its own `HuggingFaceEmbeddings` (`hf_embeddings`)."""
-    from langchain_chroma import Chroma
-    from langchain_classic.retrievers import EnsembleRetriever
-    from langchain_community.retrievers import BM25Retriever
-
-    splits = langchain_splits(docs)
-    bm25 = BM25Retriever.from_documents(splits, k=K)
-    store = Chroma.from_documents(
-        splits,
-        embeddings,
-        persist_directory=str(work / "chroma"),
-        collection_name="langchain",
-        collection_metadata={"hnsw:space": "cosine"},
-    )
-    dense = store.as_retriever(search_kwargs={"k": K})
-    ensemble = EnsembleRetriever(retrievers=[bm25, dense], weights=[0.5, 0.5])
-    modes: dict[str, Any] = {
-        "keyword": bm25.invoke,
-        "dense": dense.invoke,
-        "hybrid": ensemble.invoke,
-    }
-    return len(splits), {m: _milliseconds(f) for m, f in modes.items()}, lambda: None
+    return _langchain_with(docs, work, embeddings, None)
 
 
 def _has_prompts(model: str) -> bool:
@@ -252,10 +240,11 @@ SAME_VECTORS = {"sanad": sanad, "langchain": langchain}
 SYSTEMS = (*SAME_VECTORS, "langchain-hf")
 
 
-def applies(system: str, size: str, model: str) -> bool:
-    """Whether `system` runs on this corpus and model: LangChain's own embeddings only
-    where the model encodes the text itself (the bundled corpus) and there is one."""
-    return system != "langchain-hf" or (size == "bundled" and model != "none")
+def applies(system: str, size: str, model: str, server: str | None = None) -> bool:
+    """Whether `system` runs on this corpus, model and server: LangChain's own
+    embeddings only where the model encodes the text itself (the bundled corpus),
+    there is one, and the store is embedded."""
+    return system != "langchain-hf" or (size == "bundled" and model != "none" and not server)
 
 
 def measure(
