@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,3 +177,69 @@ def test_langchain_with_its_own_embeddings_ingests_and_searches_the_bundled_corp
     assert measured["peak_rss_mb"] > 100  # the model loaded in this process
     assert set(measured["search"]) == {"keyword", "dense", "hybrid"}
     assert all(m["p50_ms"] > 0 for m in measured["search"].values())
+
+
+def test_late_chunking_pools_each_sentence_from_its_passage(minilm):
+    from benchmarks.late_chunking import late_vectors
+
+    museum = "The national museum opened in 1952 after years of building."
+    river = "The Kabul river runs from the west to the east into the Indus."
+    bridge = "The iron bridge was rebuilt last spring."
+    filler = "Farmers sell apples and grain at the market every morning."
+    long = " ".join([filler] * 40) + " " + bridge  # past MiniLM's 256-token window
+    chunks = {"one": museum, "two": f"{museum} {river}", "long": long}
+    keys = [("one", 0, len(museum)), ("two", len(museum) + 1, len(chunks["two"])),
+            ("long", 0, len(filler)), ("long", len(long) - len(bridge), len(long))]  # fmt: skip
+    texts = [chunks[c][a:b] for c, a, b in keys]
+    assert texts == [museum, river, filler, bridge]
+
+    vectors = late_vectors(minilm, chunks, keys, texts)
+    alone = dict(zip(texts, minilm.embed_documents(texts), strict=True))
+    assert set(vectors) == set(texts)
+    for vector in vectors.values():
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+    # Alone in its passage, a sentence's pooled tokens are nearly its own vector
+    # (the passage's [CLS] and [SEP] are not among them).
+    assert float(vectors[museum] @ alone[museum]) > 0.95
+    # Within a passage, each sentence keeps to its own words, read in their context:
+    # not the vector it has alone.
+    assert float(vectors[river] @ alone[museum]) < float(vectors[river] @ alone[river]) < 0.99
+    # Cut off by the window: encoded alone, as the product does.
+    assert float(vectors[bridge] @ alone[bridge]) > 0.9999
+
+
+def test_late_chunking_makes_an_ingests_sentence_vectors_only_while_on(
+    minilm, minilm_path, tmp_path
+):
+    from benchmarks.late_chunking import late_sentence_vectors
+    from retrieval.config import load_settings
+    from retrieval.index import SanadIndex
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in {
+        "museum": "The national museum opened in 1952. Its first hall held old coins. "
+        "Schools still visit it every spring.",
+        "river": "The Kabul river runs east into the Indus. Its water feeds the farms "
+        "of the valley. Floods came in the summer of 2010.",
+        "bridge": "The iron bridge was rebuilt last year. Trucks cross it at night. "
+        "A market stands at its southern end.",
+    }.items():
+        (corpus / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+
+    def stored_against_alone(data: str) -> np.ndarray:
+        """Each stored sentence vector's cosine to the sentence encoded alone."""
+        settings = load_settings(data_dir=tmp_path / data, embedding_model=minilm_path)
+        index = SanadIndex(settings, embedder=minilm)
+        index.ingest(corpus)
+        evidence = index.view().evidence
+        found = [s for c in index.view().chunks for s in evidence.sentences(c)]
+        assert len(found) >= 6  # two or three sentences a file
+        stored = evidence.vectors_of(found, minilm.embed_documents).astype(np.float32)
+        index.close()
+        return np.einsum("ij,ij->i", stored, minilm.embed_documents([s.text for s in found]))
+
+    with late_sentence_vectors(minilm):
+        late = stored_against_alone("late")
+    assert late.max() < 0.99  # each read within its passage
+    assert stored_against_alone("after").min() > 0.99  # each alone again (int8 codes)
