@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.backends import shipped_model
+from benchmarks.measure import Figure
 from retrieval.config import BUNDLED_CORPUS_DIR, load_settings
 from retrieval.embeddings import Embedder, load_embedder
 from retrieval.index import SanadIndex
@@ -44,9 +44,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     sentences, passages = sample_texts(args.corpus, args.sentences, args.passages)
-    settings = load_settings(
-        data_dir=Path(tempfile.mkdtemp()), embedding_model=args.model or shipped_model()
-    )
+    settings = load_settings(data_dir=Path("unused"), embedding_model=args.model or shipped_model())
     embedder = load_embedder(settings)
     embedder.embed_documents(sentences[:4])  # warm up
     print(f"model: {settings.embedding_model}; {len(sentences)} sentences, "
@@ -69,7 +67,7 @@ def main() -> None:
         apart = max(
             float(np.abs(vectors[f"{batching}{k}"] - vectors[f"{first}{k}"]).max()) for k in "sp"
         )
-        cells = [_spread(times[batching][k]) for k in "sp"]
+        cells = [Figure.of(times[batching][k], "s") for k in "sp"]
         print(f"| {texts} | {tokens} | {cells[0]} | {cells[1]} | {apart:.1e} |")
 
 
@@ -80,17 +78,16 @@ def sample_texts(corpora: list[Path], sentences: int, passages: int) -> tuple[li
     out_s: list[str] = []
     out_p: list[str] = []
     for corpus in corpora:
-        settings = load_settings(
-            data_dir=Path(tempfile.mkdtemp()), corpus_dir=corpus, embedding_model="none"
-        )
-        index = SanadIndex(settings)
-        index.ensure_ready()
-        spans = index.evidence.spans
-        found = {c.text[a:b]: None for c in index.chunks for a, b in spans[c.chunk_id]}
-        out_s += rng.sample(list(found), min(sentences, len(found)))
-        texts = [c.text for c in index.chunks]
-        out_p += rng.sample(texts, min(passages, len(texts)))
-        index.close()
+        with tempfile.TemporaryDirectory() as data:
+            settings = load_settings(data_dir=Path(data), corpus_dir=corpus, embedding_model="none")
+            index = SanadIndex(settings)
+            index.ensure_ready()
+            spans = index.evidence.spans
+            found = {c.text[a:b]: None for c in index.chunks for a, b in spans[c.chunk_id]}
+            out_s += rng.sample(list(found), min(sentences, len(found)))
+            texts = [c.text for c in index.chunks]
+            out_p += rng.sample(texts, min(passages, len(texts)))
+            index.close()
     return out_s, out_p
 
 
@@ -98,10 +95,6 @@ def _timed(embedder: Embedder, texts: list[str]) -> tuple[float, np.ndarray]:
     started = time.perf_counter()
     made = embedder.embed_documents(texts)
     return time.perf_counter() - started, made
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f} s)"
 
 
 if __name__ == "__main__":

@@ -44,12 +44,14 @@ def late_vectors(
     `chunks`, by id) that holds it, or encoded alone where the passage's window
     cut it off."""
     model = embedder.model
+    if type(model[1]).__name__ != "Pooling":
+        raise SystemExit(f"{type(model[1]).__name__} after the transformer: not a pooling model")
     prompt = embedder.document_prompt
     by_chunk: defaultdict[str, list[tuple[int, int, str]]] = defaultdict(list)
     for (chunk_id, start, end), text in zip(keys, texts, strict=True):
         by_chunk[chunk_id].append((start, end, text))
     out: dict[str, np.ndarray] = {}
-    alone: list[str] = []
+    alone: dict[str, None] = {}  # past the window: encoded alone, in order
     for chunk_id, spans in by_chunk.items():
         read = model.tokenizer(
             prompt + chunks[chunk_id],
@@ -67,19 +69,17 @@ def late_vectors(
                 continue
             mine = (last > first) & (first >= len(prompt) + start) & (last <= len(prompt) + end)
             if not bool(mine.any()):  # past the window
-                alone.append(text)
+                alone[text] = None
                 continue
             out[text] = _after_pooling(model, tokens[mine].mean(0, keepdim=True))
     if alone:
-        out.update(zip(alone, embedder.embed_documents(alone), strict=True))
+        out.update(zip(alone, embedder.embed_documents(list(alone)), strict=True))
     return out
 
 
 def _after_pooling(model: Any, pooled: torch.Tensor) -> np.ndarray:
-    """The model's modules after its pooling (dense layers, normalization) on one
-    pooled vector; unit length whatever they are."""
-    if type(model[1]).__name__ != "Pooling":
-        raise SystemExit(f"{type(model[1]).__name__} after the transformer: not a pooling model")
+    """The model's modules after its pooling (dense layers, normalization; `late_vectors`
+    checked the layout) on one pooled vector; unit length whatever they are."""
     features = {"sentence_embedding": pooled}
     with torch.no_grad():
         for module in list(model)[2:]:

@@ -195,13 +195,6 @@ def hf_embeddings(model: str, asked: Sequence[str]) -> Any:
     return embeddings
 
 
-def langchain_hf(
-    docs: Path, work: Path, embeddings: Any
-) -> tuple[int, dict[str, Search], Callable[[], None]]:
-    """The LangChain stack with its own `HuggingFaceEmbeddings` (`hf_embeddings`)."""
-    return _langchain_with(docs, work, embeddings, None)
-
-
 def _has_prompts(model: str) -> bool:
     """Whether the model's sentence-transformers config names document and query prompts."""
     config = Path(model) / "config_sentence_transformers.json"
@@ -263,7 +256,7 @@ def measure(
         with TreeMemory() as memory:  # the ingest's worker processes included
             started = time.perf_counter()
             if own:
-                chunks, modes, close = langchain_hf(docs, root / "data", embeddings)
+                chunks, modes, close = _langchain_with(docs, root / "data", embeddings, None)
             else:
                 chunks, modes, close = SAME_VECTORS[system](docs, root / "data", embedder, server)
             ingest_s = time.perf_counter() - started
