@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 from tqdm.auto import tqdm
 
+from retrieval.allocator import release_freed_memory
 from retrieval.config import Settings
 from retrieval.errors import ModelUnavailable
 from retrieval.notices import Notify, notice
@@ -46,11 +47,15 @@ class Embedder:
         document_prompt: str | None = None,
         batch_size: int = 8,
         batch_tokens: int = 1024,
+        release_memory: bool = False,
     ) -> None:
         self.model = model
         self.name = name
         self.batch_size = batch_size
         self.batch_tokens = batch_tokens
+        #: Give the memory a batch freed back to the system after each batch of a run
+        #: (`retrieval.allocator`): a lower peak, a slower ingest (README "Speed").
+        self.release_memory = release_memory
         own = {k: v for k, v in (model.prompts or {}).items() if v}
         self._use_own_prompts = query_prompt is None and document_prompt is None and bool(own)
         family = _prompt_family(name)
@@ -102,6 +107,8 @@ class Embedder:
         with tqdm(total=len(texts), desc="Embedding", unit="text", disable=not progress) as bar:
             for batch in self.batches([prompt + t for t in texts]):
                 out[batch] = self._encode_batch([texts[i] for i in batch], query=query)
+                if self.release_memory:
+                    release_freed_memory()
                 bar.update(len(batch))
         return out
 
@@ -190,6 +197,7 @@ def load_embedder(settings: Settings, status: Notify | None = None) -> Embedder:
         document_prompt=settings.document_prompt,
         batch_size=settings.embedding_batch_size,
         batch_tokens=settings.embedding_batch_tokens,
+        release_memory=settings.embedding_release_memory,
     )
 
 

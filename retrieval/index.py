@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.allocator import release_freed_memory
 from retrieval.catalog import CATALOG_FILE, Catalog, ChunkRecord, DocumentRecord
 from retrieval.config import Settings
 from retrieval.database import open_database
@@ -344,8 +345,16 @@ class SanadIndex:
         """Bring the index in line with `path` (default: the configured corpus).
 
         A folder is the whole corpus: files gone from it are removed from the
-        index. A single file is added or updated on its own.
+        index. A single file is added or updated on its own. What the ingest freed
+        (its texts, the model's batches, an index it replaced) then goes back to the
+        system, not kept by the allocator for the rest of the process's life.
         """
+        try:
+            return self._ingest(path, rebuild=rebuild, progress=progress)
+        finally:
+            release_freed_memory()
+
+    def _ingest(self, path: Path | None, *, rebuild: bool, progress: bool) -> IngestReport:
         source = path or self.settings.corpus_dir
         # One ingest at a time per catalogue, across processes and replicas: a second
         # waits, then finds the first one's work done.

@@ -34,6 +34,27 @@ def test_an_ingest_pauses_garbage_collection_and_resumes_it(lexical_settings, co
     assert gc.isenabled()
 
 
+def test_an_ingest_gives_what_it_freed_back_to_the_system_when_done_even_failing(
+    lexical_settings, corpus, tmp_path, monkeypatch
+):
+    # After the ingest, not during it: collections are back on, the texts it read gone.
+    released: list[bool] = []
+    release = retrieval.index.release_freed_memory
+
+    def noting() -> bool:
+        released.append(gc.isenabled())
+        return release()
+
+    monkeypatch.setattr(retrieval.index, "release_freed_memory", noting)
+    index = SanadIndex(lexical_settings)
+    index.ingest(corpus)
+    assert released == [True]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError):
+        index.ingest(tmp_path / "empty")
+    assert released == [True, True]
+
+
 def test_loading_an_index_pauses_garbage_collection_and_resumes_it(
     lexical_settings, corpus, monkeypatch
 ):
