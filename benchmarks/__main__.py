@@ -124,6 +124,7 @@ def _summarize_stack(
         "ingest_s": Figure.of([v["ingest_s"] for v in values], "s"),
         "ingest_chunks_per_s": Figure.of([v["chunks_per_s"] for v in values], "chunks/s"),
         "peak_rss_mb": Figure.of([v["peak_rss_mb"] for v in values], "MB"),
+        "rss_after_ingest_mb": Figure.of([v["rss_after_ingest_mb"] for v in values], "MB"),
         "search": {
             mode: {
                 q: Figure.of([v["search"][mode][q] for v in values], "ms")

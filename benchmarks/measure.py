@@ -102,6 +102,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_mb() -> float:
+    """This process's resident memory now, in MB (Linux; 0 elsewhere)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class TreeMemory:
     """The peak resident memory of this process and its children together (Sanad's
     ingest workers), sampled every `every` seconds while running, in MB.

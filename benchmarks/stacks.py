@@ -2,7 +2,8 @@
 
 `python -m benchmarks` runs this module once per system and round, interleaved
 (Sanad, LangChain, Sanad, LangChain …), so each measurement has a process of its
-own: its own peak RSS, no warm caches. Three systems:
+own: its own peak RSS (and the memory it holds once ingested), no warm caches.
+Three systems:
 
 - **sanad**: `SanadIndex.ingest()`, then `retrieval.search` in keyword, dense and
   hybrid modes (query encoding reported apart, as Sanad times it);
@@ -39,7 +40,7 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.measure import TreeMemory, percentile
+from benchmarks.measure import TreeMemory, percentile, resident_mb
 from benchmarks.search_speed import SentenceMeanEmbedder, real_sentences, write_corpus
 from retrieval.config import BUNDLED_CORPUS_DIR, load_settings
 from retrieval.embeddings import Embedder, load_embedder
@@ -261,6 +262,7 @@ def measure(
                 chunks, modes, close = SAME_VECTORS[system](docs, root / "data", embedder, server)
             ingest_s = time.perf_counter() - started
         rss = memory.peak_mb()
+        held = resident_mb()  # what a serving process keeps once the corpus is in
         latency: dict[str, dict[str, float]] = {}
         for mode, run in modes.items():
             run(asked[0])  # warm
@@ -276,6 +278,7 @@ def measure(
         "ingest_s": ingest_s,
         "chunks_per_s": chunks / ingest_s if ingest_s else 0.0,
         "peak_rss_mb": rss,
+        "rss_after_ingest_mb": held,
         "search": latency,
     }
 

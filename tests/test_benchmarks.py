@@ -46,13 +46,15 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     )  # fmt: skip
     assert results["systems"] == ["sanad", "langchain", "langchain-hf"]
     assert results["machine"]["cores"].isdigit()
-    table = [r for r in _rows(report, "Ingest and search") if len(r) == 9]
+    table = [r for r in _rows(report, "Ingest and search") if len(r) == 10]
     # LangChain's own embeddings run only where a model encodes the bundled corpus.
     assert {r[2] for r in table} == {"sanad", "langchain"}
     for row in table:
-        assert row[6] == "keyword"
+        assert row[7] == "keyword"
         assert int(row[3].replace(",", "")) > 50  # chunks of a real corpus
-        assert float(row[7].split()[0]) > 0  # a search p50 in ms
+        peak, held = (float(row[i].split()[0]) for i in (5, 6))
+        assert 0 < held <= peak  # the memory kept once ingested, at most the peak
+        assert float(row[8].split()[0]) > 0  # a search p50 in ms
     assert re.search(
         r"\| 150 \| none \| LangChain, Sanad's encoder \| keyword \| [\d.]+× \| [\d.]+× \|", report
     )
@@ -175,6 +177,7 @@ def test_langchain_with_its_own_embeddings_ingests_and_searches_the_bundled_corp
     assert measured["chunks"] > 30  # 1,000-character chunks of the five texts
     assert measured["ingest_s"] > 0
     assert measured["peak_rss_mb"] > 100  # the model loaded in this process
+    assert 100 < measured["rss_after_ingest_mb"] <= measured["peak_rss_mb"]
     assert set(measured["search"]) == {"keyword", "dense", "hybrid"}
     assert all(m["p50_ms"] > 0 for m in measured["search"].values())
 
