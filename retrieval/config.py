@@ -64,9 +64,9 @@ class Settings(BaseSettings):
     embedding_batch_tokens: int = Field(default=1024, ge=1, le=1_000_000)
     #: After each batch of an ingest, hand the memory the batch freed back to the
     #: system (glibc's malloc_trim; elsewhere nothing), not only once the ingest ends:
-    #: a lower peak for a slower ingest (MiniLM, bundled corpus: 24 MB, 5%; README
-    #: "Speed"). Off: the time matters more than a peak 1-4% lower.
-    embedding_release_memory: bool = False
+    #: a lower peak for a slower ingest (MiniLM, bundled corpus: 24 MB lower, 5% slower;
+    #: README "Speed"). On: running out of memory stops a bot, a slower ingest does not.
+    embedding_release_memory: bool = True
     embedding_backend: Backend = Field(
         default="torch",
         description="What runs the model: PyTorch, ONNX Runtime, or ONNX Runtime with "

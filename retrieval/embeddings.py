@@ -47,7 +47,7 @@ class Embedder:
         document_prompt: str | None = None,
         batch_size: int = 8,
         batch_tokens: int = 1024,
-        release_memory: bool = False,
+        release_memory: bool = True,
     ) -> None:
         self.model = model
         self.name = name

@@ -154,7 +154,9 @@ def test_a_model_whose_tokenizer_cannot_count_is_batched_by_characters(minilm):
         assert np.allclose(vector, minilm.model.encode(text, normalize_embeddings=True), atol=1e-5)
 
 
-def test_told_to_the_embedder_gives_freed_memory_back_after_every_batch(minilm, monkeypatch):
+def test_an_ingests_embedder_gives_freed_memory_back_after_every_batch_unless_told_not_to(
+    minilm, monkeypatch
+):
     released: list[int] = []
     spy = RecordingModel(minilm.model)
     monkeypatch.setattr(
@@ -162,20 +164,21 @@ def test_told_to_the_embedder_gives_freed_memory_back_after_every_batch(minilm, 
     )
     texts = [f"saffron fields of Herat, note {n}" for n in range(7)]
 
-    told = Embedder(spy, "minilm", batch_size=2, release_memory=True)  # type: ignore[arg-type]
+    told = Embedder(spy, "minilm", batch_size=2)  # type: ignore[arg-type]
     told.embed_documents(texts)
     # Once after each batch, the batch encoded before it.
     assert len(spy.history) == 4
     assert released == [1, 2, 3, 4]
 
     released.clear()
-    Embedder(spy, "minilm", batch_size=2).embed_documents(texts)  # type: ignore[arg-type]
+    quiet = Embedder(spy, "minilm", batch_size=2, release_memory=False)  # type: ignore[arg-type]
+    quiet.embed_documents(texts)
     told.embed_query("where is saffron grown?")
-    assert released == []  # not told to (the default), and a question is no run of batches
+    assert released == []  # told not to, and a question is no run of batches
 
 
 def test_the_release_setting_reaches_the_loaded_embedder(minilm_path, tmp_path, monkeypatch):
-    assert not load_settings(data_dir=tmp_path).embedding_release_memory  # off unless told
-    monkeypatch.setenv("SANAD_EMBEDDING_RELEASE_MEMORY", "true")
+    assert load_settings(data_dir=tmp_path).embedding_release_memory  # on unless told
+    monkeypatch.setenv("SANAD_EMBEDDING_RELEASE_MEMORY", "false")
     settings = load_settings(data_dir=tmp_path, embedding_model=minilm_path)
-    assert load_embedder(settings).release_memory is True
+    assert load_embedder(settings).release_memory is False
