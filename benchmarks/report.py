@@ -111,6 +111,26 @@ def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str, fl
     return out
 
 
+def _peak_rows(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
+    """The peak-RSS target for each corpus and model a LangChain stack ran beside
+    Sanad: Sanad's median peak no higher than the stack's."""
+    by = {(r["system"], r["size"], r["model"]): r for r in rows}
+    out: list[tuple[str, str, bool | None]] = []
+    for (system, size, model), r in by.items():
+        for against in AGAINST if system == "sanad" else ():
+            other = by.get((against, size, model))
+            if other is not None:
+                ours, theirs = r["peak_rss_mb"].median, other["peak_rss_mb"].median
+                out.append(
+                    (
+                        f"peak RSS no higher than {AGAINST[against]} ({size}, vectors: {model})",
+                        f"{ours:,.0f} MB vs {theirs:,.0f} MB",
+                        ours <= theirs,
+                    )
+                )
+    return out
+
+
 def _pyplot() -> Any:
     """matplotlib's pyplot drawing to files, or None without matplotlib."""
     try:
@@ -295,6 +315,7 @@ def targets(results: dict[str, Any]) -> list[str]:
                         ingest >= 1.0,
                     )
                 )
+        rows += _peak_rows(search_rows)
     for r in results.get("bot", []):
         if r["users_at_once"] == 50:
             rows.append(("bot p95 ≤ 1.5 s at 50 users", f"{r['p95_ms']} ms", r["p95_ms"] <= 1500))

@@ -65,6 +65,13 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     assert "| 300 |" in report  # the summary of 300 messages
     assert "## Targets" in report
     assert "cold start no slower than the LangChain script (150 chunks (synthetic))" in report
+    peaks = [r for r in _rows(report, "Targets") if r[0].startswith("peak RSS no higher")]
+    assert {r[0].split(" (")[0] for r in peaks} == {
+        "peak RSS no higher than LangChain, Sanad's encoder"
+    }  # keyword-only: no LangChain stack of its own embeddings
+    for _target, measured, met in peaks:
+        ours, theirs = (float(x.split()[0].replace(",", "")) for x in measured.split(" vs "))
+        assert met == ("yes" if ours <= theirs else "**no**")
     (bot,) = results["bot"]
     assert bot["answered"] == "2/2"
     assert "| 2 | none (lexical-only) | 2/2 |" in report
