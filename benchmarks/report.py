@@ -111,6 +111,26 @@ def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str, fl
     return out
 
 
+def _quality_rows(runs: Any) -> list[tuple[str, str, bool | None]]:
+    """The quality target for each set and language both retrievers were scored on:
+    Sanad's R@5 and MRR@10 no lower than LangChain's BM25 (keyword-only)."""
+    out: list[tuple[str, str, bool | None]] = []
+    for r in runs if isinstance(runs, list) else ():
+        for lang, ours in r["sanad"]["languages"].items():
+            theirs = r["langchain_bm25"].get(lang)
+            if theirs:
+                out.append(
+                    (
+                        f"R@5 and MRR@10 no lower than LangChain's BM25 "
+                        f"({' + '.join(r['sets'])}, {lang})",
+                        f"R@5 {ours['r@k']:.3f} vs {theirs['r@k']:.3f}, "
+                        f"MRR@10 {ours['mrr@10']:.3f} vs {theirs['mrr@10']:.3f}",
+                        ours["r@k"] >= theirs["r@k"] and ours["mrr@10"] >= theirs["mrr@10"],
+                    )
+                )
+    return out
+
+
 def _peak_rows(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
     """The peak-RSS target for each corpus and model a LangChain stack ran beside
     Sanad: Sanad's median peak no higher than the stack's."""
@@ -316,6 +336,7 @@ def targets(results: dict[str, Any]) -> list[str]:
                     )
                 )
         rows += _peak_rows(search_rows)
+    rows += _quality_rows(results.get("quality"))
     for r in results.get("bot", []):
         if r["users_at_once"] == 50:
             rows.append(("bot p95 ≤ 1.5 s at 50 users", f"{r['p95_ms']} ms", r["p95_ms"] <= 1500))

@@ -112,6 +112,10 @@ def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path)
     assert run["langchain_bm25"]["ar"]["r@1"] == 1.0
     assert "| set | ar | sanad | 1.000 | 1.000 | 1.000 | 1.0 |" in report
     assert "| set | ar | langchain BM25 | 1.000 |" in report
+    assert (
+        "| R@5 and MRR@10 no lower than LangChain's BM25 (set, ar) | "
+        "R@5 1.000 vs 1.000, MRR@10 1.000 vs 1.000 | yes |"
+    ) in report
 
 
 def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
