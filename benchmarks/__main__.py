@@ -46,7 +46,7 @@ from tqdm import tqdm
 from benchmarks import measure
 from benchmarks.measure import Figure, interleaved
 
-SECTIONS = ("search", "server", "ask", "cold", "bot", "summaries", "quality")
+SECTIONS = ("search", "server", "ask", "cold", "startup", "bot", "summaries", "quality")
 QUESTION = "جنگ میان طالبان و داعش چه زمانی آغاز شد؟"
 LANGCHAIN_SCRIPT = """
 import sys
@@ -202,6 +202,14 @@ def cold_section(run: Run) -> None:
     run.results["cold"] = out
 
 
+def startup_section(run: Run) -> None:
+    """The `sanad` command's start-up as a newcomer meets it (`benchmarks/startup.py`)."""
+    from benchmarks.startup import measure as startup
+
+    rounds = max(3, run.args.rounds)
+    run.results["startup"] = {name: Figure.of(v, "s") for name, v in startup(rounds).items()}
+
+
 def bot_section(run: Run) -> None:
     out = []
     for users in run.args.users:
@@ -283,6 +291,7 @@ RUNNERS = {
     "server": server_section,
     "ask": ask_section,
     "cold": cold_section,
+    "startup": startup_section,
     "bot": bot_section,
     "summaries": summaries_section,
     "quality": quality_section,

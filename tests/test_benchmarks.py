@@ -41,7 +41,7 @@ def _rows(report: str, heading: str) -> list[list[str]]:
 def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     report, results = _bench(
         tmp_path,
-        "--model", "none", "--only", "search", "cold", "summaries", "bot",
+        "--model", "none", "--only", "search", "cold", "startup", "summaries", "bot",
         "--messages", "300", "--users", "2",
     )  # fmt: skip
     assert results["systems"] == ["sanad", "langchain", "langchain-hf"]
@@ -63,6 +63,17 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     assert all(float(cold[i].split()[0]) > 0 for i in (1, 2))  # seconds, both commands
     assert cold[3].endswith("×")
     assert "| 300 |" in report  # the summary of 300 messages
+    startup = {r[0]: r[1] for r in _rows(report, "Start-up of the `sanad` command")[1:]}
+    assert list(startup) == [
+        "sanad --help",
+        "sanad ask (keyword-only)",
+        "sanad ask (default, model not cached)",
+    ]
+    for name, seconds in startup.items():
+        (target,) = [r for r in _rows(report, "Targets") if r[0].startswith(f"{name} ≤ ")]
+        limit = float(target[0].split("≤ ")[1].split()[0])
+        assert target[1] == seconds  # the same figure, median (min–max)
+        assert target[2] == ("yes" if float(seconds.split()[0]) <= limit else "**no**")
     assert "## Targets" in report
     assert "cold start no slower than the LangChain script (150 chunks (synthetic))" in report
     peaks = [r for r in _rows(report, "Targets") if r[0].startswith("peak RSS no higher")]
