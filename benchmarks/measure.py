@@ -104,11 +104,7 @@ def peak_rss_mb() -> float:
 
 def resident_mb() -> float:
     """This process's resident memory now, in MB (Linux; 0 elsewhere)."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _rss_kb("self") / 1024
 
 
 class TreeMemory:
@@ -147,13 +143,16 @@ def _tree_rss_kb() -> int:
     for children in Path("/proc/self/task").glob("*/children"):
         with contextlib.suppress(OSError):
             pids += children.read_text().split()
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total
+    return sum(map(_rss_kb, pids))
+
+
+def _rss_kb(pid: str) -> int:
+    """A process's resident memory now, in kB; 0 if it is gone or not on Linux."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def machine() -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,31 +85,35 @@ AGAINST = {
 }
 
 
+def _beside(
+    rows: Sequence[dict[str, Any]],
+) -> Iterator[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
+    """(corpus, model, LangChain stack, Sanad's row, the stack's row) for each row of
+    Sanad that a LangChain stack ran beside."""
+    by = {(r["system"], r["size"], r["model"]): r for r in rows}
+    for (system, size, model), r in by.items():
+        for against in AGAINST if system == "sanad" else ():
+            other = by.get((against, size, model))
+            if other is not None:
+                yield size, model, against, r, other
+
+
 def _ratios(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str, str, float, float]]:
     """(corpus, model, LangChain stack, mode, search ratio, ingest ratio) per row of
     Sanad that a LangChain stack ran beside."""
-    by = {(r["system"], r["size"], r["model"]): r for r in rows}
-    out = []
-    for (system, size, model), r in by.items():
-        if system != "sanad":
-            continue
-        for against in AGAINST:
-            other = by.get((against, size, model))
-            if other is None:
-                continue
-            for mode, q in r["search"].items():
-                if mode in other["search"]:
-                    out.append(
-                        (
-                            size,
-                            model,
-                            against,
-                            mode,
-                            other["search"][mode]["p50_ms"].median / q["p50_ms"].median,
-                            other["ingest_s"].median / r["ingest_s"].median,
-                        )
-                    )
-    return out
+    return [
+        (
+            size,
+            model,
+            against,
+            mode,
+            other["search"][mode]["p50_ms"].median / q["p50_ms"].median,
+            other["ingest_s"].median / r["ingest_s"].median,
+        )
+        for size, model, against, r, other in _beside(rows)
+        for mode, q in r["search"].items()
+        if mode in other["search"]
+    ]
 
 
 def _quality_rows(runs: Any) -> list[tuple[str, str, bool | None]]:
@@ -135,20 +139,16 @@ def _quality_rows(runs: Any) -> list[tuple[str, str, bool | None]]:
 def _peak_rows(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, bool | None]]:
     """The peak-RSS target for each corpus and model a LangChain stack ran beside
     Sanad: Sanad's median peak no higher than the stack's."""
-    by = {(r["system"], r["size"], r["model"]): r for r in rows}
     out: list[tuple[str, str, bool | None]] = []
-    for (system, size, model), r in by.items():
-        for against in AGAINST if system == "sanad" else ():
-            other = by.get((against, size, model))
-            if other is not None:
-                ours, theirs = r["peak_rss_mb"].median, other["peak_rss_mb"].median
-                out.append(
-                    (
-                        f"peak RSS no higher than {AGAINST[against]} ({size}, vectors: {model})",
-                        f"{ours:,.0f} MB vs {theirs:,.0f} MB",
-                        ours <= theirs,
-                    )
-                )
+    for size, model, against, r, other in _beside(rows):
+        ours, theirs = r["peak_rss_mb"].median, other["peak_rss_mb"].median
+        out.append(
+            (
+                f"peak RSS no higher than {AGAINST[against]} ({size}, vectors: {model})",
+                f"{ours:,.0f} MB vs {theirs:,.0f} MB",
+                ours <= theirs,
+            )
+        )
     return out
 
 

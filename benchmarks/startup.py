@@ -16,8 +16,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
+
+from benchmarks.measure import seconds
 
 SANAD = str(Path(sys.executable).with_name("sanad"))
 QUESTION = "جنگ میان طالبان و داعش چه زمانی آغاز شد؟"
@@ -38,12 +40,8 @@ TARGETS = {
 
 
 def _seconds(args: list[str], env: dict[str, str], rounds: int) -> list[float]:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        subprocess.run([SANAD, *args], env=env, capture_output=True, check=True)
-        times.append(time.perf_counter() - started)
-    return times
+    run = partial(subprocess.run, [SANAD, *args], env=env, capture_output=True, check=True)
+    return [seconds(run) for _ in range(rounds)]
 
 
 def measure(rounds: int = 5) -> dict[str, list[float]]:
@@ -70,8 +68,8 @@ def measure(rounds: int = 5) -> dict[str, list[float]]:
 
 def main(rounds: int = 5) -> dict[str, float]:
     results = {name: statistics.median(times) for name, times in measure(rounds).items()}
-    for name, seconds in results.items():
-        print(f"{name:<42}{seconds:6.2f} s")
+    for name, median in results.items():
+        print(f"{name:<42}{median:6.2f} s")
     return results
 
 
