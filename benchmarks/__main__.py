@@ -12,10 +12,18 @@ Writes `report.md`, `results.json` and PNG plots into `--out`. Sections:
   ask` over the index built before, against a minimal LangChain script (TextLoader,
   splitter, BM25Retriever, built anew by every process), interleaved;
 - **bot**: the real bot through the fake Bot API with N users at once (`bot_load.py`);
-- **summaries**: extractive summaries of 1k/5k/20k messages;
+- **summaries**: extractive summaries of 1k/5k/20k messages, and `/summary 24h` in
+  a chat holding 100,000 messages;
+- **conversations**: how the summaries' grouping recovers the topics of the labelled
+  chat set, and conversation separation on the public IRC set (when
+  `../shared/eval/chat` is there);
 - **quality**: R@1, R@5, MRR@10 per language of Sanad's keyword search and
   LangChain's `BM25Retriever` on the public sets (when `../shared/eval/external`
-  is there), and how often Sanad's first quote holds the answer (`quality.py`).
+  is there) and on `dev.jsonl`, and Sanad's answer figures: answered, first quote
+  holds the answer, the sets' unanswerable questions declined (`quality.py`).
+
+The report ends with every target the issues name, beside the value this run
+measured (`targets.py`).
 
     .venv/bin/python -m benchmarks --quick          # a few minutes
     .venv/bin/python -m benchmarks                   # 1k, 10k and 100k chunks: hours
@@ -46,7 +54,13 @@ from tqdm import tqdm
 from benchmarks import measure
 from benchmarks.measure import Figure, interleaved
 
-SECTIONS = ("search", "server", "ask", "cold", "startup", "bot", "summaries", "quality")
+ROOT = Path(__file__).resolve().parent.parent
+#: The public chat set, when the development workspace's shared/ folder is beside the project.
+EXTERNAL_CHAT = ROOT.parent / "shared" / "eval" / "chat"
+
+SECTIONS = (
+    "search", "server", "ask", "cold", "startup", "bot", "summaries", "conversations", "quality",
+)  # fmt: skip
 QUESTION = "جنگ میان طالبان و داعش چه زمانی آغاز شد؟"
 LANGCHAIN_SCRIPT = """
 import sys
@@ -224,13 +238,13 @@ def bot_section(run: Run) -> None:
 
 
 def summaries_section(run: Run) -> None:
-    from benchmarks.summaries import load, repeated
+    from benchmarks.summaries import chat_of_100k, load, repeated
     from bot.summaries import chat_messages, message_link, render_summary
     from retrieval import summaries
     from retrieval.threads import ChatMessage
 
     messages, _ = load()
-    out = {}
+    out: dict[str, Figure] = {}
     for n in run.args.messages:
         chat = repeated(messages, n)
         logged = _logged(chat)
@@ -240,17 +254,40 @@ def summaries_section(run: Run) -> None:
             render_summary(made, logged, "en", lambda m: message_link(m.chat_id, m.message_id))
 
         out[str(n)] = Figure.of([measure.seconds(once) for _ in range(run.args.rounds)], "s")
-    run.results["summaries"] = out
+    with chat_of_100k(messages) as day:
+        in_day = Figure.of([measure.seconds(day) for _ in range(run.args.rounds)], "s")
+    run.results["summaries"] = {"messages": out, "day_of_100k": in_day}
+
+
+def conversations_section(run: Run) -> None:
+    from benchmarks.summaries import LABELLED, load, quality
+    from benchmarks.threads import separation
+
+    messages, topic_of = load()
+    figures: dict[str, Any] = {"labelled_set": LABELLED.relative_to(ROOT).as_posix()}
+    figures["labelled"] = quality(messages, topic_of)
+    irc = EXTERNAL_CHAT / "irc" / "dev"
+    if irc.is_dir():
+        figures["irc"] = separation(irc)
+    else:
+        figures["irc_skipped"] = f"no IRC set at {irc}"
+    run.results["conversations"] = figures
 
 
 def quality_section(run: Run) -> None:
     from benchmarks.quality import EXTERNAL
 
     if run.args.quality_sets:
-        groups = [[str(folder)] for folder in run.args.quality_sets]
+        groups = [[str(path) for path in run.args.quality_sets]]
     elif EXTERNAL.is_dir():
+        unanswerable = ROOT / "eval" / "unanswerable"
         names = [["persianqa"]] if run.args.quick else [["persianqa"], ["xquad", "arcd"]]
         groups = [[str(EXTERNAL / name) for name in group] for group in names]
+        for group, lang in zip(groups, ("fa", "ar"), strict=False):
+            group.append(str(unanswerable / f"public-{lang}.jsonl"))
+        dev = EXTERNAL.parent / "dev.jsonl"
+        if dev.is_file():
+            groups.append([str(dev)])
     else:
         run.results["quality"] = {"skipped": f"no public sets at {EXTERNAL}"}
         return
@@ -294,6 +331,7 @@ RUNNERS = {
     "startup": startup_section,
     "bot": bot_section,
     "summaries": summaries_section,
+    "conversations": conversations_section,
     "quality": quality_section,
 }
 
@@ -314,7 +352,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, nargs="+", help="bot users at once")
     parser.add_argument("--messages", type=int, nargs="+", help="summary sizes in messages")
     parser.add_argument(
-        "--quality-sets", type=Path, nargs="+", help="evaluation folders (default: public sets)"
+        "--quality-sets",
+        type=Path,
+        nargs="+",
+        help="evaluation folders and question files, scored together as `sanad eval` scores "
+        "them (default: the public sets with their unanswerable questions, and dev.jsonl)",
     )
     parser.add_argument("--rounds", type=int, help="runs per figure (default 3; --quick 2)")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the queries a run")

@@ -9,9 +9,11 @@ the scorer; with `--sweep`, scores each constant of `retrieval.threads` in turn.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import retrieval.threads as threads
@@ -43,6 +45,19 @@ def score(gold: Path, out: Path) -> str:
         check=True,
     )
     return result.stdout
+
+
+def separation(gold: Path) -> dict[str, float]:
+    """The scorer's figures (1-scaled-VI, one-to-one, …) for `gold`, predicted afresh."""
+    with tempfile.TemporaryDirectory() as out:
+        predict(gold, Path(out))
+        printed = score(gold, Path(out))
+    figures = {}
+    for line in printed.splitlines():
+        name, _, value = line.rpartition(" ")
+        with contextlib.suppress(ValueError):
+            figures[name.strip()] = float(value)
+    return figures
 
 
 def main() -> None:
