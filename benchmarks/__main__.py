@@ -20,7 +20,10 @@ Writes `report.md`, `results.json` and PNG plots into `--out`. Sections:
 - **quality**: R@1, R@5, MRR@10 per language of Sanad's keyword search and
   LangChain's `BM25Retriever` on the public sets (when `../shared/eval/external`
   is there) and on `dev.jsonl`, and Sanad's answer figures: answered, first quote
-  holds the answer, the sets' unanswerable questions declined (`quality.py`).
+  holds the answer, the sets' unanswerable questions declined (`quality.py`); given
+  a model folder (`--model`, a multilingual model such as EmbeddingGemma), the same
+  sets again with it: Sanad's hybrid and dense sides beside LangChain's dense
+  retriever with the same model.
 
 The report ends with every target the issues name, beside the value this run
 measured (`targets.py`).
@@ -294,7 +297,10 @@ def quality_section(run: Run) -> None:
     if "langchain" not in run.systems:
         run.results["quality"] = {"skipped": "LangChain is not installed"}
         return
-    run.results["quality"] = [measure.child("quality", *group) for group in groups]
+    runs = [measure.child("quality", *group) for group in groups]
+    if run.args.model not in ("none", "minilm"):  # a model folder: multilingual, as issue 8's
+        runs += [measure.child("quality", *group, "--model", run.args.model) for group in groups]
+    run.results["quality"] = runs
 
 
 def _logged(chat: Sequence[Any]) -> list[Any]:

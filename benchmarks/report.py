@@ -235,33 +235,44 @@ def _number(value: float, places: int) -> str:
 
 
 def quality(runs: Any, out: Path) -> list[str]:
-    lines = ["## Quality beside speed (keyword-only)", ""]
+    lines = ["## Quality beside speed", ""]
     if isinstance(runs, dict):
         return [*lines, f"Skipped: {runs['skipped']}.", ""]
     lines += [
         "Corpora of one language merged (`dev` is over the bundled corpus); Sanad's answer "
-        "figures from `sanad eval --answers`, declined over the sets' unanswerable questions.",
+        "figures from `sanad eval --answers`, declined over the sets' unanswerable questions. "
+        "Keyword-only: Sanad beside LangChain's `BM25Retriever`; with a model, Sanad's "
+        "default search (hybrid) and its dense side beside LangChain's dense retriever "
+        "(`HuggingFaceEmbeddings`, Chroma) with the same model.",
         "",
         "| sets | language | system | R@1 | R@5 | MRR@10 | answered | first quote holds the answer | declined |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         sets = " + ".join(r["sets"])
+        model = r.get("model", "none")
+        ours = "sanad" if model == "none" else f"sanad hybrid ({model})"
+        others = (
+            (f"sanad dense ({model})", r.get("sanad_dense")),
+            ("langchain BM25", r.get("langchain_bm25")),
+            (f"langchain dense ({model})", r.get("langchain_dense")),
+        )
         for lang, s in r["sanad"]["languages"].items():
             answers = r["sanad"].get("answers", {}).get(lang, {})
             shown = [answers.get(k) for k in ("answered", "first_quote", "declined")]
             lines.append(
-                f"| {sets} | {lang} | sanad | {s['r@1']:.3f} | {s['r@k']:.3f} | "
+                f"| {sets} | {lang} | {ours} | {s['r@1']:.3f} | {s['r@k']:.3f} | "
                 f"{s['mrr@10']:.3f} | "
                 + " | ".join("–" if v is None else str(v) for v in shown)
                 + " |"
             )
-            lc = r["langchain_bm25"].get(lang)
-            if lc:
-                lines.append(
-                    f"| {sets} | {lang} | langchain BM25 | {lc['r@1']:.3f} | {lc['r@k']:.3f} | "
-                    f"{lc['mrr@10']:.3f} | – | – | – |"
-                )
+            for name, scores in others:
+                other = (scores or {}).get(lang)
+                if other:
+                    lines.append(
+                        f"| {sets} | {lang} | {name} | {other['r@1']:.3f} | {other['r@k']:.3f} | "
+                        f"{other['mrr@10']:.3f} | – | – | – |"
+                    )
     return [*lines, ""]
 
 

