@@ -241,21 +241,12 @@ def bot_section(run: Run) -> None:
 
 
 def summaries_section(run: Run) -> None:
-    from benchmarks.summaries import chat_of_100k, load, repeated
-    from bot.summaries import chat_messages, message_link, render_summary
-    from retrieval import summaries
-    from retrieval.threads import ChatMessage
+    from benchmarks.summaries import chat_of_100k, load, summary_of
 
     messages, _ = load()
     out: dict[str, Figure] = {}
     for n in run.args.messages:
-        chat = repeated(messages, n)
-        logged = _logged(chat)
-
-        def once(chat: list[ChatMessage] = chat, logged: Any = logged) -> None:
-            made = summaries.summarize(chat_messages(logged))
-            render_summary(made, logged, "en", lambda m: message_link(m.chat_id, m.message_id))
-
+        once = summary_of(messages, n)
         out[str(n)] = Figure.of([measure.seconds(once) for _ in range(run.args.rounds)], "s")
     with chat_of_100k(messages) as day:
         in_day = Figure.of([measure.seconds(day) for _ in range(run.args.rounds)], "s")
@@ -301,18 +292,6 @@ def quality_section(run: Run) -> None:
     if run.args.model not in ("none", "minilm"):  # a model folder: multilingual, as issue 8's
         runs += [measure.child("quality", *group, "--model", run.args.model) for group in groups]
     run.results["quality"] = runs
-
-
-def _logged(chat: Sequence[Any]) -> list[Any]:
-    from bot.chatlog import LoggedMessage
-
-    now = time.time()
-    return [
-        LoggedMessage(
-            -1001234567890, m.id, m.author, now - len(chat) + i, m.text, None, None, m.reply_to
-        )
-        for i, m in enumerate(chat)
-    ]
 
 
 @contextmanager

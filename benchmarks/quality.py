@@ -22,13 +22,13 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from retrieval.config import BUNDLED_CORPUS_DIR
 from retrieval.evalset import open_eval_set
-from retrieval.evaluate import score_retrieval
+from retrieval.evaluate import Retrieve, score_retrieval
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The public sets, when the development workspace's shared/ folder is beside the project.
@@ -40,28 +40,38 @@ def langchain_bm25(paths: Sequence[Path]) -> dict[str, dict[str, float]]:
 
     from benchmarks.stacks import langchain_splits
 
-    with tempfile.TemporaryDirectory() as tmp:
-        evalset = open_eval_set(list(paths), Path(tmp))
-        splits = langchain_splits(evalset.corpus_dir or BUNDLED_CORPUS_DIR)
-        bm25 = BM25Retriever.from_documents(splits, k=10)
+    def build(corpus: Path) -> Retrieve:
+        bm25 = BM25Retriever.from_documents(langchain_splits(corpus), k=10)
 
         def retrieve(question: str) -> list[tuple[str, str]]:
             return [
                 (Path(d.metadata["source"]).stem, d.page_content) for d in bm25.invoke(question)
             ]
 
-        scores = score_retrieval(evalset.questions, retrieve, k=5)
-    return {lang: s.to_json() for lang, s in scores.items()}
+        return retrieve
+
+    return _langchain_scores(paths, build)
 
 
 def langchain_dense(paths: Sequence[Path], model: str) -> dict[str, dict[str, float]]:
     """The plain LangChain dense retriever (`benchmarks/langchain_dense.py`) with `model`."""
     from benchmarks.langchain_dense import build_langchain
 
+    def build(corpus: Path) -> Retrieve:
+        with contextlib.redirect_stdout(sys.stderr):  # its chunk count: not this JSON
+            return build_langchain(corpus, model)
+
+    return _langchain_scores(paths, build)
+
+
+def _langchain_scores(
+    paths: Sequence[Path], build: Callable[[Path], Retrieve]
+) -> dict[str, dict[str, float]]:
+    """R@1, R@5 and MRR@10 per language of the retriever `build` makes over the
+    corpus of `paths` (the bundled one when they are question files alone)."""
     with tempfile.TemporaryDirectory() as tmp:
         evalset = open_eval_set(list(paths), Path(tmp))
-        with contextlib.redirect_stdout(sys.stderr):  # its chunk count: not this JSON
-            retrieve = build_langchain(evalset.corpus_dir or BUNDLED_CORPUS_DIR, model)
+        retrieve = build(evalset.corpus_dir or BUNDLED_CORPUS_DIR)
         scores = score_retrieval(evalset.questions, retrieve, k=5)
     return {lang: s.to_json() for lang, s in scores.items()}
 

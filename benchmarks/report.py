@@ -260,20 +260,21 @@ def quality(runs: Any, out: Path) -> list[str]:
         for lang, s in r["sanad"]["languages"].items():
             answers = r["sanad"].get("answers", {}).get(lang, {})
             shown = [answers.get(k) for k in ("answered", "first_quote", "declined")]
-            lines.append(
-                f"| {sets} | {lang} | {ours} | {s['r@1']:.3f} | {s['r@k']:.3f} | "
-                f"{s['mrr@10']:.3f} | "
-                + " | ".join("–" if v is None else str(v) for v in shown)
-                + " |"
-            )
+            lines.append(_quality_row(sets, lang, ours, s, shown))
             for name, scores in others:
                 other = (scores or {}).get(lang)
                 if other:
-                    lines.append(
-                        f"| {sets} | {lang} | {name} | {other['r@1']:.3f} | {other['r@k']:.3f} | "
-                        f"{other['mrr@10']:.3f} | – | – | – |"
-                    )
+                    lines.append(_quality_row(sets, lang, name, other, [None] * 3))
     return [*lines, ""]
+
+
+def _quality_row(
+    sets: str, lang: str, system: str, s: dict[str, float], answers: Sequence[object]
+) -> str:
+    """A row of the quality table: retrieval figures, then answer figures ("–" for none)."""
+    cells = [f"{s['r@1']:.3f}", f"{s['r@k']:.3f}", f"{s['mrr@10']:.3f}"]
+    cells += ["–" if v is None else str(v) for v in answers]
+    return f"| {sets} | {lang} | {system} | " + " | ".join(cells) + " |"
 
 
 SECTIONS = {

@@ -108,24 +108,33 @@ def timed(run: Callable[[], object], repeats: int = 5) -> tuple[float, float, fl
     return statistics.median(seconds), min(seconds), max(seconds)
 
 
+#: The supergroup the timed summaries are of (a 64-bit id, as Telegram's are).
+CHAT_ID = -1001234567890
+
+
 def _logged(m: ChatMessage, chat_id: int, date: float) -> LoggedMessage:
     return LoggedMessage(chat_id, m.id, m.author, date, m.text, None, None, m.reply_to)
 
 
-def speed(messages: list[ChatMessage]) -> dict[str, tuple[float, float, float]]:
-    chat_id = -1001234567890
-    five = repeated(messages, 5000)
+def _link(m: LoggedMessage) -> str | None:
+    return message_link(m.chat_id, m.message_id)
+
+
+def summary_of(messages: list[ChatMessage], n: int) -> Callable[[], object]:
+    """An extractive summary of `n` messages (`messages` again and again, a second
+    apart, up to now), from the messages to Telegram HTML: a run to time."""
     now = time.time()
-    five_logged = [_logged(m, chat_id, now - 5000 + i) for i, m in enumerate(five)]
+    logged = [_logged(m, CHAT_ID, now - n + i) for i, m in enumerate(repeated(messages, n))]
 
-    def link(m: LoggedMessage) -> str | None:
-        return message_link(m.chat_id, m.message_id)
+    def summary() -> None:
+        made = summaries.summarize(chat_messages(logged))
+        render_summary(made, logged, "en", _link)
 
-    def extractive() -> None:
-        made = summaries.summarize(chat_messages(five_logged))
-        render_summary(made, five_logged, "en", link)
+    return summary
 
-    results = {"extractive summary, 5,000 messages": timed(extractive)}
+
+def speed(messages: list[ChatMessage]) -> dict[str, tuple[float, float, float]]:
+    results = {"extractive summary, 5,000 messages": timed(summary_of(messages, 5000))}
     with chat_of_100k(messages) as day:
         results["/summary 24h in a 100,000-message chat (5,000 newest of ~14,300)"] = timed(day)
     return results
@@ -135,22 +144,21 @@ def speed(messages: list[ChatMessage]) -> dict[str, tuple[float, float, float]]:
 def chat_of_100k(messages: list[ChatMessage]) -> Iterator[Callable[[], object]]:
     """A chat log holding 100,000 messages (`messages` again and again) over seven
     days; yields `/summary 24h` in it, from the SQLite query to Telegram HTML."""
-    chat_id = -1001234567890
     now = time.time()
     with tempfile.TemporaryDirectory() as folder:
         store = ChatStore(Path(folder) / "chat.sqlite3")
         log = MessageLog(store, days=7, per_chat=200_000, tag="#nosummary")
-        log.update_settings(chat_id, logging=1)
+        log.update_settings(CHAT_ID, logging=1)
         hundred = repeated(messages, 100_000)
         step = 7 * 86400 / len(hundred)
         log.import_messages(
-            [_logged(m, chat_id, now - 7 * 86400 + i * step) for i, m in enumerate(hundred)]
+            [_logged(m, CHAT_ID, now - 7 * 86400 + i * step) for i, m in enumerate(hundred)]
         )
 
         def day() -> None:
-            window, _ = log.window(chat_id, cap=5000, since=time.time() - 86400)
+            window, _ = log.window(CHAT_ID, cap=5000, since=time.time() - 86400)
             made = summaries.summarize(chat_messages(window))
-            render_summary(made, window, "en", lambda m: message_link(m.chat_id, m.message_id))
+            render_summary(made, window, "en", _link)
 
         try:
             yield day

@@ -170,6 +170,20 @@ def _quality_rows(runs: Any) -> list[Row]:
     return out
 
 
+#: (what, `sanad eval --answers` field, target) of the answer figures each kind of set
+#: is held to: issue 8's on the public sets, issue 3's on `dev.jsonl`.
+_PUBLIC_ANSWERS = (
+    ("first quote holds the answer", "first_quote", "public_first_quote"),
+    ("answered", "answered", "public_answered"),
+    ("unanswerable declined", "declined", "public_declined"),
+)
+_DEV_ANSWERS = (
+    ("answered", "answered", "dev_answered"),
+    ("unanswerable declined", "declined", "dev_declined"),
+    ("citation markers valid", "valid_markers", "dev_valid_markers"),
+)
+
+
 def _keyword_rows(r: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     sets, public = " + ".join(r["sets"]), r.get("folders", True)
@@ -181,16 +195,7 @@ def _keyword_rows(r: dict[str, Any]) -> list[Row]:
         if public or lang in ("fa", "ar"):
             key = "public_r_at_5" if public else "dev_r_at_5"
             out.append(_at_least(f"keyword-only R@5 ({sets}, {lang})", ours["r@k"], key))
-    figures = (
-        (("first quote holds the answer", "first_quote", "public_first_quote"),
-         ("answered", "answered", "public_answered"),
-         ("unanswerable declined", "declined", "public_declined"))
-        if public
-        else (("answered", "answered", "dev_answered"),
-              ("unanswerable declined", "declined", "dev_declined"),
-              ("citation markers valid", "valid_markers", "dev_valid_markers"))
-    )  # fmt: skip
-    return out + _answer_rows(r, figures, "keyword-only")
+    return out + _answer_rows(r, _PUBLIC_ANSWERS if public else _DEV_ANSWERS, "keyword-only")
 
 
 def _model_rows(r: dict[str, Any], keyword: dict[str, Any] | None) -> list[Row]:
@@ -222,16 +227,12 @@ def _model_rows(r: dict[str, Any], keyword: dict[str, Any] | None) -> list[Row]:
             best = {m: max(s[m] for s in sides) for m in ("r@k", "mrr@10")}
             name = "the better of its two sides" if len(sides) > 1 else "its dense side"
             out.append(_no_lower(f"hybrid no lower than {name} {where}", ours, best))
+    # With a model, issue 8 asks more of the first quote; issue 3, the cited passage.
     figures = (
-        (("first quote holds the answer", "first_quote", "model_first_quote"),
-         ("answered", "answered", "public_answered"),
-         ("unanswerable declined", "declined", "public_declined"))
+        (("first quote holds the answer", "first_quote", "model_first_quote"), *_PUBLIC_ANSWERS[1:])
         if public
-        else (("cited passage holds the answer", "cited_answering", "dev_cited"),
-              ("answered", "answered", "dev_answered"),
-              ("unanswerable declined", "declined", "dev_declined"),
-              ("citation markers valid", "valid_markers", "dev_valid_markers"))
-    )  # fmt: skip
+        else (("cited passage holds the answer", "cited_answering", "dev_cited"), *_DEV_ANSWERS)
+    )
     return out + _answer_rows(r, figures, model)
 
 
