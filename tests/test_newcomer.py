@@ -210,6 +210,32 @@ def test_a_catalogue_from_before_recorded_migrations_is_upgraded(tmp_path, lexic
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(CATALOG_SCHEMA.sqlite)
 
 
+def test_a_catalogue_that_copied_each_chunks_text_still_shows_every_passage(lexical_settings):
+    index = SanadIndex(lexical_settings)
+    index.ensure_ready()
+    passages = [(c.chunk_id, c.text) for c in index.catalog.chunks()]
+    index.close()
+    path = lexical_settings.data_dir / "catalog.sqlite3"
+    with sqlite3.connect(path) as db:  # as the release before wrote it: a copy of each text
+        db.executescript(
+            "CREATE TABLE old_chunks (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL"
+            ' REFERENCES documents(doc_id), ordinal INTEGER, start INTEGER, "end" INTEGER,'
+            " lang TEXT, text TEXT);"
+            'INSERT INTO old_chunks SELECT c.*, substr(d.text, c.start + 1, c."end" - c.start)'
+            " FROM chunks c JOIN documents d USING (doc_id);"
+            "DROP TABLE chunks; ALTER TABLE old_chunks RENAME TO chunks;"
+            "CREATE INDEX chunks_by_doc ON chunks(doc_id, ordinal);"
+            f"PRAGMA user_version = {len(CATALOG_SCHEMA.sqlite) - 1};"
+        )
+    upgraded = SanadIndex(lexical_settings)
+    assert [(c.chunk_id, c.text) for c in upgraded.catalog.chunks()] == passages
+    with sqlite3.connect(path) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(chunks)")]
+        assert "text" not in columns  # each passage is read from its document's text
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(CATALOG_SCHEMA.sqlite)
+    upgraded.close()
+
+
 def test_loading_a_model_says_so_once_before_the_slow_part(tmp_path, minilm_path):
     heard = []
     settings = load_settings(data_dir=tmp_path / "d", embedding_model=minilm_path)
