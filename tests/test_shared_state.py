@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.catalog import Catalog
+from retrieval.catalog import SCHEMA, Catalog
 from retrieval.config import Settings, load_settings
 from retrieval.database import PostgresDatabase
 from retrieval.index import SanadIndex
+from retrieval.migrations import Schema, applied_steps, migrate
 from retrieval.search import search
 from tests.fake_embedder import FakeEmbedder
 
@@ -164,3 +165,31 @@ def test_an_upload_through_one_replica_survives_an_ingest_from_another(postgres,
     assert not other.is_upload(other.catalog_documents["001_941a35178b1cb8a2"])
     uploader.close()
     other.close()
+
+
+def test_a_shared_catalogue_from_the_release_before_keeps_every_passage(postgres):
+    # The release before copied each chunk's text into `chunks`; now a chunk is its
+    # document's text between its offsets, and the upgrade drops the copy.
+    db = PostgresDatabase(postgres.new_database())
+    migrate(db, Schema(SCHEMA.name, SCHEMA.sqlite[:-1]))
+    text = "پل کابل در سیل شکست. The river rose in spring."
+    with db.transaction() as cur:
+        cur.execute("INSERT INTO documents (doc_id, lang, text) VALUES ('d', 'fa', ?)", (text,))
+        for ordinal, (start, end) in enumerate([(0, 20), (21, len(text))]):
+            cur.execute(
+                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end", lang, text)'
+                " VALUES (?, 'd', ?, ?, ?, 'fa', ?)",
+                (f"c{ordinal}", ordinal, start, end, text[start:end]),
+            )
+    catalog = Catalog(db)
+    assert [(c.chunk_id, c.text) for c in catalog.chunks()] == [
+        ("c0", "پل کابل در سیل شکست."),
+        ("c1", "The river rose in spring."),
+    ]
+    assert applied_steps(db, SCHEMA) == len(SCHEMA.sqlite)
+    with db.transaction() as cur:
+        columns = cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'chunks'"
+        ).fetchall()
+    assert "text" not in {c[0] for c in columns}  # no second copy of every text
+    catalog.close()
