@@ -7,7 +7,9 @@ sentences in new documents), then reports, without a model:
   worker processes (the documents being prepared), and its steps around the
   preparing (storing, the keyword index, the sentence evidence);
 - preparing every document in this one process (what the workers share), and the
-  functions that take the most of it (cProfile, cumulative; profiling slows it).
+  functions that take the most of it (cProfile, cumulative; profiling slows it);
+- storing the prepared documents in a new catalogue, alone (three times), and the
+  catalogue's size.
 
     .venv/bin/python benchmarks/ingest_profile.py --chunks 10000
 """
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.search_speed import real_sentences, write_corpus
+from retrieval.catalog import Catalog
 from retrieval.config import load_settings
 from retrieval.corpus import read_corpus
 from retrieval.index import SanadIndex
@@ -60,12 +63,20 @@ def main() -> None:
         sources, _ = read_corpus(docs)
         one = {"min_tokens": settings.chunk_min_tokens, "max_tokens": settings.chunk_max_tokens}
         started = time.perf_counter()
-        for source in sources:
-            prepare(source, **one)
+        prepared = [prepare(source, **one) for source in sources]
         print(
             f"preparing {len(sources)} documents in one process: "
             f"{time.perf_counter() - started:.2f} s"
         )
+        for attempt in range(3):  # what storing them costs the ingesting process
+            catalog = Catalog(Path(tmp) / f"catalog-{attempt}.sqlite3")
+            started = time.perf_counter()
+            catalog.replace_documents((p.document, p.chunks) for p in prepared)
+            stored = time.perf_counter() - started
+            catalog.close()
+            size = (Path(tmp) / f"catalog-{attempt}.sqlite3").stat().st_size
+            print(f"  storing them in a new catalogue: {stored:.2f} s ({size / 1e6:.0f} MB)")
+        del prepared
 
         profile = cProfile.Profile()
         for source in sources:
