@@ -59,10 +59,11 @@ def test_any_texts_get_bm25s_own_scores_in_blocks_of_any_size(texts, monkeypatch
 def monkeypatch_module():
     """Blocks of three texts, so that every generated corpus spans several blocks, and
     fewer where the keys would not fit (as if 13 were the largest int32): one text a
-    block with all 8 tokens, two with 5 to 6."""
+    block with all 8 tokens, two with 5 to 6. Scores five entries at a time."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(retrieval.bm25_index, "_BLOCK_TEXTS", 3)
         patch.setattr(retrieval.bm25_index, "_INT32_KEYS", 13)
+        patch.setattr(retrieval.bm25_index, "_SCORE_ENTRIES", 5)
         yield
 
 
