@@ -50,9 +50,9 @@ SCHEMA = Schema(
     )
     """,
         # A chunk's text is its document's text between its offsets, no longer a copy
-        # (the copy was 60 % of the catalogue, and writing it a sixth of a keyword-only
-        # ingest). The table made again rather than `DROP COLUMN`, which SQLite only
-        # has since 3.35.
+        # (the copy was more than half of the catalogue, and most of the time an ingest
+        # spent storing it). The table made again rather than `DROP COLUMN`, which
+        # SQLite only has since 3.35.
         """
     CREATE TABLE chunks_new (
         chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
