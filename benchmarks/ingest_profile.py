@@ -69,13 +69,14 @@ def main() -> None:
             f"{time.perf_counter() - started:.2f} s"
         )
         for attempt in range(3):  # what storing them costs the ingesting process
-            catalog = Catalog(Path(tmp) / f"catalog-{attempt}.sqlite3")
+            path = Path(tmp) / f"catalog-{attempt}.sqlite3"
+            catalog = Catalog(path)
             started = time.perf_counter()
             catalog.replace_documents((p.document, p.chunks) for p in prepared)
             stored = time.perf_counter() - started
             catalog.close()
-            size = (Path(tmp) / f"catalog-{attempt}.sqlite3").stat().st_size
-            print(f"  storing them in a new catalogue: {stored:.2f} s ({size / 1e6:.0f} MB)")
+            size = path.stat().st_size / 1e6
+            print(f"  storing them in a new catalogue: {stored:.2f} s ({size:.0f} MB)")
         del prepared
 
         profile = cProfile.Profile()

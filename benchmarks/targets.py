@@ -198,6 +198,11 @@ def _keyword_rows(r: dict[str, Any]) -> list[Row]:
     return out + _answer_rows(r, _PUBLIC_ANSWERS if public else _DEV_ANSWERS, "keyword-only")
 
 
+#: Issue 8's R@5 and MRR@10 bars with a multilingual model, per question language of
+#: the Arabic articles (Arabic questions, and the same questions in English).
+_MODEL_BARS = {"ar": ("model_ar_r_at_5", "model_ar_mrr"), "en": ("model_en_r_at_5", "model_en_mrr")}
+
+
 def _model_rows(r: dict[str, Any], keyword: dict[str, Any] | None) -> list[Row]:
     """Issue 8's targets for EmbeddingGemma on the public sets (R@5 and MRR@10 on the
     Arabic articles, first quote, answered, declined; the dense side against
@@ -208,11 +213,7 @@ def _model_rows(r: dict[str, Any], keyword: dict[str, Any] | None) -> list[Row]:
     dense, theirs = r.get("sanad_dense", {}), r.get("langchain_dense", {})
     for lang, ours in r["sanad"]["languages"].items():
         where = f"({sets}, {lang}, {model})"
-        bars = {
-            "ar": ("model_ar_r_at_5", "model_ar_mrr"),
-            "en": ("model_en_r_at_5", "model_en_mrr"),
-        }
-        keys = bars.get(lang) if public else ("dev_model_r_at_5", "dev_model_mrr")
+        keys = _MODEL_BARS.get(lang) if public else ("dev_model_r_at_5", "dev_model_mrr")
         if keys:
             out.append(_at_least(f"R@5 {where}", ours["r@k"], keys[0]))
             out.append(_at_least(f"MRR@10 {where}", ours["mrr@10"], keys[1]))
@@ -276,15 +277,15 @@ def _ask_rows(rows: list[dict[str, Any]]) -> list[Row]:
 
 def _bot_rows(rows: list[dict[str, Any]]) -> list[Row]:
     out: list[Row] = []
+    p95_limit, stall_limit = TARGETS["bot_p95_ms_at_50"], TARGETS["bot_stall_ms"]
     for r in rows:
         if r["users_at_once"] == 50:
             p95 = r["p95_ms"]
-            out.append(
-                ("bot p95 ≤ 1.5 s at 50 users", f"{p95} ms", p95 <= TARGETS["bot_p95_ms_at_50"])
-            )
+            target = f"bot p95 ≤ {p95_limit / 1000:g} s at 50 users"
+            out.append((target, f"{p95} ms", p95 <= p95_limit))
         stall = r["max_loop_stall_ms"]
-        target = f"no loop stall over 100 ms (users at once: {r['users_at_once']})"
-        out.append((target, f"{stall} ms", stall <= TARGETS["bot_stall_ms"]))
+        target = f"no loop stall over {stall_limit:.0f} ms (users at once: {r['users_at_once']})"
+        out.append((target, f"{stall} ms", stall <= stall_limit))
     return out
 
 
@@ -307,11 +308,12 @@ def _summary_rows(summaries: Any, conversations: Any) -> list[Row]:
         five = summaries.get("messages", {}).get("5000")
         if five is not None:
             limit = TARGETS["summary_5k_s"]
-            out.append(("summary of 5,000 messages ≤ 2 s", str(five), five.median <= limit))
+            target = f"summary of 5,000 messages ≤ {limit:.0f} s"
+            out.append((target, str(five), five.median <= limit))
         day = summaries.get("day_of_100k")
         if day is not None:
             limit = TARGETS["summary_day_of_100k_s"]
-            target = "`/summary 24h` in a chat holding 100,000 messages ≤ 2 s"
+            target = f"`/summary 24h` in a chat holding 100,000 messages ≤ {limit:.0f} s"
             out.append((target, str(day), day.median <= limit))
     if isinstance(conversations, dict):
         labelled = conversations.get("labelled")
