@@ -69,8 +69,9 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     assert list(summaries) == ["300 messages", "`/summary 24h` in a chat holding 100,000 messages"]
     day = float(summaries["`/summary 24h` in a chat holding 100,000 messages"].split()[0])
     targets = {r[0]: r[1:] for r in _rows(report, "Targets")}
-    verdict = "yes" if day <= 2 else "**no**"
-    assert targets["`/summary 24h` in a chat holding 100,000 messages ≤ 2 s"][1] == verdict
+    assert targets["`/summary 24h` in a chat holding 100,000 messages ≤ 2 s"][1] == _verdict(
+        day <= 2
+    )
     labelled = dict(_rows(report, "Conversations")[1:6])
     ari = float(labelled["ARI"])
     assert 0 < ari <= 1
@@ -83,7 +84,7 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
                 v for t, v in targets.items() if t.startswith(f"conversation separation {name} ")
             ]
             score, limit = float(row[0]), {"1-scaled-VI": 82, "one-to-one": 54}[name]
-            assert row[1] == ("yes" if score >= limit else "**no**")
+            assert row[1] == _verdict(score >= limit)
     startup = {r[0]: r[1] for r in _rows(report, "Start-up of the `sanad` command")[1:]}
     assert list(startup) == [
         "sanad --help",
@@ -174,10 +175,9 @@ def test_quality_beside_speed_scores_both_retrievers_on_an_eval_folder(tmp_path)
         "yes",
     ]
     assert targets["answered (set, ar, keyword-only) ≥ 0.97"] == ["1.000", "yes"]
-    verdict = "yes" if declined >= 0.95 else "**no**"
     assert targets["unanswerable declined (set, ar, keyword-only) ≥ 0.95"] == [
         f"{declined:.3f}",
-        verdict,
+        _verdict(declined >= 0.95),
     ]
 
 
@@ -283,6 +283,9 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     wall, waited = map(float, re.findall(r"([\d.]+) s", done.stdout.splitlines()[0]))
     assert 0 <= waited <= wall
     assert re.search(r"preparing \d+ documents in one process: [\d.]+ s", done.stdout)
+    stored = re.findall(r"storing them in a new catalogue: ([\d.]+) s \((\d+) MB\)", done.stdout)
+    assert len(stored) == 3  # three times, each into a catalogue of its own, all the same size
+    assert len({size for _, size in stored}) == 1
     shares = dict(re.findall(r"(\w+): (\d+)% of it", done.stdout))
     assert set(shares) == {"packed_signals", "tokenize_sentences", "split_paragraphs",
                            "chunk_with_sentences"}  # fmt: skip
