@@ -31,7 +31,13 @@ from retrieval.index import SanadIndex
 from retrieval.prepare import prepare
 
 #: Functions of the preparing step reported by name (substring of the profile's label).
-STEPS = ("packed_signals", "tokenize_sentences", "split_paragraphs", "chunk_with_sentences")
+STEPS = (
+    "packed_signals",
+    "tokenize_sentences",
+    "kept_tokens",
+    "split_paragraphs",
+    "chunk_with_sentences",
+)
 #: The ingest's own steps around the preparing: (what it is, function label).
 TAIL = (
     ("preparing and storing the documents", "write_documents"),

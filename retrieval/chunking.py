@@ -129,6 +129,12 @@ class Chunk:
             object.__setattr__(self, "_id", f"{self.doc_id}:{digest.hexdigest()[:16]}")
         return self._id
 
+    def identified(self, chunk_id: str) -> Chunk:
+        """This chunk, `chunk_id` taken as its id: worked out where the same chunk was
+        made (an ingest's worker process), rather than hashing its text again."""
+        object.__setattr__(self, "_id", chunk_id)
+        return self
+
 
 def split_sentences(
     text: str, offset: int = 0, spans: list[tuple[int, int]] | None = None

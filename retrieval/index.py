@@ -388,8 +388,8 @@ class SanadIndex:
             self._corpus_followed = True
             with collections_paused():
                 chunks = self.catalog.chunks(known=written.chunks)
-                tokenized = TokenizedSentences(chunks, known=written.sentences)
-                lexical = build_lexical(chunks, tokenized, self._lexical_dir, written.numbered)
+                tokenized = TokenizedSentences(chunks, written.tokens, written.numbers)
+                lexical = build_lexical(chunks, tokenized, self._lexical_dir)
                 del written
             report.chunks = len(chunks)
             previous = self._view

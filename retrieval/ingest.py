@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.catalog import Catalog, ChunkRecord, DocumentRecord
-from retrieval.chunking import Chunk, TokenizedSentence, chunk_tokens
+from retrieval.chunking import Chunk
 from retrieval.config import Settings
 from retrieval.corpus import Document, Source, read_corpus
 from retrieval.embeddings import Embedder
 from retrieval.errors import CorpusError
-from retrieval.lexical import LexicalIndex, NumberedTokens
+from retrieval.lexical import LexicalIndex
+from retrieval.prepare import ChunkTokens, Numbering, numbering
 from retrieval.sentences import SentenceEvidence, TokenizedSentences
 from retrieval.vector_sync import embed_sentences
 from retrieval.workers import prepare_documents, worker_count
@@ -122,20 +123,20 @@ def read_sources(source: Path, uploads: Path | None) -> tuple[list[Source], list
 
 @dataclass
 class Written:
-    """What `write_documents` stored, by chunk id: the chunks, their sentences with
-    their tokens, and each chunk's tokens numbered for the keyword index."""
+    """What `write_documents` stored, by chunk id: the chunks, and their tokens as the
+    index keeps them, numbered in `numbers`."""
 
     chunks: dict[str, ChunkRecord]
-    sentences: dict[str, list[TokenizedSentence]]
-    numbered: NumberedTokens
+    tokens: dict[str, ChunkTokens]
+    numbers: Numbering
 
 
 def write_documents(catalog: Catalog, changed: list[Source], settings: Settings) -> Written:
     """Prepare the changed sources (in worker processes when there is much to do)
     and store them with their chunks, as they come: one document's chunks per
     worker in memory at a time."""
-    sentences: dict[str, list[TokenizedSentence]] = {}
-    numbered = NumberedTokens()
+    numbers = numbering()
+    tokens: dict[str, ChunkTokens] = {}
     texts: dict[str, str] = {}  # each document's text (its source's, mostly: no copy)
     places: list[tuple[str, str, int, int, int, str]] = []  # each chunk but its text
 
@@ -145,10 +146,9 @@ def write_documents(catalog: Catalog, changed: list[Source], settings: Settings)
             min_tokens=settings.chunk_min_tokens,
             max_tokens=settings.chunk_max_tokens,
             workers=worker_count(settings.ingest_workers),
+            numbers=numbers,
         ):
-            sentences.update(p.sentences)
-            for chunk_id, found in p.sentences.items():
-                numbered.add(chunk_id, chunk_tokens(found))
+            tokens.update(p.tokens)
             texts[p.document.doc_id] = p.document.text
             places.extend(
                 (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.lang) for c in p.chunks
@@ -161,27 +161,14 @@ def write_documents(catalog: Catalog, changed: list[Source], settings: Settings)
     chunks = {
         place[0]: ChunkRecord(*place, texts[place[1]][place[3] : place[4]]) for place in places
     }
-    return Written(chunks, sentences, numbered)
+    return Written(chunks, tokens, numbers)
 
 
 def build_lexical(
-    chunks: list[ChunkRecord],
-    tokenized: TokenizedSentences,
-    folder: Path,
-    numbered: NumberedTokens | None = None,
+    chunks: list[ChunkRecord], tokenized: TokenizedSentences, folder: Path
 ) -> LexicalIndex:
-    """The keyword index of `chunks`, from their sentences' tokens, saved in `folder`.
-    `numbered`: the tokens of the chunks an ingest stored, numbered as it stored them;
-    used when they are all of `chunks`."""
-    ids = [c.chunk_id for c in chunks]
-    if (
-        numbered is not None
-        and len(numbered.of) == len(ids)
-        and all(map(numbered.of.__contains__, ids))
-    ):
-        lexical = LexicalIndex.from_numbered(ids, numbered)
-    else:
-        lexical = LexicalIndex.from_tokens(ids, [tokenized.chunk_tokens(i) for i in ids])
+    """The keyword index of `chunks`, from their tokens' numbers, saved in `folder`."""
+    lexical = LexicalIndex.from_numbered([c.chunk_id for c in chunks], tokenized.numbered)
     lexical.save(folder)
     return lexical
 

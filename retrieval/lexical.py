@@ -6,7 +6,7 @@ import itertools
 import json
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from retrieval.bm25_index import BM25
 from retrieval.folders import written_whole
 from retrieval.language import letter_script
 from retrieval.normalize import SUPERSCRIPT_ALEF, TASHKEEL, search_key, tokenize
+from retrieval.prepare import Numbering, numbering
 from retrieval.ranked import best_first
 
 __all__ = ["LexicalIndex", "LexicalMatch", "NumberedTokens"]
@@ -62,17 +63,18 @@ def _document_frequencies(retriever: bm25s.BM25) -> dict[str, int]:
 
 
 class NumberedTokens:
-    """Texts' tokens as numbers, each token numbered when first seen: an ingest
-    numbers each chunk's tokens as it stores the chunk, while its worker processes
-    prepare the next documents, rather than all of them at the end, on one core."""
+    """Texts' tokens as numbers in one `Numbering` (`vocab`): an ingest's worker
+    processes number each chunk's tokens as they prepare it (`ChunkTokens`), and the
+    keyword index is built from the numbers, with no pass over every token at the end,
+    on one core."""
 
-    def __init__(self) -> None:
-        self.vocab: defaultdict[str, int] = defaultdict()
-        self.vocab.default_factory = self.vocab.__len__  # a new token: the next number
+    def __init__(self, vocab: Numbering | None = None) -> None:
+        self.vocab = numbering() if vocab is None else vocab
         self.of: dict[str, np.ndarray] = {}  # text id → its tokens' numbers
 
-    def add(self, text_id: str, tokens: Iterable[str]) -> None:
-        self.of[text_id] = np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int32)
+    def add_numbers(self, text_id: str, numbers: bytes) -> None:
+        """A text's tokens already numbered in `vocab` (C ints, as `ChunkTokens` has them)."""
+        self.of[text_id] = np.frombuffer(numbers, dtype=np.intc)
 
 
 class LexicalIndex:

@@ -8,7 +8,6 @@ letter forms, diacritics, tatweel, zero-width non-joiners, Eastern digits.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable
 from itertools import chain
@@ -196,8 +195,8 @@ def tokens_of(words: list[str], *, stopwords: frozenset[str] | None = None) -> l
                 known.clear()
         for word in words:
             tokens = known.get(word)
-            if tokens is None:  # interned: the strings a worker's tokens read back as
-                tokens = known[word] = tuple(map(sys.intern, _tokens_of(word, STOPWORDS)))
+            if tokens is None:
+                tokens = known[word] = _tokens_of(word, STOPWORDS)
             out += tokens
         return out
     for word in words:

@@ -1,5 +1,6 @@
 """From a source file to what the index stores of it: the cleaned document, its
-chunks (each labelled with its own language) and their sentences, tokenized.
+chunks (each labelled with its own language) and their tokens as the index keeps
+them (`ChunkTokens`).
 
 This is the part of an ingest that works on one document at a time;
 `retrieval.workers` shares a large corpus's documents among processes.
@@ -9,12 +10,16 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from array import array
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from retrieval.chunking import (
     Chunk,
     TokenizedSentence,
+    chunk_tokens,
     chunk_with_sentences,
     sentence_spans,
     tokenize_sentences,
@@ -23,19 +28,67 @@ from retrieval.corpus import Document, Source
 from retrieval.language import LanguageSignals, packed_signals, unpacked_signals
 from retrieval.normalize import SentenceWords
 
-__all__ = ["PreparedDocument", "chunk_signals", "prepare"]
+__all__ = [
+    "MIN_SENTENCE_CHARS",
+    "ChunkTokens",
+    "Numbering",
+    "PreparedDocument",
+    "chunk_signals",
+    "kept_tokens",
+    "numbering",
+    "prepare",
+]
+
+#: Sentences shorter than this carry no claim worth quoting (a date line, "1."): the
+#: sentence evidence leaves them out.
+MIN_SENTENCE_CHARS = 20
+
+#: Token → its number: each new token gets the next number when first looked up.
+Numbering = defaultdict[str, int]
+
+
+def numbering() -> Numbering:
+    """A new, empty `Numbering`."""
+    made: Numbering = defaultdict()
+    made.default_factory = made.__len__  # a new token: the next number
+    return made
+
+
+class ChunkTokens(NamedTuple):
+    """A chunk's search tokens as the index keeps them: every token, in order, as its
+    number in a `Numbering` (`numbers`: C ints, for the keyword index); and the
+    sentences worth scoring (offsets in the chunk's text), each with its tokens as one
+    line (for the sentence evidence). Made where the document is prepared, in a
+    worker process for most of a large corpus: the ingesting process then handles
+    no token on its own, only these arrays and lines."""
+
+    numbers: bytes
+    spans: list[tuple[int, int]]
+    lines: list[str]
+
+
+def kept_tokens(sentences: list[TokenizedSentence], numbers: Numbering) -> ChunkTokens:
+    """`ChunkTokens` of a chunk whose sentences are `sentences` (`tokenize_sentences`),
+    its tokens numbered in `numbers`."""
+    ids = array("i", map(numbers.__getitem__, chunk_tokens(sentences))).tobytes()
+    scored = [s for s in sentences if s[1] - s[0] >= MIN_SENTENCE_CHARS]
+    return ChunkTokens(ids, [(a, b) for a, b, _ in scored], [" ".join(t) for *_, t in scored])
 
 
 @dataclass(frozen=True)
 class PreparedDocument:
     document: Document
     chunks: list[Chunk]
-    #: chunk id → the chunk's sentences with their search tokens
-    sentences: dict[str, list[TokenizedSentence]]
+    #: chunk id → the chunk's tokens as the index keeps them
+    tokens: dict[str, ChunkTokens]
 
 
-def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocument:
-    """Clean one source, chunk it and tokenize the chunks' sentences."""
+def prepare(
+    source: Source, *, min_tokens: int, max_tokens: int, numbers: Numbering | None = None
+) -> PreparedDocument:
+    """Clean one source, chunk it and tokenize the chunks' sentences, numbering their
+    tokens in `numbers` (a new `Numbering` if not given)."""
+    numbers = numbering() if numbers is None else numbers
     words = SentenceWords()  # each sentence normalized once, for cleaning and tokens
     spans: dict[str, list[tuple[int, int]]] = {}  # a paragraph's sentences, found once
 
@@ -67,12 +120,12 @@ def prepare(source: Source, *, min_tokens: int, max_tokens: int) -> PreparedDocu
         replace(chunk, lang=lang if lang != "und" else doc.lang)
         for chunk, lang in zip(chunks, (s.language() for s in signals), strict=True)
     ]
-    sentences = {
-        c.chunk_id: tokenize_sentences(c.text, words, known)
+    tokens = {
+        c.chunk_id: kept_tokens(tokenize_sentences(c.text, words, known), numbers)
         for c, (_, known) in zip(chunks, found, strict=True)
     }
     # The paragraphs were for chunking; the catalogue keeps text and offsets.
-    return PreparedDocument(replace(doc, paragraphs=[]), chunks, sentences)
+    return PreparedDocument(replace(doc, paragraphs=[]), chunks, tokens)
 
 
 def chunk_signals(

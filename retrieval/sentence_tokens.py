@@ -75,11 +75,6 @@ class SentenceTokens:
         made._sets = list(sets)
         return made
 
-    @classmethod
-    def of_tokens(cls, rows: Iterable[Iterable[str]]) -> SentenceTokens:
-        """From each row's tokens as they stand in the sentence."""
-        return cls([" ".join(tokens) for tokens in rows])
-
     @property
     def lines(self) -> list[str]:
         return self._lines if self._lines is not None else list(map(self.line, range(len(self))))

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import TokenizedSentence, chunk_tokens, sentence_spans, tokenize_sentences
+from retrieval.chunking import sentence_spans, tokenize_sentences
 from retrieval.folders import write_lines, written_whole
+from retrieval.lexical import NumberedTokens
 from retrieval.normalize import tokenize
+from retrieval.prepare import MIN_SENTENCE_CHARS, ChunkTokens, Numbering, kept_tokens
 from retrieval.quantize import Int8Rows
 from retrieval.sentence_tokens import SentenceTokens
 from retrieval.sentence_vectors import (
@@ -36,9 +39,6 @@ __all__ = ["SENTENCES_DIR", "PassageSentence", "SentenceEvidence", "TokenizedSen
 SENTENCES_DIR = "sentences"
 #: In the sentences folder: one line of tokens a sentence, in row order.
 TOKENS_FILE = "tokens.txt"
-
-#: Sentences shorter than this carry no claim worth quoting (a date line, "1.").
-MIN_SENTENCE_CHARS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,33 +66,36 @@ _SUM_BLOCK = 2048
 
 
 class TokenizedSentences:
-    """Every sentence of each chunk, short ones too, with its search tokens: what the
-    keyword index and the sentence evidence are both built from, so an ingest
-    tokenizes each text once. A chunk's tokens are its sentences' tokens in order:
-    sentences cover all of its text but the white space between them, so this is
-    tokenizing the whole text, except that a Persian affix on a line of its own no
-    longer joins the word across the line break (identical on every chunk of the
-    public and bundled corpora, and on 10k synthetic ones)."""
+    """Every chunk's search tokens as the keyword index and the sentence evidence take
+    them (`ChunkTokens`), so an ingest tokenizes each text once: all of a chunk's
+    tokens numbered (`numbered`), and its sentences worth scoring with a line of
+    tokens each. A chunk's tokens are its sentences' tokens in order: sentences cover
+    all of its text but the white space between them, so this is tokenizing the whole
+    text, except that a Persian affix on a line of its own no longer joins the word
+    across the line break (identical on every chunk of the public and bundled
+    corpora, and on 10k synthetic ones)."""
 
     def __init__(
         self,
         chunks: Sequence[ChunkRecord],
-        known: Mapping[str, list[TokenizedSentence]] | None = None,
+        known: Mapping[str, ChunkTokens] | None = None,
+        numbers: Numbering | None = None,
     ) -> None:
-        """`known`: chunk id → `tokenize_sentences` of its text, where already done
-        (an ingest does it as it chunks, in the same worker process)."""
+        """`known`: chunk id → its `ChunkTokens`, where an ingest prepared it already,
+        numbered in `numbers`; any other chunk's text is tokenized here."""
         known = known or {}
-        self._of: dict[str, list[TokenizedSentence]] = {
-            c.chunk_id: known[c.chunk_id] if c.chunk_id in known else tokenize_sentences(c.text)
-            for c in chunks
-        }
+        self.numbered = NumberedTokens(numbers)
+        self._of: dict[str, ChunkTokens] = {}
+        for c in chunks:
+            kept = known.get(c.chunk_id)
+            if kept is None:
+                kept = kept_tokens(tokenize_sentences(c.text), self.numbered.vocab)
+            self.numbered.add_numbers(c.chunk_id, kept.numbers)
+            self._of[c.chunk_id] = kept
 
-    def chunk_tokens(self, chunk_id: str) -> list[str]:
-        return list(chunk_tokens(self._of[chunk_id]))
-
-    def scored(self, chunk_id: str) -> list[TokenizedSentence]:
-        """The sentences `chunk_sentences` keeps, with their tokens."""
-        return [s for s in self._of[chunk_id] if s[1] - s[0] >= MIN_SENTENCE_CHARS]
+    def kept(self, chunk_id: str) -> ChunkTokens:
+        """The chunk's tokens, with the sentences `chunk_sentences` keeps."""
+        return self._of[chunk_id]
 
 
 class SentenceEvidence:
@@ -223,9 +226,9 @@ class SentenceEvidence:
         """
         old = previous.rows() if previous is not None else {}
         if tokenized is not None:
-            scored = {c.chunk_id: tokenized.scored(c.chunk_id) for c in chunks}
-            spans = {cid: [(a, b) for a, b, _ in found] for cid, found in scored.items()}
-            tokens = SentenceTokens.of_tokens(t for found in scored.values() for _, _, t in found)
+            kept = [tokenized.kept(c.chunk_id) for c in chunks]
+            spans = {c.chunk_id: k.spans for c, k in zip(chunks, kept, strict=True)}
+            tokens = SentenceTokens(list(chain.from_iterable(k.lines for k in kept)))
         else:
             spans = {c.chunk_id: chunk_sentences(c) for c in chunks}
             old_tokens = previous.tokens if previous is not None else SentenceTokens([])

@@ -25,26 +25,30 @@ import select
 import signal
 import subprocess
 import sys
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from retrieval.chunking import Chunk, TokenizedSentence, chunk_tokens
+import numpy as np
+
+from retrieval.chunking import Chunk
 from retrieval.corpus import Source
-from retrieval.prepare import PreparedDocument, prepare
+from retrieval.prepare import ChunkTokens, Numbering, PreparedDocument, numbering, prepare
 
 if sys.platform != "win32":  # pipes that do not block, and their size: POSIX only
     import fcntl
 
 __all__ = [
     "Answer",
+    "Renumbering",
     "answer_of",
     "batches_of",
     "prepare_documents",
     "read_answer",
+    "words_since",
     "worker_count",
 ]
 
@@ -112,11 +116,17 @@ def batches_of(sources: Sequence[Source], workers: int) -> list[list[Source]]:
 
 
 def prepare_documents(
-    sources: Sequence[Source], *, min_tokens: int, max_tokens: int, workers: int = 1
+    sources: Sequence[Source],
+    *,
+    min_tokens: int,
+    max_tokens: int,
+    workers: int = 1,
+    numbers: Numbering | None = None,
 ) -> Iterator[PreparedDocument]:
     """`prepare` each source, in order, in up to `workers` processes (this one and
-    `workers - 1` worker processes)."""
-    one = partial(prepare, min_tokens=min_tokens, max_tokens=max_tokens)
+    `workers - 1` worker processes), every chunk's tokens numbered in `numbers`."""
+    numbers = numbering() if numbers is None else numbers
+    one = partial(prepare, min_tokens=min_tokens, max_tokens=max_tokens, numbers=numbers)
     size = sum(len(s.text) for s in sources)
     if workers < 2 or len(sources) < 2 or size < PARALLEL_MIN_CHARS or sys.platform == "win32":
         yield from map(one, sources)
@@ -124,7 +134,7 @@ def prepare_documents(
     batches = batches_of(sources, workers)
     done = 0
     try:
-        with _Workers(min(workers, len(batches)) - 1, min_tokens, max_tokens) as pool:
+        with _Workers(min(workers, len(batches)) - 1, min_tokens, max_tokens, numbers) as pool:
             for prepared in pool.share(batches, one):
                 yield from prepared
                 done += len(prepared)
@@ -139,59 +149,76 @@ def prepare_documents(
         yield from map(one, sources[done:])
 
 
-#: A worker's answer to a batch (`answer_of`): the batch's tokens, then each document.
-Answer = tuple[list[str], list[tuple[Any, ...]]]
+#: A worker's answer to a batch (`answer_of`): the words it numbered since its last
+#: answer, the batch's token numbers (C ints), then each document.
+Answer = tuple[list[str], bytes, list[tuple[Any, ...]]]
 
 
-def answer_of(prepared: Sequence[PreparedDocument], batch: Sequence[Source]) -> Answer:
-    """`prepared` (the documents of `batch`) as a worker sends them back: each
-    distinct token of the batch once, each sentence's tokens as numbers into that
-    list (one array a chunk), no chunk texts (slices of the document's text) and no
+def answer_of(
+    prepared: Sequence[PreparedDocument], batch: Sequence[Source], words: list[str]
+) -> Answer:
+    """`prepared` (the documents of `batch`, numbered in one worker's `Numbering`) as
+    the worker sends them back: the `words` it numbered for this batch, every chunk's
+    numbers in one array, no chunk texts (slices of the document's text) and no
     document text that is the source's own, which the ingest already holds.
-    `read_answer` makes the documents again: reading 10k chunks' tokens as strings,
-    split and interned, took the ingesting process about 0.3 s of its own time."""
-    number: dict[str, int] = {}
+    `read_answer` makes the documents again."""
     documents = []
+    numbers = []
     for p, source in zip(prepared, batch, strict=True):
         doc = p.document
         own = doc.text == source.text
         rows = []
-        for chunk in p.chunks:
-            found = p.sentences[chunk.chunk_id]
-            tokens = list(chunk_tokens(found))
-            for token in set(tokens).difference(number):
-                number[token] = len(number)
-            ids = array("I", map(number.__getitem__, tokens)).tobytes()
-            spans = [(a, b, len(t)) for a, b, t in found]
-            rows.append(
-                (chunk.chunk_id, chunk.ordinal, chunk.start, chunk.end, chunk.lang, spans, ids)
-            )
+        for c in p.chunks:
+            kept = p.tokens[c.chunk_id]
+            numbers.append(kept.numbers)
+            place = (c.chunk_id, c.ordinal, c.start, c.end, c.lang)
+            rows.append((*place, len(kept.numbers), kept.spans, kept.lines))  # numbers' bytes
         documents.append((replace(doc, text="") if own else doc, own, rows))
-    return list(number), documents
+    return words, b"".join(numbers), documents
 
 
-def read_answer(answer: Answer, batch: Sequence[Source]) -> list[PreparedDocument]:
-    """The documents `answer_of` sent for `batch`. Tokens are interned, so each is one
-    string however many batches bring it, as in the process that tokenized it."""
-    words, documents = answer
-    vocabulary = list(map(sys.intern, words))
+def words_since(numbers: Numbering, count: int) -> list[str]:
+    """The words `numbers` numbered after its first `count`, in order."""
+    return list(islice(reversed(numbers), len(numbers) - count))[::-1]
+
+
+class Renumbering:
+    """A worker's token numbers as the ingest numbers them: a worker numbers each word
+    as it first sees one, in a numbering of its own, and sends the words it added with
+    each answer; this maps its numbers to the ingest's `Numbering` (`numbers`), one
+    array lookup per batch."""
+
+    def __init__(self, numbers: Numbering) -> None:
+        self.numbers = numbers
+        self._ours = np.zeros(0, dtype=np.intc)  # a worker's number → the ingest's
+
+    def __call__(self, words: list[str], raw: bytes) -> bytes:
+        """`raw` (a worker's numbers), with the `words` it added, in the ingest's."""
+        if words:
+            added = np.fromiter(map(self.numbers.__getitem__, words), dtype=np.intc)
+            self._ours = np.concatenate([self._ours, added])
+        return self._ours[np.frombuffer(raw, dtype=np.intc)].tobytes()
+
+
+def read_answer(
+    answer: Answer, batch: Sequence[Source], renumber: Renumbering
+) -> list[PreparedDocument]:
+    """The documents `answer_of` sent for `batch`, their tokens numbered as the
+    ingest numbers them (`renumber`: the worker's)."""
+    words, raw, documents = answer
+    numbers = renumber(words, raw)
+    at = 0
     out = []
     for (sent, own, rows), source in zip(documents, batch, strict=True):
         doc = replace(sent, text=source.text) if own else sent
         text, doc_id = doc.text, doc.doc_id
-        chunks, sentences = [], {}
-        for chunk_id, ordinal, start, end, lang, spans, raw in rows:
-            chunks.append(Chunk(doc_id, ordinal, start, end, text[start:end], lang))
-            ids = array("I")
-            ids.frombytes(raw)
-            tokens = list(map(vocabulary.__getitem__, ids))
-            found: list[TokenizedSentence] = []
-            at = 0
-            for a, b, count in spans:
-                found.append((a, b, tokens[at : at + count]))
-                at += count
-            sentences[chunk_id] = found
-        out.append(PreparedDocument(doc, chunks, sentences))
+        chunks, tokens = [], {}
+        for chunk_id, ordinal, start, end, lang, size, spans, lines in rows:
+            chunk = Chunk(doc_id, ordinal, start, end, text[start:end], lang)
+            chunks.append(chunk.identified(chunk_id))
+            tokens[chunk_id] = ChunkTokens(numbers[at : at + size], spans, lines)
+            at += size
+        out.append(PreparedDocument(doc, chunks, tokens))
     return out
 
 
@@ -199,10 +226,11 @@ class _Worker:
     """One worker process, the batches it has been sent (in order) and the bytes on
     their way to and from it. Its pipes do not block: `pump` moves what they take."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], numbers: Numbering) -> None:
         assert proc.stdin is not None
         assert proc.stdout is not None
         self.proc = proc
+        self.renumber = Renumbering(numbers)  # its numbers to the ingest's
         self.to, self.back = proc.stdin.fileno(), proc.stdout.fileno()
         for fd in (self.to, self.back):
             if sys.platform != "win32" and hasattr(fcntl, "F_SETPIPE_SZ"):
@@ -252,7 +280,7 @@ class _Workers:
     `if __name__ == "__main__":` guard, would ingest again and wait on the lock
     this ingest holds)."""
 
-    def __init__(self, count: int, min_tokens: int, max_tokens: int) -> None:
+    def __init__(self, count: int, min_tokens: int, max_tokens: int, numbers: Numbering) -> None:
         # The package this process imported, wherever it lives (installed or a checkout).
         root = str(Path(__file__).resolve().parent.parent)
         env = {
@@ -267,7 +295,7 @@ class _Workers:
                 proc = subprocess.Popen(
                     command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
                 )
-                self._all.append(_Worker(proc))
+                self._all.append(_Worker(proc, numbers))
         except OSError:
             self.close()
             raise
@@ -290,7 +318,7 @@ class _Workers:
                     if answer is None:
                         break
                     number, payload = answer
-                    answers[number] = read_answer(payload, batches[number])
+                    answers[number] = read_answer(payload, batches[number], worker.renumber)
 
         for wanted in range(len(batches)):
             keep_busy()
@@ -344,13 +372,19 @@ def _serve(min_tokens: int, max_tokens: int) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the ingest ends its
     # workers (closing their input), with no traceback of theirs on the screen.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    numbers = numbering()  # this worker's, for all its batches: each word sent once
     while True:
         try:
             batch: list[Source] = pickle.load(source)  # noqa: S301 - from our ingest
         except (EOFError, pickle.UnpicklingError):  # input closed, perhaps mid-batch
             return
-        out = [prepare(s, min_tokens=min_tokens, max_tokens=max_tokens) for s in batch]
-        answer = pickle.dumps(answer_of(out, batch), protocol=pickle.HIGHEST_PROTOCOL)
+        known = len(numbers)
+        out = [
+            prepare(s, min_tokens=min_tokens, max_tokens=max_tokens, numbers=numbers) for s in batch
+        ]
+        answer = pickle.dumps(
+            answer_of(out, batch, words_since(numbers, known)), protocol=pickle.HIGHEST_PROTOCOL
+        )
         try:
             sink.write(_MARK + len(answer).to_bytes(_LENGTH_BYTES, "little"))
             sink.write(answer)

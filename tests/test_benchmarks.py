@@ -287,8 +287,8 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     assert len(stored) == 3  # three times, each into a catalogue of its own, all the same size
     assert len({size for _, size in stored}) == 1
     shares = dict(re.findall(r"(\w+): (\d+)% of it", done.stdout))
-    assert set(shares) == {"packed_signals", "tokenize_sentences", "split_paragraphs",
-                           "chunk_with_sentences"}  # fmt: skip
+    assert set(shares) == {"packed_signals", "tokenize_sentences", "kept_tokens",
+                           "split_paragraphs", "chunk_with_sentences"}  # fmt: skip
     assert all(0 < int(v) <= 100 for v in shares.values())
 
 

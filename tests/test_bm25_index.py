@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import bm25s
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from retrieval.bm25_index import BM25
 from retrieval.config import BUNDLED_CORPUS_DIR
 from retrieval.corpus import read_corpus
 from retrieval.lexical import LexicalIndex, NumberedTokens
-from retrieval.prepare import prepare
+from retrieval.prepare import numbering, prepare
 
 
 def _assert_same_index(texts: list[list[str]]) -> None:
@@ -32,10 +34,13 @@ def _assert_same_index(texts: list[list[str]]) -> None:
 def test_the_bundled_corpus_gets_bm25s_own_scores():
     sources, _ = read_corpus(BUNDLED_CORPUS_DIR)
     texts = []
+    numbers = numbering()
     for source in sources:
-        prepared = prepare(source, min_tokens=60, max_tokens=120)
+        prepared = prepare(source, min_tokens=60, max_tokens=120, numbers=numbers)
+        words = list(numbers)
         texts += [
-            [t for *_, ts in prepared.sentences[c.chunk_id] for t in ts] for c in prepared.chunks
+            [words[n] for n in array("i", prepared.tokens[c.chunk_id].numbers)]
+            for c in prepared.chunks
         ]
     assert len(texts) > 100
     _assert_same_index([*texts, []])  # a text without a token, too
@@ -70,7 +75,7 @@ def monkeypatch_module():
 def _numbered(texts: list[list[str]]) -> NumberedTokens:
     numbered = NumberedTokens()
     for i, text in enumerate(texts):
-        numbered.add(str(i), text)
+        numbered.add_numbers(str(i), array("i", map(numbered.vocab.__getitem__, text)).tobytes())
     return numbered
 
 

@@ -9,6 +9,7 @@ import os
 import pickle
 import subprocess
 import sys
+from array import array
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from retrieval.corpus import Source, read_corpus
 from retrieval.index import SanadIndex
 from retrieval.language import detect_language, language_signals
 from retrieval.normalize import tokenize
+from retrieval.prepare import Numbering, PreparedDocument, numbering
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,18 +137,44 @@ def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path, corpus)
     assert int(done.stdout) == len(_built(tmp_path, corpus, "alone", workers=1).chunks)
 
 
-def test_a_prepared_corpus_holds_each_token_once_as_one_process_does(corpus, every_corpus_is_large):
-    # Unpickled from workers, every batch would bring its own copy of each word's
-    # string: more memory than the same index built in one process.
-    sources, _ = read_corpus(corpus)
-    prepared = list(
-        retrieval.workers.prepare_documents(sources, min_tokens=250, max_tokens=500, workers=2)
-    )
-    tokens = [
-        t for p in prepared for spans in p.sentences.values() for _, _, ts in spans for t in ts
+def _readable(prepared: list[PreparedDocument], numbers: Numbering) -> list[tuple]:
+    """Each document, its chunks, and each chunk's tokens as words, spans and lines:
+    what prepared documents mean whatever numbering their tokens are numbered in."""
+    words = list(numbers)
+    return [
+        (
+            p.document,
+            p.chunks,
+            {
+                chunk_id: ([words[n] for n in array("i", kept.numbers)], kept.spans, kept.lines)
+                for chunk_id, kept in p.tokens.items()
+            },
+        )
+        for p in prepared
     ]
+
+
+def test_workers_number_the_tokens_as_the_ingest_does(corpus, every_corpus_is_large):
+    # Each worker numbers the tokens it finds in a numbering of its own: read back,
+    # they must name the words preparing here names, in the ingest's numbering, and
+    # that numbering must hold no word but theirs.
+    sources, _ = read_corpus(corpus)
+    shared, alone = numbering(), numbering()
+    by_workers = list(
+        retrieval.workers.prepare_documents(
+            sources, min_tokens=250, max_tokens=500, workers=2, numbers=shared
+        )
+    )
+    here = [_prepare(s, numbers=alone) for s in sources]
     assert len(sources) > 2
-    assert len({id(t) for t in tokens}) == len(set(tokens))
+    assert _readable(by_workers, shared) == _readable(here, alone)
+    assert sorted(shared) == sorted(alone)
+
+
+def _prepare(source: Source, numbers: Numbering, sizes: tuple[int, int] = (250, 500)):
+    return retrieval.prepare.prepare(
+        source, min_tokens=sizes[0], max_tokens=sizes[1], numbers=numbers
+    )
 
 
 def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(corpus):
@@ -168,25 +196,28 @@ def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(
         assert all(c.lang in {detect_language(c.text), doc.lang} for c in chunks)
 
 
-def test_the_sentence_chunks_share_is_tokenized_once_and_stored_as_reading_the_chunk_gives(
-    corpus,
-):
+def test_a_chunk_keeps_the_tokens_reading_the_chunk_alone_gives(corpus):
     # An index reopened elsewhere tokenizes a chunk's text afresh: what the ingest
-    # stored for it (the shared sentence taken from the chunk before) must be the same,
-    # and each chunk must hold its own token lists.
+    # kept for it (the sentence it shares with the chunk before, tokenized once) must
+    # be the same, every token numbered, only sentences worth scoring given a line.
     from retrieval.chunking import tokenize_sentences
+    from retrieval.prepare import MIN_SENTENCE_CHARS, kept_tokens
 
     sources, _ = read_corpus(corpus)
-    shared = 0
+    numbers = numbering()
+    shared = short = 0
     for source in sources:
-        prepared = retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
-        for a, b in itertools.pairwise(prepared.chunks):
-            mine, theirs = prepared.sentences[a.chunk_id], prepared.sentences[b.chunk_id]
-            assert not {id(t) for *_, t in mine} & {id(t) for *_, t in theirs}
-            shared += b.start < a.end
+        prepared = _prepare(source, numbers, sizes=(60, 120))
+        shared += sum(b.start < a.end for a, b in itertools.pairwise(prepared.chunks))
         for chunk in prepared.chunks:
-            assert prepared.sentences[chunk.chunk_id] == tokenize_sentences(chunk.text)
+            found = tokenize_sentences(chunk.text)
+            kept = prepared.tokens[chunk.chunk_id]
+            assert kept == kept_tokens(found, numbers)
+            assert len(array("i", kept.numbers)) == sum(len(t) for *_, t in found)
+            assert kept.lines == [" ".join(t) for a, b, t in found if b - a >= MIN_SENTENCE_CHARS]
+            short += len(found) - len(kept.lines)
     assert shared > 10
+    assert short > 0
 
 
 def _sources(lengths: list[int]) -> list[Source]:
@@ -230,46 +261,81 @@ def test_workers_run_this_package_from_a_folder_holding_another_of_its_name(
     (decoy / "workers.py").write_text("print('not sanad')\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     sources, _ = read_corpus(corpus)
-    shared = list(
-        retrieval.workers.prepare_documents(sources, min_tokens=60, max_tokens=120, workers=2)
+    shared, alone = numbering(), numbering()
+    by_workers = list(
+        retrieval.workers.prepare_documents(
+            sources, min_tokens=60, max_tokens=120, workers=2, numbers=shared
+        )
     )
-    assert shared == [_prepare_small(s) for s in sources]
+    here = [_prepare(s, alone, sizes=(60, 120)) for s in sources]
+    assert _readable(by_workers, shared) == _readable(here, alone)
     assert "worker process failed" not in caplog.text
 
 
 def test_a_prepared_batch_reads_back_from_a_worker_as_it_was_made(corpus, tmp_path):
     # A worker's answer leaves out the chunks' texts and the document's text where it
-    # is the source's, and numbers each sentence's tokens: what the ingest reads back
-    # must be what the worker prepared, a page's text (not its markup) included.
+    # is the source's, and numbers tokens in the worker's own numbering: what the
+    # ingest reads back must be what the worker prepared, a page's text (not its
+    # markup) included, its tokens in the ingest's numbering.
     sources, _ = read_corpus(corpus)
     (tmp_path / "page.html").write_text(
         "<html><body><p>متن صفحه در اینجا است. و جمله دوم.</p></body></html>", encoding="utf-8"
     )
     page, _ = read_corpus(tmp_path)
     batch = [*sources, *page]
-    prepared = [retrieval.prepare.prepare(s, min_tokens=60, max_tokens=120) for s in batch]
-    answer = retrieval.workers.answer_of(prepared, batch)
+    theirs = numbering()  # the worker's
+    prepared = [_prepare(s, theirs, sizes=(60, 120)) for s in batch]
+    answer = retrieval.workers.answer_of(prepared, batch, list(theirs))
     wire = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-    back = retrieval.workers.read_answer(pickle.loads(wire), batch)
-    assert back == prepared
+    ours = numbering()
+    ours["ingest's own word"]  # numbered before the worker's first answer
+    back = retrieval.workers.read_answer(
+        pickle.loads(wire), batch, retrieval.workers.Renumbering(ours)
+    )
+    assert _readable(back, ours) == _readable(prepared, theirs)
     assert back[-1].document.text != page[0].text  # the page's text, not its markup
-    for mine, theirs in zip(back, prepared, strict=True):
-        assert mine.document.text == theirs.document.text
-        assert [c.text for c in mine.chunks] == [c.text for c in theirs.chunks]
-        assert [c.chunk_id for c in mine.chunks] == list(theirs.sentences)
+    for mine, made in zip(back, prepared, strict=True):
+        assert mine.document.text == made.document.text
+        assert [c.text for c in mine.chunks] == [c.text for c in made.chunks]
+        assert [c.chunk_id for c in mine.chunks] == list(made.tokens)
+        # The ids came with the answer: each still names its chunk's text.
+        assert [c.chunk_id for c in mine.chunks] == [replace(c).chunk_id for c in mine.chunks]
     # Smaller than the documents pickled whole: no text crosses twice.
     assert len(wire) < len(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)) / 2
+
+
+def test_a_worker_sends_each_word_it_numbers_once(corpus):
+    # Each answer brings the words the worker numbered since its last one: a word
+    # sent again (or missing) would shift every number after it.
+    sources, _ = read_corpus(corpus)
+    theirs, ours = numbering(), numbering()
+    renumber = retrieval.workers.Renumbering(ours)
+    sent: list[str] = []
+    back = []
+    for source in sources:  # a batch a document
+        known = len(theirs)
+        prepared = [_prepare(source, theirs, sizes=(60, 120))]
+        words = retrieval.workers.words_since(theirs, known)
+        sent += words
+        answer = retrieval.workers.answer_of(prepared, [source], words)
+        back += retrieval.workers.read_answer(answer, [source], renumber)
+    assert sent == list(theirs)
+    alone = numbering()
+    here = [_prepare(s, alone, sizes=(60, 120)) for s in sources]
+    assert _readable(back, ours) == _readable(here, alone)
 
 
 class _InstantWorker:
     """Stands in for a worker process that answers each batch by the time it is next
     looked at (a fast worker, between two of the ingest's own documents)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ingest: Numbering) -> None:
         self.sent: collections.deque[int] = collections.deque()
         self.outgoing = b""
         self.batches: dict[int, list] = {}
         self.answered: list[int] = []
+        self.numbers = numbering()  # its own, as a worker process has
+        self.renumber = retrieval.workers.Renumbering(ingest)
 
     def send(self, number, batch):
         self.sent.append(number)
@@ -281,21 +347,28 @@ class _InstantWorker:
         number = self.sent.popleft()
         self.answered.append(number)
         batch = self.batches.pop(number)
-        return number, retrieval.workers.answer_of([_prepare_small(s) for s in batch], batch)
-
-
-def _prepare_small(source):
-    return retrieval.prepare.prepare(source, min_tokens=60, max_tokens=120)
+        known = len(self.numbers)
+        prepared = [_prepare(s, self.numbers, sizes=(60, 120)) for s in batch]
+        words = retrieval.workers.words_since(self.numbers, known)
+        return number, retrieval.workers.answer_of(prepared, batch, words)
 
 
 def test_every_answer_a_worker_gives_is_taken_however_soon_it_comes(corpus, monkeypatch):
     sources, _ = read_corpus(corpus)
-    pool = retrieval.workers._Workers(0, 60, 120)  # no process: the worker is a stand-in
-    worker = _InstantWorker()
+    ingest = numbering()
+    pool = retrieval.workers._Workers(0, 60, 120, ingest)  # no process: a stand-in worker
+    worker = _InstantWorker(ingest)
     pool._all = [worker]
     # Waiting for a pipe means an answer it had already read went missing.
     monkeypatch.setattr(pool, "_wait", lambda: pytest.fail("waited for an answer already read"))
     batches = [[s] for s in sources]
-    shared = [doc for batch in pool.share(batches, _prepare_small) for doc in batch]
-    assert shared == [_prepare_small(s) for s in sources]
+
+    def here(source: Source) -> PreparedDocument:
+        return _prepare(source, ingest, sizes=(60, 120))
+
+    shared = [doc for batch in pool.share(batches, here) for doc in batch]
+    alone = numbering()
+    assert _readable(shared, ingest) == _readable(
+        [_prepare(s, alone, sizes=(60, 120)) for s in sources], alone
+    )
     assert worker.answered

@@ -13,7 +13,7 @@ rows = st.lists(st.lists(token, max_size=12), max_size=20)
 
 @given(rows)
 def test_each_row_reads_as_the_set_of_its_tokens(found):
-    tokens = SentenceTokens.of_tokens(found)
+    tokens = SentenceTokens([" ".join(r) for r in found])
     assert len(tokens) == len(found)
     assert [tokens[i] for i in range(len(found))] == [frozenset(r) for r in found]
     if found:
@@ -25,7 +25,7 @@ def test_each_row_reads_as_the_set_of_its_tokens(found):
 def test_evidence_saved_and_loaded_reads_the_same_tokens(tmp_path_factory, found):
     folder = tmp_path_factory.mktemp("s") / "sentences"
     spans = {"d:1": [(i * 30, i * 30 + 25) for i in range(len(found))]} if found else {}
-    SentenceEvidence(spans, SentenceTokens.of_tokens(found)).save(folder)
+    SentenceEvidence(spans, SentenceTokens([" ".join(r) for r in found])).save(folder)
     loaded = SentenceEvidence.load(folder)
     assert loaded is not None
     assert loaded.tokens == [frozenset(r) for r in found]
