@@ -59,8 +59,8 @@ class ChunkTokens(NamedTuple):
     number in a `Numbering` (`numbers`: C ints, for the keyword index); and the
     sentences worth scoring (offsets in the chunk's text), each with its tokens as one
     line (for the sentence evidence). Made where the document is prepared, in a
-    worker process for most of a large corpus: the ingesting process then handles
-    no token on its own, only these arrays and lines."""
+    worker process for most of a large corpus: the ingesting process then numbers
+    each word a worker found once, its own way, rather than every token."""
 
     numbers: bytes
     spans: list[tuple[int, int]]
