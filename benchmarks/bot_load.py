@@ -4,7 +4,10 @@ The real bot (Application, AIORateLimiter, thread pool) polls the fake server ov
 loopback HTTP, as in the end-to-end tests; the server runs in its own process, as
 Telegram would, so its threads don't take the bot's CPU time or GIL. Each user's latency runs from the moment
 the update is available to getUpdates until the answer's sendMessage reaches the
-server. A watchdog task in the bot's event loop measures how late it wakes up.
+server. A watchdog task in the bot's event loop measures how late it wakes up, and
+the full garbage collections during the rounds are counted and timed. With
+`--chunks N` the bot indexes a synthetic corpus of about N chunks (the search
+benchmarks', `search_speed.write_corpus`) instead of the bundled one.
 
 .venv/bin/python benchmarks/bot_load.py                    # extractive, lexical-only
 .venv/bin/python benchmarks/bot_load.py --model minilm     # extractive, hybrid (MiniLM)
@@ -31,7 +34,7 @@ import numpy as np
 from benchmarks.search_speed import real_sentences, write_corpus
 from bot.application import build_application, serve
 from bot.config import load_bot_settings
-from retrieval.config import load_settings
+from retrieval.config import BUNDLED_CORPUS_DIR, load_settings
 from retrieval.evaluate import load_questions
 from retrieval.index import SanadIndex
 
@@ -179,8 +182,9 @@ async def measure(users: int, model: str, rounds: int, label: str, chunks: int =
         stop.set()
         await bot
         # What the bot indexed, read back from its catalogue (the corpus it answered from).
-        catalog = SanadIndex(load_settings()).catalog
-        indexed = sum(chunks for _, chunks in catalog.counts_by_language().values())
+        answered_from = load_settings()
+        counts = SanadIndex(answered_from).catalog.counts_by_language()
+        indexed = sum(passages for _, passages in counts.values())
     api.stop()
     lat = np.array(latencies) * 1000
     return {
@@ -191,7 +195,7 @@ async def measure(users: int, model: str, rounds: int, label: str, chunks: int =
         "p50_ms": round(float(np.percentile(lat, 50))),
         "p95_ms": round(float(np.percentile(lat, 95))),
         "max_ms": round(float(lat.max())),
-        "corpus": "synthetic" if chunks else "bundled",
+        "corpus": "synthetic" if chunks else _corpus_name(answered_from.corpus_dir),
         "chunks_indexed": indexed,
         "max_loop_stall_ms": round(max(stalls) * 1000, 1),
         "loop_stalls_over_100_ms": sum(s > 0.1 for s in stalls),
@@ -199,6 +203,11 @@ async def measure(users: int, model: str, rounds: int, label: str, chunks: int =
         "longest_full_collection_ms": round(max(collections.seconds, default=0) * 1000, 1),
         "chat_actions": state["chat_actions"],
     }
+
+
+def _corpus_name(folder: Path) -> str:
+    """ "bundled", or the folder's name when SANAD_CORPUS_DIR names another corpus."""
+    return "bundled" if folder.resolve() == BUNDLED_CORPUS_DIR.resolve() else folder.name
 
 
 def main() -> None:
