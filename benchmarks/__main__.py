@@ -7,7 +7,8 @@ Writes `report.md`, `results.json` and PNG plots into `--out`. Sections:
   on synthetic corpora made of the bundled texts' real sentences, one fresh process
   per system and round, interleaved; keyword-only, and with a model's vectors;
 - **server**: the same against a `chroma run` server on loopback;
-- **ask**: extractive `ask` end to end, first question and warm (`ask_speed.py`);
+- **ask**: extractive `ask` end to end, first question and warm (`ask_speed.py`, a
+  fresh process per model and round, interleaved);
 - **cold**: a cold process to the first keyword answer at each corpus size: `sanad
   ask` over the index built before, against a minimal LangChain script (TextLoader,
   splitter, BM25Retriever, built anew by every process), interleaved;
@@ -49,6 +50,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +173,28 @@ def server_section(run: Run) -> None:
         run.results["server"] = run.stacks(synthetic[:1], [run.args.model], address)
 
 
+#: `ask_speed.py`'s figures, each the median (min–max) over the section's processes.
+ASK_FIGURES = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
+
+
 def ask_section(run: Run) -> None:
+    """`ask_speed.py` in a fresh process per model and round, the models interleaved:
+    a first question is one ask, so only rounds make a median of it."""
     from benchmarks.stacks import model_path
 
-    out = []
-    for model in ("none", run.args.model) if run.args.model != "none" else ("none",):
-        env = {"SANAD_EMBEDDING_MODEL": model_path(model)}
-        measured = measure.child("ask_speed", env=env)
-        out.append({**measured, "model": "none (lexical-only)" if model == "none" else model})
-    run.results["ask"] = out
+    models = ("none", run.args.model) if run.args.model != "none" else ("none",)
+    runs = {
+        model: partial(measure.child, "ask_speed", env={"SANAD_EMBEDDING_MODEL": model_path(model)})
+        for model in models
+    }
+    measured = interleaved(runs, max(1, run.args.rounds))
+    run.results["ask"] = [
+        {
+            "model": "none (lexical-only)" if model == "none" else model,
+            **{key: Figure.of([r[key] for r in rows], "ms") for key in ASK_FIGURES},
+        }
+        for model, rows in measured.items()
+    ]
 
 
 def cold_section(run: Run) -> None:

@@ -20,10 +20,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
-def interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+def interleaved(runs: dict[str, Callable[[], T]], repeats: int) -> dict[str, list[T]]:
     """Call each run once per round, in turn (A B A B …); the values each returned."""
-    out: dict[str, list[float]] = {name: [] for name in runs}
+    out: dict[str, list[T]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             out[name].append(run())

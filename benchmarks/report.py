@@ -126,7 +126,13 @@ def ask(rows: list[dict[str, Any]], out: Path) -> list[str]:
     lines = ["## `ask` end to end (extractive, bundled corpus)", ""]
     header = ("model", "first after ingest", "first after restart", "warm p50", "warm p95")
     keys = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
-    lines += _table(header, [[r["model"], *(f"{r[k]} ms" for k in keys)] for r in rows])
+    lines += _table(header, [[r["model"], *(str(r[k]) for k in keys)] for r in rows])
+    rounds = rows[0]["warm_p50_ms"].runs if rows else 0
+    lines += [
+        "",
+        f"Median of {rounds} rounds (min–max), each a fresh process per model, the models"
+        " interleaved: the first question after ingest (or restart) is one ask a round.",
+    ]
     return [*lines, ""]
 
 
