@@ -173,13 +173,10 @@ def server_section(run: Run) -> None:
         run.results["server"] = run.stacks(synthetic[:1], [run.args.model], address)
 
 
-#: `ask_speed.py`'s figures, each the median (min–max) over the section's processes.
-ASK_FIGURES = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
-
-
 def ask_section(run: Run) -> None:
     """`ask_speed.py` in a fresh process per model and round, the models interleaved:
     a first question is one ask, so only rounds make a median of it."""
+    from benchmarks.report import ASK_FIGURES
     from benchmarks.stacks import model_path
 
     models = ("none", run.args.model) if run.args.model != "none" else ("none",)

@@ -122,11 +122,14 @@ def server(rows: Any, out: Path) -> list[str]:
     return _stack_rows(rows, out, "Server mode (`chroma run` on loopback)", "server.png")
 
 
+#: `ask_speed.py`'s figures, as the ask section keeps each: a median (min–max) of rounds.
+ASK_FIGURES = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
+
+
 def ask(rows: list[dict[str, Any]], out: Path) -> list[str]:
     lines = ["## `ask` end to end (extractive, bundled corpus)", ""]
     header = ("model", "first after ingest", "first after restart", "warm p50", "warm p95")
-    keys = ("first_after_ingest_ms", "first_after_restart_ms", "warm_p50_ms", "warm_p95_ms")
-    lines += _table(header, [[r["model"], *(str(r[k]) for k in keys)] for r in rows])
+    lines += _table(header, [[r["model"], *(str(r[k]) for k in ASK_FIGURES)] for r in rows])
     rounds = rows[0]["warm_p50_ms"].runs if rows else 0
     lines += [
         "",
