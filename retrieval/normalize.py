@@ -103,6 +103,11 @@ def search_key(text: str) -> str:
         key = " ".join(key.split())  # str.split's whitespace is the regex's \s, 5× faster
     # casefold can undo NFKC ("ǰ" → "ǰ"): normalize once more after it.
     key = unicodedata.normalize("NFKC", key.casefold())
+    return _affixes_joined(key)
+
+
+def _affixes_joined(key: str) -> str:
+    """`key` (folded, single-spaced) with the Persian affixes written apart joined."""
     # Each gap needs a space then «می» / «ه» / «ت»: a substring test is far cheaper
     # than the regex's lookbehind at every position.
     if "می " in key:
@@ -128,8 +133,83 @@ Shingles = frozenset[tuple[str, ...]]
 
 
 def key_words(text: str) -> list[str]:
-    """The words of `text`'s search key, in order."""
-    return _WORD.findall(search_key(text))
+    """The words of `text`'s search key, in order (`_WORD.findall(search_key(text))`).
+
+    Made from its white-space-separated tokens, each worked out once (`_TokenKeys`):
+    every step of the key but the joining of Persian affixes reads one token at a
+    time, and a few thousand tokens make most of any text, so most sentences are
+    a few lookups in C rather than a dozen passes over their characters. Only a
+    sentence with a token that may join its neighbour («می», «ها») has its key
+    joined again, from its tokens' keys; a property test holds the words to the key's.
+    """
+    known = _TOKEN_KEYS
+    tokens = text.split()
+    try:
+        words = list(chain.from_iterable(map(known.words.__getitem__, tokens)))
+    except KeyError:
+        learned = _learned(tokens)
+        if learned is None:  # a token too long to keep
+            return _WORD.findall(search_key(text))
+        known = learned  # this one from now on, even if another thread starts anew
+        words = list(chain.from_iterable(map(known.words.__getitem__, tokens)))
+    if known.joining.isdisjoint(tokens):
+        return words
+    key = " ".join(filter(None, map(known.keys.get, tokens, tokens)))
+    return _WORD.findall(_affixes_joined(key))
+
+
+class _TokenKeys:
+    """White-space-separated tokens seen, with their search keys and key words.
+
+    `search_key` changes a token's characters without looking past the white space
+    around it (NFKC composes nothing across a space; the rest is per character),
+    except where it joins Persian affixes: so a text's key is its tokens' keys
+    joined by spaces, affixes then joined. `joining`: the tokens whose key may join
+    a neighbour's, and those NFKC spells as several words («﷽»), whose words may
+    too. Only a key other than its token is kept (most tokens are their own key),
+    and a token that is one word is its own: about 200 bytes a token. A token's words
+    are added last, so a reader that finds them finds the rest."""
+
+    __slots__ = ("joining", "keys", "words")
+
+    def __init__(self) -> None:
+        self.keys: dict[str, str] = {}
+        self.words: dict[str, tuple[str, ...]] = {}
+        self.joining: set[str] = set()
+
+    def learn(self, token: str) -> None:
+        key = search_key(token)
+        if key != token:
+            self.keys[token] = key
+        if " " in key or _MAY_JOIN.search(key):
+            self.joining.add(token)
+        words = tuple(_WORD.findall(key))
+        self.words[token] = (token,) if words == (token,) else words
+
+
+def _learned(tokens: list[str]) -> _TokenKeys | None:
+    """The `_TokenKeys` in use, now knowing `tokens` (a new one if the last was full:
+    replaced, never cleared under a reader); None if a token is too long to keep."""
+    global _TOKEN_KEYS  # noqa: PLW0603 - replaced whole, see above
+    if any(len(t) > _TOKEN_CHARS for t in tokens):
+        return None
+    known = _TOKEN_KEYS
+    if len(known.words) >= _TOKEN_KEYS_MAX:
+        known = _TOKEN_KEYS = _TokenKeys()
+    for token in tokens:
+        if token not in known.words:
+            known.learn(token)
+    return known
+
+
+#: A token's key that may join its neighbour's: ending in a standalone «می» / «نمی»,
+#: or starting with a plural or comparative suffix (what `_affixes_joined` joins).
+_MAY_JOIN = re.compile(r"(?<!\w)ن?می$|^(?:ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
+#: Tokens kept (about 20 MB at most), and the longest kept: a longer one (a URL, a
+#: run without spaces) is rare, and its text's key is made whole.
+_TOKEN_KEYS_MAX = 100_000
+_TOKEN_CHARS = 64
+_TOKEN_KEYS = _TokenKeys()
 
 
 def shingles(text: str, n: int = 3) -> Shingles:

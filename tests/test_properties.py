@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import retrieval.language
+import retrieval.normalize
 from retrieval.chunking import _PIECE, _SENTENCE_END, count_pieces, sentence_spans
 from retrieval.clean import _trimmed
 from retrieval.language import detect_language, language_signals
@@ -19,6 +20,7 @@ from retrieval.lexical import LexicalIndex
 from retrieval.normalize import (
     _PREFIX_GAP,
     _SUFFIX_GAP,
+    _WORD,
     _join_prefix,
     _join_suffix,
     _single_spaced,
@@ -372,6 +374,49 @@ def test_a_paragraphs_key_words_are_its_sentences_key_words(paragraph):
     # text across the white space after a sentence's closing mark.
     from_sentences = [w for a, b in sentence_spans(paragraph) for w in key_words(paragraph[a:b])]
     assert from_sentences == key_words(paragraph)
+
+
+#: Tokens whose key joins a neighbour's, or that NFKC spells as several words («﷽»,
+#: «´»), between letters, marks that fold away and white space of every kind.
+_JOINING_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *"بپکيكةـ\u064e\u0670\u200c\u200d\ufeff1۱ .!«»،",
+            "می",
+            "نمی",
+            "ها",
+            "های",
+            "ترین",
+            "تر",
+            "کمی",
+            "\ufdfd",
+            "´",
+            "\u00a0",
+            "\u3000",
+            "\u2028",
+            "\x1c",
+            "\t",
+            "x" * 70,
+        ]
+    )
+).map("".join)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(_JOINING_TEXT, text_strategy))
+def test_key_words_are_the_words_of_the_search_key(text):
+    # key_words is made from its tokens' keys, worked out once each: it must find
+    # the words the key of the whole text has, the first time and once they are known.
+    expected = _WORD.findall(search_key(text))
+    assert key_words(text) == expected
+    assert key_words(text) == expected
+
+
+def test_key_words_hold_when_the_known_tokens_are_started_anew(monkeypatch):
+    monkeypatch.setattr(retrieval.normalize, "_TOKEN_KEYS_MAX", 3)
+    texts = ["کتاب ها را می خواند", "بزرگ ترین شهر", "نمی دانم که کمی دیر است", "﷽ و می رود"]
+    for text in texts * 2:
+        assert key_words(text) == _WORD.findall(search_key(text))
 
 
 _PLAIN_TRIMMED = re.compile(r"[\s\ufeff]*(.*?)[\s\ufeff]*", re.DOTALL)
