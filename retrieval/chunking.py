@@ -21,6 +21,7 @@ from retrieval.normalize import key_words, tokens_of
 __all__ = [
     "SENTENCE_CLOSERS",
     "Chunk",
+    "ChunkSentences",
     "LineSpans",
     "Sentence",
     "TokenizedSentence",
@@ -64,16 +65,18 @@ _MAX_CHARS_PER_TOKEN = 6
 _PIECE = re.compile(r"\w+|[^\w\s]")
 
 
-def estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str, words: list[str] | None = None) -> int:
     """Approximate a multilingual subword tokenizer's count, model-independently.
+    `words`: `text.split()`, if already made.
 
     Chunk boundaries (and so chunk ids) must not change with the embedding model,
     or switching to lexical-only would re-chunk the corpus.
     """
-    return math.ceil(max(count_pieces(text) * _TOKENS_PER_PIECE, len(text) / _MAX_CHARS_PER_TOKEN))
+    pieces = count_pieces(text, words)
+    return math.ceil(max(pieces * _TOKENS_PER_PIECE, len(text) / _MAX_CHARS_PER_TOKEN))
 
 
-def count_pieces(text: str) -> int:
+def count_pieces(text: str, words: list[str] | None = None) -> int:
     """How many `_PIECE`s `text` has.
 
     Most white-space-separated words are all word characters (`str.isalnum` is the
@@ -82,8 +85,9 @@ def count_pieces(text: str) -> int:
     pattern over the whole text: `str.split` and `str.isalnum` run in C without
     trying the pattern's alternatives at every character. `str.split`'s white space
     is the regex's `\\s`; a property test holds the count to the pattern's.
+    `words`: `text.split()`, if already made.
     """
-    words = text.split()
+    words = text.split() if words is None else words
     odd = list(filterfalse(str.isalnum, words))
     if not odd:
         return len(words)
@@ -137,13 +141,16 @@ class Chunk:
 
 
 def split_sentences(
-    text: str, offset: int = 0, spans: list[tuple[int, int]] | None = None
+    text: str,
+    offset: int = 0,
+    spans: list[tuple[int, int]] | None = None,
+    estimate: Callable[[str], int] = estimate_tokens,
 ) -> list[Sentence]:
     """Sentences of `text` as offsets into the original (shifted by `offset`), with
     their estimated token counts; see `sentence_spans`. `spans`: the sentences, if
-    already known."""
+    already known; `estimate`: a sentence's tokens (`estimate_tokens`)."""
     found = sentence_spans(text) if spans is None else spans
-    return [Sentence(offset + a, offset + b, estimate_tokens(text[a:b])) for a, b in found]
+    return [Sentence(offset + a, offset + b, estimate(text[a:b])) for a, b in found]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -221,7 +228,7 @@ def tokenize_sentences(
 ) -> list[TokenizedSentence]:
     """Every sentence of a chunk's `text` (`sentence_spans`), short ones too, with its
     search tokens (each sentence its own list). `words`: a sentence's key words
-    (`key_words`; an ingest passes a `SentenceWords`, which works each out once);
+    (`key_words`; an ingest passes `SentenceFacts.words`, which works each out once);
     `spans`: the sentences, if already known (`chunk_with_sentences`)."""
     found = sentence_spans(text) if spans is None else spans
     return [(a, b, tokens_of(words(text[a:b]))) for a, b in found]
@@ -310,7 +317,21 @@ def chunk_paragraphs(
     found = chunk_with_sentences(
         original, paragraphs, doc_id=doc_id, lang=lang, min_tokens=min_tokens, max_tokens=max_tokens
     )
-    return [chunk for chunk, _ in found]
+    return [f.chunk for f in found]
+
+
+class ChunkSentences(NamedTuple):
+    """A chunk, with its sentences as offsets into its text.
+
+    `known`: the sentences where they are `sentence_spans` of the chunk's text, found
+    without reading it again (else None). `parts`: the sentences the chunker grouped
+    into it, which cover its text but for the white space between them, where no
+    sentence was cut (else None); a chunk that starts on a line that may run on has
+    these though its own reading may differ."""
+
+    chunk: Chunk
+    known: list[tuple[int, int]] | None
+    parts: list[tuple[int, int]] | None
 
 
 def chunk_with_sentences(
@@ -322,18 +343,20 @@ def chunk_with_sentences(
     min_tokens: int = 150,
     max_tokens: int = 350,
     line_spans: LineSpans = sentence_spans,
-) -> list[tuple[Chunk, list[tuple[int, int]] | None]]:
-    """`chunk_paragraphs`, each chunk with its sentences (`sentence_spans` of its text,
-    as offsets into it) where they are known without reading the text again, else None.
+    sentence_tokens: Callable[[str], int] = estimate_tokens,
+) -> list[ChunkSentences]:
+    """`chunk_paragraphs`, each chunk with its sentences (`ChunkSentences`).
 
-    `line_spans`: a paragraph's sentences (an ingest passes those cleaning found). A run
+    `line_spans`: a paragraph's sentences (an ingest passes those cleaning found), and
+    `sentence_tokens` the estimate of one of them (`estimate_tokens`; an ingest passes
+    one that splits each sentence once for all it works out of it). A run
     of paragraphs is split into sentences line by line, except where a line may run on
     into the next (`_run_sentences`); a chunk of whole sentences whose first line does
     not run on has the run's sentences. A test holds both to reading the text afresh.
     """
-    out: list[tuple[Chunk, list[tuple[int, int]] | None]] = []
+    out: list[ChunkSentences] = []
     for run in _runs(paragraphs):
-        found, may_run_on = _run_sentences(original, run, line_spans)
+        found, may_run_on = _run_sentences(original, run, line_spans, sentence_tokens)
         sentences: list[Sentence] = []
         pieces: set[Sentence] = set()  # those cut from a longer sentence
         for whole in found:
@@ -343,16 +366,19 @@ def chunk_with_sentences(
             sentences += cut
         for group in _group(sentences, min_tokens, max_tokens):
             a, b = group[0].start, group[-1].end
-            known = None
+            parts = [(x.start - a, x.end - a) for x in group] if pieces.isdisjoint(group) else None
             starts_on_run_on = any(after <= a < end for after, end in may_run_on)
-            if not starts_on_run_on and pieces.isdisjoint(group):
-                known = [(x.start - a, x.end - a) for x in group]
-            out.append((Chunk(doc_id, len(out), a, b, original[a:b], lang), known))
+            known = None if starts_on_run_on else parts
+            chunk = Chunk(doc_id, len(out), a, b, original[a:b], lang)
+            out.append(ChunkSentences(chunk, known, parts))
     return out
 
 
 def _run_sentences(
-    original: str, run: Sequence[Paragraph], line_spans: LineSpans
+    original: str,
+    run: Sequence[Paragraph],
+    line_spans: LineSpans,
+    sentence_tokens: Callable[[str], int],
 ) -> tuple[list[Sentence], list[tuple[int, int]]]:
     """`split_sentences` of the run's text, and where the lines that may run on into
     the next lie (from the end of the line before to their own end).
@@ -378,7 +404,7 @@ def _run_sentences(
             may_run_on.append((after, line_end))
             joined_from = after if joined_from is None else joined_from
         elif joined_from is None and "\ufeff" not in original[after:line_end]:
-            sentences += split_sentences(p.text, p.start, line_spans(p.text))
+            sentences += split_sentences(p.text, p.start, line_spans(p.text), sentence_tokens)
         else:
             begin = after if joined_from is None else joined_from
             sentences += split_sentences(original[begin:line_end], begin)

@@ -358,12 +358,12 @@ def language_signals(text: str) -> LanguageSignals:
     return unpacked_signals(packed_signals(text))
 
 
-def packed_signals(text: str) -> int:
+def packed_signals(text: str, tokens: list[str] | None = None) -> int:
     """`language_signals(text)` packed into one integer, each count in its own 32
     bits: the packed signals of two texts add up as plain integers, so a sum over
     many stretches of text makes no `LanguageSignals` on the way (`unpacked_signals`
-    makes the one at the end)."""
-    tokens = text.split()
+    makes the one at the end). `tokens`: `text.split()`, if already made."""
+    tokens = text.split() if tokens is None else tokens
     known = _PACKED
     try:
         total = sum(map(known.__getitem__, tokens))

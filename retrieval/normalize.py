@@ -14,7 +14,6 @@ from itertools import chain
 
 __all__ = [
     "STOPWORDS",
-    "SentenceWords",
     "Shingles",
     "as_written",
     "key_words",
@@ -132,8 +131,9 @@ _WORD = re.compile(r"\w+")
 Shingles = frozenset[tuple[str, ...]]
 
 
-def key_words(text: str) -> list[str]:
-    """The words of `text`'s search key, in order (`_WORD.findall(search_key(text))`).
+def key_words(text: str, tokens: list[str] | None = None) -> list[str]:
+    """The words of `text`'s search key, in order (`_WORD.findall(search_key(text))`);
+    `tokens`: `text.split()`, if already made.
 
     Made from its white-space-separated tokens, each worked out once (`_TokenKeys`):
     every step of the key but the joining of Persian affixes reads one token at a
@@ -143,7 +143,7 @@ def key_words(text: str) -> list[str]:
     joined again, from its tokens' keys; a property test holds the words to the key's.
     """
     known = _TOKEN_KEYS
-    tokens = text.split()
+    tokens = text.split() if tokens is None else tokens
     try:
         words = list(chain.from_iterable(map(known.words.__getitem__, tokens)))
     except KeyError:
@@ -223,23 +223,6 @@ def shingles_of(words: list[str], n: int) -> Shingles:
     if len(words) <= n:
         return frozenset({tuple(words)} if words else ())
     return frozenset(zip(*(words[i:] for i in range(n)), strict=False))
-
-
-class SentenceWords:
-    """The key words of each sentence seen, worked out once: within one document,
-    cleaning (a paragraph's shingles) and tokenizing (each chunk's sentences) read
-    the same sentences. A paragraph's key words are its sentences' key words, in
-    order (a sentence ends at a mark before white space, and no step of the key
-    joins or changes text across that), which a property test holds it to."""
-
-    def __init__(self) -> None:
-        self._of: dict[str, list[str]] = {}
-
-    def __call__(self, sentence: str) -> list[str]:
-        words = self._of.get(sentence)
-        if words is None:
-            words = self._of[sentence] = key_words(sentence)
-        return words
 
 
 # Arabic proclitics (article and attached conjunctions/prepositions), in key form.

@@ -12,7 +12,7 @@ import bisect
 import itertools
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -21,18 +21,20 @@ from retrieval.chunking import (
     TokenizedSentence,
     chunk_tokens,
     chunk_with_sentences,
+    estimate_tokens,
     sentence_spans,
     tokenize_sentences,
 )
 from retrieval.corpus import Document, Source
 from retrieval.language import LanguageSignals, packed_signals, unpacked_signals
-from retrieval.normalize import SentenceWords
+from retrieval.normalize import key_words
 
 __all__ = [
     "MIN_SENTENCE_CHARS",
     "ChunkTokens",
     "Numbering",
     "PreparedDocument",
+    "SentenceFacts",
     "chunk_signals",
     "kept_tokens",
     "numbering",
@@ -89,7 +91,7 @@ def prepare(
     """Clean one source, chunk it and tokenize the chunks' sentences, numbering their
     tokens in `numbers` (a new `Numbering` if not given)."""
     numbers = numbering() if numbers is None else numbers
-    words = SentenceWords()  # each sentence normalized once, for cleaning and tokens
+    facts = SentenceFacts()  # each sentence read once, for cleaning, chunking and tokens
     spans: dict[str, list[tuple[int, int]]] = {}  # a paragraph's sentences, found once
 
     def paragraph_spans(paragraph: str) -> list[tuple[int, int]]:
@@ -99,7 +101,7 @@ def prepare(
         return found
 
     def paragraph_words(paragraph: str) -> list[str]:
-        return [w for a, b in paragraph_spans(paragraph) for w in words(paragraph[a:b])]
+        return [w for a, b in paragraph_spans(paragraph) for w in facts.words(paragraph[a:b])]
 
     doc = source.document(detect=False, words=paragraph_words)
     found = chunk_with_sentences(
@@ -110,9 +112,10 @@ def prepare(
         min_tokens=min_tokens,
         max_tokens=max_tokens,
         line_spans=paragraph_spans,
+        sentence_tokens=facts.tokens,
     )
-    chunks = [chunk for chunk, _ in found]
-    signals, kept = chunk_signals(doc.text, chunks)
+    chunks = [f.chunk for f in found]
+    signals, kept = chunk_signals(doc.text, chunks, [f.parts for f in found], facts.signals)
     if not doc.lang:
         doc = replace(doc, lang=kept.language())
     # A page in one language may quote another: label each chunk by its own text.
@@ -121,18 +124,61 @@ def prepare(
         for chunk, lang in zip(chunks, (s.language() for s in signals), strict=True)
     ]
     tokens = {
-        c.chunk_id: kept_tokens(tokenize_sentences(c.text, words, known), numbers)
-        for c, (_, known) in zip(chunks, found, strict=True)
+        c.chunk_id: kept_tokens(tokenize_sentences(c.text, facts.words, known), numbers)
+        for c, (_, known, _) in zip(chunks, found, strict=True)
     }
     # The paragraphs were for chunking; the catalogue keeps text and offsets.
     return PreparedDocument(replace(doc, paragraphs=[]), chunks, tokens)
 
 
+class SentenceFacts:
+    """What an ingest reads out of each sentence of one document, worked out once from
+    one split of it into white-space tokens: its key words (cleaning's shingles, then
+    its search tokens), its estimated size (chunking) and its language signals,
+    packed (each chunk's label). Cleaning, chunking and tokenizing read the same
+    sentences; each would otherwise split them again, and hash every token again.
+
+    A paragraph's key words are its sentences' key words, in order (a sentence ends
+    at a mark before white space, and no step of the key joins or changes text
+    across that), which a property test holds it to."""
+
+    def __init__(self) -> None:
+        self._of: dict[str, tuple[list[str], int, int]] = {}
+
+    def _facts(self, sentence: str) -> tuple[list[str], int, int]:
+        facts = self._of.get(sentence)
+        if facts is None:
+            parts = sentence.split()
+            facts = self._of[sentence] = (
+                key_words(sentence, parts),
+                estimate_tokens(sentence, parts),
+                packed_signals(sentence, parts),
+            )
+        return facts
+
+    def words(self, sentence: str) -> list[str]:
+        return self._facts(sentence)[0]
+
+    def tokens(self, sentence: str) -> int:
+        return self._facts(sentence)[1]
+
+    def signals(self, sentence: str) -> int:
+        return self._facts(sentence)[2]
+
+
 def chunk_signals(
-    text: str, chunks: Sequence[Chunk]
+    text: str,
+    chunks: Sequence[Chunk],
+    sentences: Sequence[list[tuple[int, int]] | None] = (),
+    sentence_signals: Callable[[str], int] = packed_signals,
 ) -> tuple[list[LanguageSignals], LanguageSignals]:
     """The language signals of each chunk of `text` and of the kept text they cover,
     reading each stretch of text once.
+
+    `sentences`: the sentences covering each chunk's text (offsets in it,
+    `ChunkSentences.parts`), and `sentence_signals` a sentence's packed signals: where
+    every chunk's are known, a chunk's signals are its sentences' (between them is
+    only white space), each sentence read once.
 
     Chunks overlap (by a sentence): the text is cut at every chunk's start and end,
     each piece between two cuts is counted once, and a chunk's signals are the sum of
@@ -140,6 +186,8 @@ def chunk_signals(
     between sentences, so the sums are what counting each chunk (and the kept text)
     whole would give.
     """
+    if sentences and all(known is not None for known in sentences):
+        return _signals_by_sentence(chunks, sentences, sentence_signals)
     cuts = sorted({at for chunk in chunks for at in (chunk.start, chunk.end)})
     pieces: dict[int, int] = {}  # a piece's start → its signals, packed
     total = 0
@@ -155,3 +203,23 @@ def chunk_signals(
             signals += piece
         per_chunk.append(unpacked_signals(signals))
     return per_chunk, unpacked_signals(total)
+
+
+def _signals_by_sentence(
+    chunks: Sequence[Chunk],
+    sentences: Sequence[list[tuple[int, int]] | None],
+    signals: Callable[[str], int],
+) -> tuple[list[LanguageSignals], LanguageSignals]:
+    """`chunk_signals` from each chunk's sentences, every one of them known."""
+    seen: dict[tuple[int, int], int] = {}  # a sentence's place in the text → its signals
+    per_chunk = []
+    for chunk, known in zip(chunks, sentences, strict=True):
+        total = 0
+        for a, b in known or ():
+            place = (chunk.start + a, chunk.start + b)
+            packed = seen.get(place)
+            if packed is None:
+                packed = seen[place] = signals(chunk.text[a:b])
+            total += packed
+        per_chunk.append(unpacked_signals(total))
+    return per_chunk, unpacked_signals(sum(seen.values()))

@@ -208,6 +208,35 @@ def test_a_document_without_a_given_language_gets_the_language_of_its_kept_text(
         assert all(c.lang in {detect_language(c.text), doc.lang} for c in chunks)
 
 
+def test_what_an_ingest_reads_once_per_sentence_is_what_reading_the_text_gives(corpus):
+    # An ingest splits each sentence once for its words, its size and its language
+    # signals (SentenceFacts): the chunks, each chunk's signals and the kept text's
+    # must be what estimating and counting the text afresh gives.
+    from retrieval.chunking import chunk_with_sentences
+    from retrieval.prepare import SentenceFacts
+
+    sources, _ = read_corpus(corpus)
+    by_sentence = run_on = 0
+    for source in sources:
+        doc = replace(source, meta={}).document()
+        kept = "\n".join(p.text for p in doc.paragraphs if p.kept)
+        facts = SentenceFacts()
+        sizes = {"doc_id": doc.doc_id, "lang": doc.lang, "min_tokens": 60, "max_tokens": 120}
+        afresh = chunk_with_sentences(doc.text, doc.paragraphs, **sizes)
+        found = chunk_with_sentences(
+            doc.text, doc.paragraphs, sentence_tokens=facts.tokens, **sizes
+        )
+        assert found == afresh
+        chunks, parts = [f.chunk for f in found], [f.parts for f in found]
+        signals, counted = retrieval.prepare.chunk_signals(doc.text, chunks, parts, facts.signals)
+        assert signals == [language_signals(c.text) for c in chunks]
+        assert counted == language_signals(kept)
+        by_sentence += all(p is not None for p in parts)
+        run_on += sum(f.known is None and f.parts is not None for f in found)
+    assert by_sentence >= 4  # documents whose chunks are counted sentence by sentence
+    assert run_on  # among them chunks that start on a line that may run on
+
+
 def test_a_chunk_keeps_the_tokens_reading_the_chunk_alone_gives(corpus):
     # An index reopened elsewhere tokenizes a chunk's text afresh: what the ingest
     # kept for it (the sentence it shares with the chunk before, tokenized once) must

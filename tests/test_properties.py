@@ -512,13 +512,19 @@ def test_chunks_sentences_read_line_by_line_are_what_reading_the_chunk_gives(
     kw = {"doc_id": "d", "lang": "fa", "min_tokens": 8, "max_tokens": max_tokens}
     found = chunking.chunk_with_sentences(text, paragraphs, **kw)
 
-    def whole_run(original, run, _):  # each run's text read afresh, no chunk's known
+    def whole_run(original, run, *_):  # each run's text read afresh, no chunk's known
         start = run[0].start
         return chunking.split_sentences(original[start : run[-1].end], start), [(0, len(original))]
 
     with patch.object(chunking, "_run_sentences", whole_run):
         afresh = chunking.chunk_with_sentences(text, paragraphs, **kw)
-    assert [c for c, _ in found] == [c for c, _ in afresh]
-    assert all(known is None for _, known in afresh)
-    for chunk, known in found:
+    assert [f.chunk for f in found] == [f.chunk for f in afresh]
+    assert all(f.known is None for f in afresh)
+    for chunk, known, parts in found:
         assert known is None or known == sentence_spans(chunk.text)
+        if parts is not None:  # the chunk's text but for white space (and marks alone)
+
+            def visible(text: str) -> str:
+                return "".join(text.replace("\ufeff", " ").split())
+
+            assert visible(chunk.text) == "".join(visible(chunk.text[a:b]) for a, b in parts)
