@@ -167,7 +167,7 @@ class _TokenKeys:
     joined by spaces, affixes then joined. `joining`: the tokens whose key may join
     a neighbour's, and those NFKC spells as several words («﷽»), whose words may
     too. Only a key other than its token is kept (most tokens are their own key),
-    and a token that is one word is its own: about 200 bytes a token. A token's words
+    and a token that is one word is its own: about 250 bytes a token. A token's words
     are added last, so a reader that finds them finds the rest."""
 
     __slots__ = ("joining", "keys", "words")
@@ -205,7 +205,7 @@ def _learned(tokens: list[str]) -> _TokenKeys | None:
 #: A token's key that may join its neighbour's: ending in a standalone «می» / «نمی»,
 #: or starting with a plural or comparative suffix (what `_affixes_joined` joins).
 _MAY_JOIN = re.compile(r"(?<!\w)ن?می$|^(?:ها|های|هایی|هائی|ترین|تری|تر)(?!\w)")
-#: Tokens kept (about 20 MB at most), and the longest kept: a longer one (a URL, a
+#: Tokens kept (about 25 MB at most), and the longest kept: a longer one (a URL, a
 #: run without spaces) is rare, and its text's key is made whole.
 _TOKEN_KEYS_MAX = 100_000
 _TOKEN_CHARS = 64
