@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.chunking import SENTENCE_CLOSERS
 from retrieval.evidence import ScoredSentence
 from retrieval.normalize import search_key
+from retrieval.sentence_split import SENTENCE_CLOSERS
 
 __all__ = ["QUOTE_MARGIN", "Quote", "pick_quotes"]
 

@@ -40,13 +40,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import SENTENCE_CLOSERS
 from retrieval.embeddings import Embedder
 from retrieval.lexical import LexicalIndex
 from retrieval.normalize import tokenize
 from retrieval.question import Question, carries
 from retrieval.rerank import Reranker
 from retrieval.search import SearchResult
+from retrieval.sentence_split import SENTENCE_CLOSERS
 from retrieval.sentence_vectors import DenseNull
 from retrieval.sentences import PassageSentence, SentenceEvidence
 

@@ -16,18 +16,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from retrieval.chunking import (
-    Chunk,
-    TokenizedSentence,
-    chunk_tokens,
-    chunk_with_sentences,
-    estimate_tokens,
-    sentence_spans,
-    tokenize_sentences,
-)
+from retrieval.chunking import Chunk, chunk_with_sentences, estimate_tokens
 from retrieval.corpus import Document, Source
 from retrieval.language import LanguageSignals, packed_signals, unpacked_signals
 from retrieval.normalize import key_words
+from retrieval.sentence_split import (
+    TokenizedSentence,
+    chunk_tokens,
+    sentence_spans,
+    tokenize_sentences,
+)
 
 __all__ = [
     "MIN_SENTENCE_CHARS",

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.catalog import ChunkRecord
-from retrieval.chunking import sentence_spans, tokenize_sentences
 from retrieval.folders import write_lines, written_whole
 from retrieval.lexical import NumberedTokens
 from retrieval.normalize import tokenize
 from retrieval.prepare import MIN_SENTENCE_CHARS, ChunkTokens, Numbering, kept_tokens
 from retrieval.quantize import Int8Rows
+from retrieval.sentence_split import sentence_spans, tokenize_sentences
 from retrieval.sentence_tokens import SentenceTokens
 from retrieval.sentence_vectors import (
     DenseNull,

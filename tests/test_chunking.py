@@ -3,9 +3,10 @@
 import dataclasses
 import itertools
 
-from retrieval.chunking import chunk_paragraphs, estimate_tokens, sentence_spans, split_sentences
+from retrieval.chunking import chunk_paragraphs, estimate_tokens, split_sentences
 from retrieval.clean import split_paragraphs
 from retrieval.config import BUNDLED_CORPUS_DIR
+from retrieval.sentence_split import sentence_spans
 
 
 def _sentences(text: str) -> list[str]:

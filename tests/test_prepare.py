@@ -241,8 +241,8 @@ def test_a_chunk_keeps_the_tokens_reading_the_chunk_alone_gives(corpus):
     # An index reopened elsewhere tokenizes a chunk's text afresh: what the ingest
     # kept for it (the sentence it shares with the chunk before, tokenized once) must
     # be the same, every token numbered, only sentences worth scoring given a line.
-    from retrieval.chunking import tokenize_sentences
     from retrieval.prepare import MIN_SENTENCE_CHARS, kept_tokens
+    from retrieval.sentence_split import tokenize_sentences
 
     sources, _ = read_corpus(corpus)
     numbers = numbering()

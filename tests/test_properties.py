@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import retrieval.language
 import retrieval.normalize
-from retrieval.chunking import _PIECE, _SENTENCE_END, count_pieces, sentence_spans
+from retrieval.chunking import _PIECE, count_pieces
 from retrieval.clean import _trimmed
 from retrieval.language import detect_language, language_signals
 from retrieval.lexical import LexicalIndex
@@ -30,6 +30,7 @@ from retrieval.normalize import (
 )
 from retrieval.quantize import Int8Rows
 from retrieval.ranked import best_first
+from retrieval.sentence_split import _SENTENCE_END, sentence_spans
 from retrieval.sentences import SentenceEvidence
 
 #: Characters that make Persian and Arabic text hard: letters, marks, joiners, controls.
