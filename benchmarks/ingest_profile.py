@@ -4,8 +4,9 @@ Builds the synthetic corpus of `search_speed.py` (the bundled corpus's real
 sentences in new documents), then reports, without a model:
 
 - the ingest's wall time, how much of it the ingesting process waited for its
-  worker processes (the documents being prepared), and its steps around the
-  preparing (storing, the keyword index, the sentence evidence);
+  worker processes (the documents being prepared), the garbage collections in it,
+  and its steps around the preparing (storing, the keyword index, the sentence
+  evidence);
 - preparing every document in this one process (what the workers share), and the
   functions that take the most of it (cProfile, cumulative; profiling slows it);
 - storing the prepared documents in a new catalogue, alone (three times), and the
@@ -17,10 +18,13 @@ sentences in new documents), then reports, without a model:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import gc
 import pstats
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.search_speed import real_sentences, write_corpus
@@ -58,11 +62,16 @@ def main() -> None:
 
         profile = cProfile.Profile()
         started = time.perf_counter()
-        profile.runcall(SanadIndex(settings).ingest)
+        with _collections_timed() as collections:
+            profile.runcall(SanadIndex(settings).ingest)
         wall = time.perf_counter() - started
         stats = pstats.Stats(profile)
         waited = _cumulative(stats, "_wait")  # for a worker's pipe
         print(f"ingest: {wall:.2f} s, of which waiting for the workers {waited:.2f} s")
+        print(
+            f"  garbage collection: {sum(collections):.2f} s in {len(collections)} "
+            f"collections, the longest {max(collections, default=0):.2f} s"
+        )
         for label, name in TAIL:
             print(f"  {label}: {_cumulative(stats, name):.2f} s (profiled)")
 
@@ -92,6 +101,25 @@ def main() -> None:
         total = _cumulative(stats, "prepare.py")
         for step in STEPS:
             print(f"  {step}: {_cumulative(stats, step) / total:.0%} of it (profiled)")
+
+
+@contextlib.contextmanager
+def _collections_timed() -> Iterator[list[float]]:
+    """The duration of each garbage collection while in the block (seconds)."""
+    took: list[float] = []
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            took.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(timed)
+    try:
+        yield took
+    finally:
+        gc.callbacks.remove(timed)
 
 
 def _cumulative(stats: pstats.Stats, name: str) -> float:

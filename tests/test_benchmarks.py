@@ -321,6 +321,11 @@ def test_ingest_profile_names_where_a_keyword_ingest_spends_its_time():
     assert done.returncode == 0, done.stderr[-3000:]
     wall, waited = map(float, re.findall(r"([\d.]+) s", done.stdout.splitlines()[0]))
     assert 0 <= waited <= wall
+    took, longest = re.findall(
+        r"garbage collection: ([\d.]+) s in \d+ collections, the longest ([\d.]+) s",
+        done.stdout,
+    )[0]
+    assert float(longest) <= float(took) <= wall
     assert re.search(r"preparing \d+ documents in one process: [\d.]+ s", done.stdout)
     stored = re.findall(r"storing them in a new catalogue: ([\d.]+) s \((\d+) MB\)", done.stdout)
     assert len(stored) == 3  # three times, each into a catalogue of its own, all the same size
