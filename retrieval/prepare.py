@@ -146,11 +146,11 @@ class SentenceFacts:
     def _facts(self, sentence: str) -> tuple[list[str], int, int]:
         facts = self._of.get(sentence)
         if facts is None:
-            parts = sentence.split()
+            tokens = sentence.split()  # white-space tokens, as each of the three splits
             facts = self._of[sentence] = (
-                key_words(sentence, parts),
-                estimate_tokens(sentence, parts),
-                packed_signals(sentence, parts),
+                key_words(sentence, tokens),
+                estimate_tokens(sentence, tokens),
+                packed_signals(sentence, tokens),
             )
         return facts
 

@@ -524,8 +524,9 @@ def test_chunks_sentences_read_line_by_line_are_what_reading_the_chunk_gives(
     for chunk, known, parts in found:
         assert known is None or known == sentence_spans(chunk.text)
         if parts is not None:  # the chunk's text but for white space (and marks alone)
+            assert _visible(chunk.text) == "".join(_visible(chunk.text[a:b]) for a, b in parts)
 
-            def visible(text: str) -> str:
-                return "".join(text.replace("\ufeff", " ").split())
 
-            assert visible(chunk.text) == "".join(visible(chunk.text[a:b]) for a, b in parts)
+def _visible(text: str) -> str:
+    """`text` without its white space and byte-order marks."""
+    return "".join(text.replace("\ufeff", " ").split())
